@@ -1,0 +1,1 @@
+//! The Authy REST API client.
