@@ -1,1 +1,10 @@
+//! Integration tests: one binary, one module per concern (linking one test
+//! binary instead of many keeps the suite fast on small machines).
 
+mod common;
+
+mod client_faults;
+mod client_simulator;
+mod official_clients;
+mod simulator_api;
+mod simulator_phone;
