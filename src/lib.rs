@@ -18,6 +18,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `simulator` | the local Authy simulator and its virtual phone |
+//! | `testing` | the store conformance suite, [`store::conformance`] |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -28,6 +29,7 @@ pub mod authy;
 mod params;
 #[cfg(feature = "simulator")]
 pub mod simulator;
+pub mod store;
 pub mod webhook;
 
 pub use api_key::ApiKey;

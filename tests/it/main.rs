@@ -8,3 +8,4 @@ mod client_simulator;
 mod official_clients;
 mod simulator_api;
 mod simulator_phone;
+mod store_memory;

@@ -1,0 +1,341 @@
+//! The in-process store: the default, for one application instance.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use tokio::sync::watch;
+
+use super::{
+    ApprovalRecord, ApprovalStatus, ApprovalStore, AttemptState, AttemptStore, DeviceStore,
+    Enrollment, EnrollmentState, EnrollmentStore, GraceLogin, GraceLoginStore, LockoutRule,
+    NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
+};
+
+/// Keeps everything in memory, behind one lock that is never held across an
+/// `.await`. Waiters on an approval request are woken through a per-request
+/// watch channel. Nothing survives a restart: use the SQL store for that.
+///
+/// ```
+/// use tower_authy::store::{MemoryStore, SharedStore};
+/// let store: SharedStore = std::sync::Arc::new(MemoryStore::new());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    enrollments: HashMap<UserId, Enrollment>,
+    approvals: HashMap<String, Approval>,
+    attempts: HashMap<UserId, Attempts>,
+    grace_logins: HashMap<UserId, u32>,
+    device_generations: HashMap<UserId, u64>,
+    nonces: HashMap<String, SystemTime>,
+}
+
+#[derive(Debug)]
+struct Approval {
+    record: ApprovalRecord,
+    /// Carries the status to waiters; sent on every transition.
+    changes: watch::Sender<ApprovalStatus>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Attempts {
+    failures: u32,
+    window_ends: SystemTime,
+    locked_until: Option<SystemTime>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves no half-written record
+        // (every update is a single insert), so the data is still sound.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl EnrollmentStore for MemoryStore {
+    async fn enrollment(&self, user: &UserId) -> Result<Option<Enrollment>, StoreError> {
+        Ok(self.state().enrollments.get(user).cloned())
+    }
+
+    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError> {
+        self.state()
+            .enrollments
+            .insert(enrollment.user_id.clone(), enrollment.clone());
+        Ok(())
+    }
+
+    async fn transition_enrollment(
+        &self,
+        user: &UserId,
+        from: EnrollmentState,
+        to: EnrollmentState,
+        now: SystemTime,
+    ) -> Result<Enrollment, StoreError> {
+        let mut state = self.state();
+        let enrollment = state
+            .enrollments
+            .get_mut(user)
+            .ok_or_else(|| StoreError::NotFound(format!("no enrollment for user {user}")))?;
+        if enrollment.state != from {
+            return Err(StoreError::Conflict(format!(
+                "enrollment is {}, not {}",
+                enrollment.state.as_str(),
+                from.as_str()
+            )));
+        }
+        enrollment.state = to;
+        enrollment.updated_at = now;
+        Ok(enrollment.clone())
+    }
+
+    async fn delete_enrollment(&self, user: &UserId) -> Result<bool, StoreError> {
+        Ok(self.state().enrollments.remove(user).is_some())
+    }
+}
+
+#[async_trait]
+impl ApprovalStore for MemoryStore {
+    async fn insert_approval(&self, record: &ApprovalRecord) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.approvals.contains_key(&record.uuid) {
+            return Err(StoreError::Conflict(format!(
+                "approval request {} exists",
+                record.uuid
+            )));
+        }
+        let (changes, _) = watch::channel(record.status);
+        state.approvals.insert(
+            record.uuid.clone(),
+            Approval {
+                record: record.clone(),
+                changes,
+            },
+        );
+        Ok(())
+    }
+
+    async fn approval(
+        &self,
+        uuid: &str,
+        now: SystemTime,
+    ) -> Result<Option<ApprovalRecord>, StoreError> {
+        Ok(self
+            .state()
+            .approvals
+            .get(uuid)
+            .map(|approval| approval.record.clone().as_of(now)))
+    }
+
+    async fn complete_approval(
+        &self,
+        uuid: &str,
+        to: ApprovalStatus,
+        now: SystemTime,
+    ) -> Result<ApprovalRecord, StoreError> {
+        if to == ApprovalStatus::Pending {
+            return Err(StoreError::InvalidInput(
+                "an approval request cannot return to pending".into(),
+            ));
+        }
+        let mut state = self.state();
+        let approval = state
+            .approvals
+            .get_mut(uuid)
+            .ok_or_else(|| StoreError::NotFound(format!("approval request {uuid}")))?;
+        let current = approval.record.clone().as_of(now).status;
+        if current.is_final() {
+            return Err(StoreError::Conflict(format!(
+                "approval request {uuid} is already {}",
+                current.as_str()
+            )));
+        }
+        approval.record.status = to;
+        approval.record.processed_at = Some(now);
+        approval.changes.send_replace(to);
+        Ok(approval.record.clone())
+    }
+
+    async fn wait_for_approval(
+        &self,
+        uuid: &str,
+        timeout: Duration,
+    ) -> Result<Option<ApprovalRecord>, StoreError> {
+        let (mut changes, expires_at) = {
+            let state = self.state();
+            let Some(approval) = state.approvals.get(uuid) else {
+                return Ok(None);
+            };
+            (approval.changes.subscribe(), approval.record.expires_at)
+        };
+        // Wake at expiry too: an expired request is final for the waiter.
+        let until_expiry = expires_at
+            .map(|at| at.duration_since(SystemTime::now()).unwrap_or_default())
+            .unwrap_or(timeout);
+        let wait = timeout.min(until_expiry);
+        let _ = tokio::time::timeout(wait, changes.wait_for(|status| status.is_final())).await;
+        self.approval(uuid, SystemTime::now()).await
+    }
+}
+
+#[async_trait]
+impl AttemptStore for MemoryStore {
+    async fn record_failure(
+        &self,
+        user: &UserId,
+        rule: LockoutRule,
+        now: SystemTime,
+    ) -> Result<AttemptState, StoreError> {
+        let mut state = self.state();
+        let entry = state.attempts.entry(user.clone()).or_insert(Attempts {
+            failures: 0,
+            window_ends: now + rule.window,
+            locked_until: None,
+        });
+        if now >= entry.window_ends {
+            entry.failures = 0;
+            entry.window_ends = now + rule.window;
+        }
+        entry.failures += 1;
+        if entry.failures >= rule.max_failures {
+            entry.locked_until = Some(now + rule.lockout);
+            entry.failures = 0;
+            entry.window_ends = now + rule.window;
+        }
+        Ok(read_attempts(Some(entry), now))
+    }
+
+    async fn attempt_state(
+        &self,
+        user: &UserId,
+        now: SystemTime,
+    ) -> Result<AttemptState, StoreError> {
+        Ok(read_attempts(self.state().attempts.get(user), now))
+    }
+
+    async fn clear_attempts(&self, user: &UserId) -> Result<(), StoreError> {
+        self.state().attempts.remove(user);
+        Ok(())
+    }
+}
+
+fn read_attempts(attempts: Option<&Attempts>, now: SystemTime) -> AttemptState {
+    let Some(attempts) = attempts else {
+        return AttemptState {
+            failures: 0,
+            locked_until: None,
+        };
+    };
+    AttemptState {
+        failures: if now < attempts.window_ends {
+            attempts.failures
+        } else {
+            0
+        },
+        locked_until: attempts.locked_until.filter(|until| now < *until),
+    }
+}
+
+#[async_trait]
+impl GraceLoginStore for MemoryStore {
+    async fn use_grace_login(&self, user: &UserId, limit: u32) -> Result<GraceLogin, StoreError> {
+        let mut state = self.state();
+        let used = state.grace_logins.entry(user.clone()).or_default();
+        if *used >= limit {
+            return Ok(GraceLogin::Exhausted);
+        }
+        *used += 1;
+        Ok(GraceLogin::Granted {
+            remaining: limit - *used,
+        })
+    }
+
+    async fn grace_logins_used(&self, user: &UserId) -> Result<u32, StoreError> {
+        Ok(self.state().grace_logins.get(user).copied().unwrap_or(0))
+    }
+
+    async fn reset_grace_logins(&self, user: &UserId) -> Result<(), StoreError> {
+        self.state().grace_logins.remove(user);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DeviceStore for MemoryStore {
+    async fn device_generation(&self, user: &UserId) -> Result<u64, StoreError> {
+        Ok(self
+            .state()
+            .device_generations
+            .get(user)
+            .copied()
+            .unwrap_or(0))
+    }
+
+    async fn revoke_devices(&self, user: &UserId) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let generation = state.device_generations.entry(user.clone()).or_default();
+        *generation += 1;
+        Ok(*generation)
+    }
+}
+
+#[async_trait]
+impl NonceStore for MemoryStore {
+    async fn insert_nonce(
+        &self,
+        nonce: &str,
+        expires_at: SystemTime,
+        now: SystemTime,
+    ) -> Result<NonceInsert, StoreError> {
+        let mut state = self.state();
+        match state.nonces.get(nonce) {
+            Some(seen_until) if now < *seen_until => Ok(NonceInsert::Seen),
+            _ => {
+                state.nonces.insert(nonce.to_owned(), expires_at);
+                Ok(NonceInsert::Fresh)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl PurgeStore for MemoryStore {
+    async fn purge_expired(
+        &self,
+        now: SystemTime,
+        keep_approvals: Duration,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.nonces.len() + state.attempts.len() + state.approvals.len();
+        state.nonces.retain(|_, until| now < *until);
+        state.attempts.retain(|_, attempts| {
+            let AttemptState {
+                failures,
+                locked_until,
+            } = read_attempts(Some(attempts), now);
+            failures > 0 || locked_until.is_some()
+        });
+        state.approvals.retain(|_, approval| {
+            let record = approval.record.clone().as_of(now);
+            match record.processed_at {
+                Some(at) if record.status.is_final() => now < at + keep_approvals,
+                _ => true,
+            }
+        });
+        let after = state.nonces.len() + state.attempts.len() + state.approvals.len();
+        Ok((before - after) as u64)
+    }
+}
