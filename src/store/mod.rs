@@ -26,12 +26,18 @@ use async_trait::async_trait;
 
 mod error;
 mod memory;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
 
 pub use error::StoreError;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use sql::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use sql::SqliteStore;
 
 /// The application's own id for a user: whatever its first-factor login
 /// knows the user by, as text.
@@ -464,3 +470,45 @@ impl<T> AuthyStore for T where
 
 /// A shared store handle.
 pub type SharedStore = Arc<dyn AuthyStore>;
+
+/// Runs [`PurgeStore::purge_expired`] every `every` in a background task, and
+/// stops when the returned handle is dropped. Failures are logged and retried
+/// at the next tick.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::{sync::Arc, time::Duration};
+/// use tower_authy::store::{MemoryStore, spawn_purger};
+/// let purger = spawn_purger(
+///     Arc::new(MemoryStore::new()),
+///     Duration::from_secs(600),
+///     Duration::from_secs(24 * 3600),
+/// );
+/// drop(purger); // stops it
+/// # }
+/// ```
+pub fn spawn_purger(store: SharedStore, every: Duration, keep_approvals: Duration) -> PurgeTask {
+    let task = tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match store.purge_expired(SystemTime::now(), keep_approvals).await {
+                Ok(purged) => tracing::debug!(purged, "tower-authy: purged expired records"),
+                Err(error) => tracing::warn!(%error, "tower-authy: purging expired records failed"),
+            }
+        }
+    });
+    PurgeTask(task)
+}
+
+/// The background purge started by [`spawn_purger`]; dropping it stops it.
+#[derive(Debug)]
+#[must_use = "the purge task stops when this handle is dropped"]
+pub struct PurgeTask(tokio::task::JoinHandle<()>);
+
+impl Drop for PurgeTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -6,6 +6,10 @@ mod common;
 mod client_faults;
 mod client_simulator;
 mod official_clients;
+#[cfg(feature = "postgres")]
+mod postgres_server;
 mod simulator_api;
 mod simulator_phone;
 mod store_memory;
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
+mod store_sql;
