@@ -26,6 +26,7 @@
 
 mod api_key;
 pub mod authy;
+mod config;
 mod params;
 #[cfg(feature = "simulator")]
 pub mod simulator;
@@ -33,4 +34,5 @@ pub mod store;
 pub mod webhook;
 
 pub use api_key::ApiKey;
+pub use config::ConfigError;
 pub use params::ParamsError;
