@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use http::StatusCode;
+use serde_json::{Map, Value};
 
 /// The Authy error codes this crate knows by name (spec §3). Authy sends them
 /// as JSON strings, so they are string constants here too.
@@ -265,6 +266,47 @@ impl AuthyError {
         }
     }
 
+    /// Reads Authy's error envelope (spec §1.4); `None` when the object has
+    /// neither a message nor an error code.
+    pub(crate) fn from_envelope(
+        status: StatusCode,
+        map: &Map<String, Value>,
+        key: &str,
+    ) -> Option<Self> {
+        let errors = map.get("errors").and_then(Value::as_object);
+        let message = map
+            .get("message")
+            .and_then(Value::as_str)
+            .or_else(|| errors?.get("message")?.as_str());
+        // Authy sends the code as a string; accept a number too.
+        let code = match map.get("error_code") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        if message.is_none() && code.is_none() {
+            return None;
+        }
+        let field_errors: BTreeMap<String, String> = errors
+            .into_iter()
+            .flatten()
+            .filter(|(field, _)| field.as_str() != "message")
+            .map(|(field, why)| {
+                let why = match why {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (field.clone(), scrub(&why, key))
+            })
+            .collect();
+        Some(Self::Api {
+            status,
+            code,
+            message: scrub(message.unwrap_or("no message"), key),
+            field_errors,
+        })
+    }
+
     /// Wraps a reqwest error, dropping its URL first.
     pub(crate) fn transport(error: reqwest::Error) -> Self {
         let kind = if error.is_timeout() {
@@ -286,6 +328,15 @@ impl AuthyError {
             reason: reason.into(),
             body,
         }
+    }
+}
+
+/// Replaces any copy of the API key, should a server echo request headers.
+pub(crate) fn scrub(text: &str, key: &str) -> String {
+    if key.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(key, "[redacted]")
     }
 }
 

@@ -310,14 +310,13 @@ impl<'a> Tokens<'a> {
             message: String,
             device: Option<VerifiedDevice>,
         }
-        let wire: Wire = self.client.execute(call).await?;
-        if wire.token.as_deref() != Some(TOKEN_IS_VALID) {
-            return Err(AuthyError::decode(
-                http::StatusCode::OK,
-                "HTTP 200 without \"token\":\"is valid\"; the token is not accepted",
-                String::new(),
-            ));
-        }
+        let wire: Wire = self
+            .client
+            .execute_checked(call, |wire: &Wire| {
+                (wire.token.as_deref() != Some(TOKEN_IS_VALID))
+                    .then_some("HTTP 200 without \"token\":\"is valid\"; the token is not accepted")
+            })
+            .await?;
         Ok(VerifiedToken {
             message: wire.message,
             device: wire.device,

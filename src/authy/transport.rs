@@ -2,7 +2,7 @@
 //! bounded bodies, retries what is safe to retry, and turns answers into
 //! typed values or errors.
 
-use std::collections::BTreeMap;
+use std::time::Duration;
 
 use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderName, Method, StatusCode};
@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tracing::Instrument as _;
 
+use super::error::scrub;
 use super::lenient::bool_value;
 use super::{AuthyError, AuthyId, Client};
 
@@ -20,6 +21,73 @@ pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-authy-api-key");
 const USER_AGENT_VALUE: &str = concat!("tower-authy/", env!("CARGO_PKG_VERSION"));
+
+/// How often, and how patiently, safe calls are retried (see the
+/// [module documentation](super#retries) for which calls are safe).
+///
+/// The delay before retry `n` (from 0) is `base_delay × 2ⁿ`, capped at
+/// [`RetryPolicy::MAX_DELAY`].
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_authy::authy::RetryPolicy;
+///
+/// let policy = RetryPolicy::default();
+/// assert_eq!(policy.max_retries(), 2);
+/// assert_eq!(policy.base_delay(), Duration::from_millis(100));
+/// assert_eq!(RetryPolicy::none().max_retries(), 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    base_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// The most retries [`ClientBuilder::build`](super::ClientBuilder::build) accepts.
+    pub const MAX_RETRIES: u32 = 10;
+    /// The longest wait between two attempts.
+    pub const MAX_DELAY: Duration = Duration::from_secs(5);
+
+    /// Up to `max_retries` retries, the first after `base_delay`.
+    pub fn new(max_retries: u32, base_delay: Duration) -> Self {
+        Self {
+            max_retries,
+            base_delay,
+        }
+    }
+
+    /// Never retry.
+    pub fn none() -> Self {
+        Self::new(0, Duration::ZERO)
+    }
+
+    /// How many times a call may be retried after its first attempt.
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The wait before the first retry.
+    pub fn base_delay(&self) -> Duration {
+        self.base_delay
+    }
+
+    /// The wait before retry number `retry` (counted from 0).
+    pub(crate) fn delay(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry).unwrap_or(u32::MAX);
+        self.base_delay
+            .checked_mul(factor)
+            .unwrap_or(Self::MAX_DELAY)
+            .min(Self::MAX_DELAY)
+    }
+}
+
+impl Default for RetryPolicy {
+    /// Two retries, 100 ms then 200 ms apart.
+    fn default() -> Self {
+        Self::new(2, Duration::from_millis(100))
+    }
+}
 
 /// What a call does, which decides its HTTP method and when it may be
 /// retried (see the module documentation of [`crate::authy`]).
@@ -126,6 +194,17 @@ impl Client {
     /// Sends `call` (with retries as its kind allows) and decodes a success
     /// answer into `T`.
     pub(crate) async fn execute<T: DeserializeOwned>(&self, call: Call) -> Result<T, AuthyError> {
+        self.execute_checked(call, |_| None).await
+    }
+
+    /// Like [`execute`](Self::execute), then `check` may still reject the
+    /// decoded success (returning why); the answer is then a decode error
+    /// that keeps the raw body.
+    pub(crate) async fn execute_checked<T, F>(&self, call: Call, check: F) -> Result<T, AuthyError>
+    where
+        T: DeserializeOwned,
+        F: FnOnce(&T) -> Option<&'static str>,
+    {
         let span = tracing::info_span!(
             "authy.request",
             endpoint = call.endpoint,
@@ -138,7 +217,15 @@ impl Client {
         }
         async move {
             let (status, body) = self.send_with_retries(&call).await?;
-            let result = interpret(status, &body, self.inner.key.expose());
+            let key = self.inner.key.expose();
+            let result = interpret(status, &body, key).and_then(|value| match check(&value) {
+                None => Ok(value),
+                Some(reason) => Err(AuthyError::decode(
+                    status,
+                    reason,
+                    scrub(&String::from_utf8_lossy(&body), key),
+                )),
+            });
             if let Err(error) = &result {
                 tracing::debug!(%error, "Authy call failed");
             }
@@ -282,20 +369,24 @@ pub(crate) fn interpret<T: DeserializeOwned>(
     };
 
     if !status.is_success() {
-        return Err(api_error(status, &map, key).unwrap_or_else(|| {
-            AuthyError::decode(
-                status,
-                format!("HTTP {code} without an Authy error message"),
-                raw(),
-            )
-        }));
+        return Err(
+            AuthyError::from_envelope(status, &map, key).unwrap_or_else(|| {
+                AuthyError::decode(
+                    status,
+                    format!("HTTP {code} without an Authy error message"),
+                    raw(),
+                )
+            }),
+        );
     }
     match map.get("success").and_then(bool_value) {
         Some(true) => {}
         Some(false) => {
-            return Err(api_error(status, &map, key).unwrap_or_else(|| {
-                AuthyError::decode(status, format!("HTTP {code} with \"success\":false"), raw())
-            }));
+            return Err(
+                AuthyError::from_envelope(status, &map, key).unwrap_or_else(|| {
+                    AuthyError::decode(status, format!("HTTP {code} with \"success\":false"), raw())
+                }),
+            );
         }
         None => {
             return Err(AuthyError::decode(
@@ -312,52 +403,6 @@ pub(crate) fn interpret<T: DeserializeOwned>(
             raw(),
         )
     })
-}
-
-/// Reads Authy's error envelope (spec §1.4); `None` when the object has
-/// neither a message nor an error code.
-fn api_error(status: StatusCode, map: &Map<String, Value>, key: &str) -> Option<AuthyError> {
-    let errors = map.get("errors").and_then(Value::as_object);
-    let message = map
-        .get("message")
-        .and_then(Value::as_str)
-        .or_else(|| errors?.get("message")?.as_str());
-    // Authy sends the code as a string; accept a number too.
-    let code = match map.get("error_code") {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    if message.is_none() && code.is_none() {
-        return None;
-    }
-    let field_errors: BTreeMap<String, String> = errors
-        .into_iter()
-        .flatten()
-        .filter(|(field, _)| field.as_str() != "message")
-        .map(|(field, why)| {
-            let why = match why {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (field.clone(), scrub(&why, key))
-        })
-        .collect();
-    Some(AuthyError::Api {
-        status,
-        code,
-        message: scrub(message.unwrap_or("no message"), key),
-        field_errors,
-    })
-}
-
-/// Replaces any copy of the API key, should a server echo request headers.
-fn scrub(text: &str, key: &str) -> String {
-    if key.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(key, "[redacted]")
-    }
 }
 
 #[cfg(test)]
@@ -502,6 +547,16 @@ mod tests {
             vec![("action", "login".to_owned()), ("force", "true".to_owned())]
         );
         assert_eq!(call.path, ["protected", "json", "sms", "1"]);
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_bounded() {
+        let policy = RetryPolicy::new(10, Duration::from_millis(100));
+        assert_eq!(policy.delay(0), Duration::from_millis(100));
+        assert_eq!(policy.delay(1), Duration::from_millis(200));
+        assert_eq!(policy.delay(2), Duration::from_millis(400));
+        assert_eq!(policy.delay(9), RetryPolicy::MAX_DELAY);
+        assert_eq!(policy.delay(40), RetryPolicy::MAX_DELAY);
     }
 
     #[test]
