@@ -53,6 +53,14 @@
 //! - **GETs with side effects** (SMS, call, verify, verification check) retry
 //!   only when no connection was ever made, never on 503;
 //! - **POSTs** never retry.
+//!
+//! The [`timeout`](ClientBuilder::timeout) applies to each attempt.
+//!
+//! # Tracing
+//!
+//! Every call runs in an `authy.request` span (level INFO) with the fields
+//! `endpoint` (e.g. `"sms"`), `authy_id` when there is one, `http.status`
+//! and `attempts`. The key, tokens, codes and URLs are never recorded.
 
 use std::fmt;
 use std::net::IpAddr;

@@ -17,7 +17,7 @@ use super::{AuthyError, AuthyId, Client};
 
 /// Bodies larger than this are refused, so a hostile or broken server cannot
 /// exhaust memory.
-pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-authy-api-key");
 const USER_AGENT_VALUE: &str = concat!("tower-authy/", env!("CARGO_PKG_VERSION"));
@@ -102,8 +102,8 @@ pub(crate) enum Kind {
     Write,
 }
 
-/// One API call, before it is sent.
-#[derive(Debug)]
+/// One API call, before it is sent. Deliberately not `Debug`: its path may
+/// hold a token.
 pub(crate) struct Call {
     /// Short endpoint name for tracing, e.g. `sms`.
     pub(crate) endpoint: &'static str,
@@ -216,16 +216,20 @@ impl Client {
             span.record("authy_id", id.get());
         }
         async move {
-            let (status, body) = self.send_with_retries(&call).await?;
-            let key = self.inner.key.expose();
-            let result = interpret(status, &body, key).and_then(|value| match check(&value) {
-                None => Ok(value),
-                Some(reason) => Err(AuthyError::decode(
-                    status,
-                    reason,
-                    scrub(&String::from_utf8_lossy(&body), key),
-                )),
-            });
+            let result = match self.send_with_retries(&call).await {
+                Err(error) => Err(error),
+                Ok((status, body)) => {
+                    let key = self.inner.key.expose();
+                    interpret(status, &body, key).and_then(|value| match check(&value) {
+                        None => Ok(value),
+                        Some(reason) => Err(AuthyError::decode(
+                            status,
+                            reason,
+                            scrub(&String::from_utf8_lossy(&body), key),
+                        )),
+                    })
+                }
+            };
             if let Err(error) = &result {
                 tracing::debug!(%error, "Authy call failed");
             }
@@ -246,11 +250,7 @@ impl Client {
                 return outcome;
             }
             let delay = policy.delay(retry);
-            tracing::debug!(
-                retry = retry + 1,
-                delay_ms = delay.as_millis() as u64,
-                "retrying"
-            );
+            tracing::debug!(retry = retry + 1, ?delay, "retrying");
             tokio::time::sleep(delay).await;
             retry += 1;
         }
