@@ -414,6 +414,13 @@ impl ClientBuilder {
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.pop_if_empty();
         }
+        // A common mistake that would double the API path on every call.
+        let path = url.path().to_ascii_lowercase();
+        if path.ends_with("/protected/json") || path.ends_with("/onetouch/json") {
+            return Err(invalid(
+                "give the API root, without /protected/json or /onetouch/json",
+            ));
+        }
         Ok(url)
     }
 }

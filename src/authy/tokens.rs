@@ -26,7 +26,8 @@ const TOKEN_IS_VALID: &str = "is valid";
 /// assert!(Token::parse("12 34 56").is_err());    // not only digits
 /// assert!(Token::parse("１２３４５６").is_err()); // not ASCII digits
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+// Not `PartialEq`: nothing in an application should compare codes itself.
+#[derive(Clone)]
 pub struct Token(String);
 
 impl Token {

@@ -368,7 +368,9 @@ pub(crate) fn interpret<T: DeserializeOwned>(
         ));
     };
 
-    if !status.is_success() {
+    // Authy answers every success with 200 (its official clients test for
+    // exactly 200); anything else is not a success, whatever the body says.
+    if status != StatusCode::OK {
         return Err(
             AuthyError::from_envelope(status, &map, key).unwrap_or_else(|| {
                 AuthyError::decode(
@@ -503,6 +505,14 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn only_200_is_a_success() {
+        let err = run(201, r#"{"success":true,"message":"a"}"#).unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::CREATED));
+        let err = run(302, "").unwrap_err();
+        assert!(matches!(err, AuthyError::Decode { .. }), "{err:?}");
     }
 
     #[test]
