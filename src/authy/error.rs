@@ -194,7 +194,8 @@ pub enum AuthyError {
         status: StatusCode,
         /// What was wrong with it.
         reason: String,
-        /// The raw body (lossily decoded as UTF-8), for diagnosis.
+        /// The raw body (lossily decoded as UTF-8, at most 1 MiB), for
+        /// diagnosis; any copy of the API key in it reads `[redacted]`.
         body: String,
     },
 
