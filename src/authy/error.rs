@@ -341,42 +341,6 @@ pub(crate) fn scrub(text: &str, key: &str) -> String {
     }
 }
 
-/// Why a [`Client`](super::Client) could not be built.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The base URL is not an absolute `http(s)://` URL without query,
-    /// fragment or credentials.
-    #[error("invalid Authy base URL: {reason}")]
-    InvalidBaseUrl {
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The base URL is plain `http://` to a host that is not loopback; the
-    /// API key would cross the network in clear text. See
-    /// [`ClientBuilder::allow_plain_http`](super::ClientBuilder::allow_plain_http).
-    #[error("refusing plain http:// to a non-loopback host: the API key would travel unencrypted")]
-    PlainHttp,
-    /// The API key is empty or cannot be sent in an HTTP header.
-    #[error("the Authy API key is empty or contains characters not allowed in an HTTP header")]
-    InvalidApiKey,
-    /// A timeout of zero, which would fail every call.
-    #[error("the {0} timeout must be greater than zero")]
-    ZeroTimeout(&'static str),
-    /// A connect timeout was set together with an injected `reqwest::Client`,
-    /// which keeps its own connect timeout.
-    #[error(
-        "connect_timeout cannot be applied to an injected reqwest::Client; set it on that client"
-    )]
-    ConnectTimeoutWithCustomClient,
-    /// More retries than [`RetryPolicy::MAX_RETRIES`](super::RetryPolicy::MAX_RETRIES).
-    #[error("at most {} retries are allowed", super::RetryPolicy::MAX_RETRIES)]
-    TooManyRetries,
-    /// The default HTTP client could not be created (TLS set-up failed).
-    #[error("could not create the HTTP client")]
-    HttpClient(#[source] reqwest::Error),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

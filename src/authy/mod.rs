@@ -82,8 +82,9 @@ mod tokens;
 mod transport;
 mod users;
 
+pub use crate::ConfigError;
 pub use apps::{AppDetails, AppStats, Apps, MonthlyStats};
-pub use error::{AuthyError, ConfigError, InvalidInput, TransportKind, codes};
+pub use error::{AuthyError, InvalidInput, TransportKind, codes};
 pub use onetouch::{
     ApprovalRequest, ApprovalStatus, ApprovalUuid, LogoResolution, NewApprovalRequest, OneTouch,
 };
@@ -350,10 +351,16 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, ConfigError> {
         let base_url = self.parse_base_url()?;
         if self.timeout.is_zero() {
-            return Err(ConfigError::ZeroTimeout("total"));
+            return Err(ConfigError::OutOfRange {
+                setting: "total timeout",
+                reason: "must be greater than zero".into(),
+            });
         }
         if self.retry.max_retries() > RetryPolicy::MAX_RETRIES {
-            return Err(ConfigError::TooManyRetries);
+            return Err(ConfigError::OutOfRange {
+                setting: "retry policy",
+                reason: format!("at most {} retries", RetryPolicy::MAX_RETRIES),
+            });
         }
         let key = self.api_key.expose();
         if key.is_empty() {
@@ -368,7 +375,10 @@ impl ClientBuilder {
             (None, connect_timeout) => {
                 let connect_timeout = connect_timeout.unwrap_or(Self::DEFAULT_CONNECT_TIMEOUT);
                 if connect_timeout.is_zero() {
-                    return Err(ConfigError::ZeroTimeout("connect"));
+                    return Err(ConfigError::OutOfRange {
+                        setting: "connect timeout",
+                        reason: "must be greater than zero".into(),
+                    });
                 }
                 reqwest::Client::builder()
                     .connect_timeout(connect_timeout)
@@ -391,7 +401,8 @@ impl ClientBuilder {
     }
 
     fn parse_base_url(&self) -> Result<Url, ConfigError> {
-        let invalid = |reason: &str| ConfigError::InvalidBaseUrl {
+        let invalid = |reason: &str| ConfigError::InvalidUrl {
+            setting: "Authy base URL",
             reason: reason.to_owned(),
         };
         let mut url = Url::parse(&self.base_url).map_err(|e| invalid(&e.to_string()))?;
@@ -497,19 +508,19 @@ mod tests {
         let build = |url: &str| Client::builder("k").base_url(url).build();
         assert!(matches!(
             build("api.authy.com"),
-            Err(ConfigError::InvalidBaseUrl { .. })
+            Err(ConfigError::InvalidUrl { .. })
         ));
         assert!(matches!(
             build("ftp://api.authy.com"),
-            Err(ConfigError::InvalidBaseUrl { .. })
+            Err(ConfigError::InvalidUrl { .. })
         ));
         assert!(matches!(
             build("https://u:p@api.authy.com"),
-            Err(ConfigError::InvalidBaseUrl { .. })
+            Err(ConfigError::InvalidUrl { .. })
         ));
         assert!(matches!(
             build("https://api.authy.com/?api_key=x"),
-            Err(ConfigError::InvalidBaseUrl { .. })
+            Err(ConfigError::InvalidUrl { .. })
         ));
         assert!(matches!(
             build("http://api.authy.com"),
@@ -534,7 +545,7 @@ mod tests {
         ));
         assert!(matches!(
             Client::builder("k").timeout(Duration::ZERO).build(),
-            Err(ConfigError::ZeroTimeout(_))
+            Err(ConfigError::OutOfRange { .. })
         ));
         assert!(matches!(
             Client::builder("k")
@@ -547,7 +558,7 @@ mod tests {
             Client::builder("k")
                 .retry(RetryPolicy::new(11, Duration::ZERO))
                 .build(),
-            Err(ConfigError::TooManyRetries)
+            Err(ConfigError::OutOfRange { .. })
         ));
     }
 

@@ -59,9 +59,12 @@ impl CallbackPayload {
         // The nested transaction repeats the status; it must agree. (Its
         // uuid is not compared: published samples differ there, and the
         // signature covers both anyway.)
-        if let Some(Value::String(nested)) = params.pointer("/approval_request/transaction/status") {
+        if let Some(Value::String(nested)) = params.pointer("/approval_request/transaction/status")
+        {
             if nested != &status_name {
-                return Err(malformed("the transaction's status disagrees with the callback's"));
+                return Err(malformed(
+                    "the transaction's status disagrees with the callback's",
+                ));
             }
         }
         Ok(Self::Status(StatusReport {
@@ -96,7 +99,10 @@ mod tests {
         let get_style = json!({"authy_id": "2345678", "uuid": "u-2", "status": "denied", "approval_request": {"logos": ""}});
         assert!(matches!(
             CallbackPayload::from_params(&get_style).unwrap(),
-            CallbackPayload::Status(StatusReport { status: ApprovalStatus::Denied, .. })
+            CallbackPayload::Status(StatusReport {
+                status: ApprovalStatus::Denied,
+                ..
+            })
         ));
     }
 
@@ -121,7 +127,10 @@ mod tests {
             json!(["not", "an", "object"]),
         ] {
             assert!(
-                matches!(CallbackPayload::from_params(&bad), Err(WebhookError::Malformed(_))),
+                matches!(
+                    CallbackPayload::from_params(&bad),
+                    Err(WebhookError::Malformed(_))
+                ),
                 "{bad}"
             );
         }

@@ -225,7 +225,10 @@ impl Webhook {
                 return Err(WebhookError::Replay);
             }
         }
-        match store.complete_approval(&report.uuid, report.status, now).await {
+        match store
+            .complete_approval(&report.uuid, report.status, now)
+            .await
+        {
             Ok(record) => Ok(Outcome::Recorded(record)),
             Err(StoreError::Conflict(_)) => {
                 let current = store

@@ -67,13 +67,20 @@ async fn receive(
                 Outcome::Duplicate(record) => ("duplicate", Some(record.uuid.as_str())),
                 Outcome::Ping => ("ping", None),
             };
-            tracing::info!(outcome = name, uuid, "tower-authy: OneTouch callback accepted");
+            tracing::info!(
+                outcome = name,
+                uuid,
+                "tower-authy: OneTouch callback accepted"
+            );
             Json(json!({"ok": true, "outcome": name})).into_response()
         }
         Err(error) => {
             tracing::warn!(code = error.code(), %error, "tower-authy: OneTouch callback refused");
             let status = error.status();
-            (status, Json(json!({"ok": false, "error": error.code(), "message": error.to_string()})))
+            (
+                status,
+                Json(json!({"ok": false, "error": error.code(), "message": error.to_string()})),
+            )
                 .into_response()
         }
     }
