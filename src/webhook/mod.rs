@@ -43,10 +43,12 @@ use crate::store::{ApprovalRecord, NonceInsert, SharedStore, StoreError};
 use crate::{ApiKey, ConfigError, params};
 
 mod callback;
+mod poll;
 mod route;
 pub mod signature;
 
 pub use callback::{CallbackPayload, StatusReport};
+pub use poll::{PollError, poll_approval};
 use signature::SignatureError;
 
 /// Why a callback was refused. Each names the problem without secrets.

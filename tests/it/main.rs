@@ -13,3 +13,4 @@ mod simulator_phone;
 mod store_memory;
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 mod store_sql;
+mod webhook;

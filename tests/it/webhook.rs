@@ -1,0 +1,723 @@
+//! The OneTouch webhook: genuine callbacks are recorded once; every bad input
+//! is refused and changes nothing.
+//!
+//! Signatures here never come from the crate's own signer: the shared
+//! vectors were produced by an independent implementation (and accepted by
+//! Authy's Python library), and fresh callbacks are signed by
+//! [`independent_sign`], written separately from `webhook::signature` on a
+//! different encoder.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tower_authy::store::{
+    ApprovalRecord, ApprovalStatus, Enrollment, MemoryStore, SharedStore, UserId,
+};
+use tower_authy::webhook::{CallbackRequest, Outcome, Webhook, WebhookError};
+
+use crate::common::serve;
+
+const KEY: &str = "sIm0KeYfOrTeStS00000000000000009";
+const URL: &str = "https://app.example.com/2fa/callback";
+const AUTHY_ID: &str = "688611";
+const UUID: &str = "4a725520-bff5-0135-eb01-0e5d90336a8c";
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+const T0: u64 = 1_800_000_000;
+
+/// Signs like Authy (spec §4.3), independently of the crate: flattened
+/// bracket keys, `serde_urlencoded` for the encoding, plain sort.
+fn independent_sign(key: &str, nonce: &str, method: &str, url: &str, params: &Value) -> String {
+    fn flatten(prefix: String, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}[{k}]")
+                    };
+                    flatten(key, v, out);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    flatten(format!("{prefix}[]"), item, out);
+                }
+            }
+            Value::Null => out.push((prefix, String::new())),
+            Value::String(s) => out.push((prefix, s.clone())),
+            other => out.push((prefix, other.to_string())),
+        }
+    }
+    let mut pairs = Vec::new();
+    flatten(String::new(), params, &mut pairs);
+    // Test payloads keep to what every implementation agrees on: no arrays
+    // of objects, no `*` or `~` (spec §4.4).
+    let mut encoded: Vec<String> = pairs
+        .iter()
+        .map(|pair| serde_urlencoded::to_string([pair]).unwrap())
+        .collect();
+    encoded.sort();
+    let data = format!("{nonce}|{method}|{url}|{}", encoded.join("&"));
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(data.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn callback_body(uuid: &str, status: &str, authy_id: &str) -> Value {
+    json!({
+        "authy_id": authy_id.parse::<u64>().unwrap(),
+        "device_uuid": 2102943,
+        "callback_action": "approval_request_status",
+        "uuid": uuid,
+        "status": status,
+        "approval_request": {
+            "transaction": {
+                "details": {"Username": "alice"},
+                "hidden_details": {"ip": "127.0.0.1"},
+                "message": "Log in?",
+                "status": status,
+                "uuid": uuid,
+                "encrypted": false,
+                "requester_details": null,
+            },
+            "expiration_timestamp": T0 + 300,
+            "logos": null,
+        },
+        "signature": "ZGV2aWNlLXNpZw==",
+        "device": {"id": 2102943, "os_type": "android", "city": null},
+    })
+}
+
+struct Fixture {
+    store: SharedStore,
+    webhook: Webhook,
+}
+
+impl Fixture {
+    /// Alice is enrolled with Authy ID 688611 and has one pending request.
+    async fn new() -> Self {
+        let store: SharedStore = Arc::new(MemoryStore::new());
+        seed(&store, "alice", AUTHY_ID, UUID, at(T0)).await;
+        let webhook = Webhook::builder(KEY, store.clone())
+            .public_url(URL)
+            .build()
+            .unwrap();
+        Self { store, webhook }
+    }
+
+    async fn snapshot(&self) -> (Option<ApprovalRecord>, Option<Enrollment>) {
+        (
+            self.store.approval(UUID, at(T0)).await.unwrap(),
+            self.store.enrollment(&UserId::new("alice")).await.unwrap(),
+        )
+    }
+
+    async fn post(
+        &self,
+        body: &Value,
+        nonce: &str,
+        signature: &str,
+        now: u64,
+    ) -> Result<Outcome, WebhookError> {
+        let body = serde_json::to_vec(body).unwrap();
+        let request = CallbackRequest {
+            method: "POST",
+            query: None,
+            body: &body,
+            signature: Some(signature),
+            nonce: Some(nonce),
+            request_url: None,
+        };
+        self.webhook.handle(&request, at(now)).await
+    }
+
+    async fn signed_post(&self, body: &Value, now: u64) -> Result<Outcome, WebhookError> {
+        let nonce = now.to_string();
+        let signature = independent_sign(KEY, &nonce, "POST", URL, body);
+        self.post(body, &nonce, &signature, now).await
+    }
+
+    /// Asserts that `result` is refused with `status`, and that neither the
+    /// request nor the enrollment changed.
+    async fn assert_refused(&self, result: Result<Outcome, WebhookError>, status: u16) {
+        let before = self.snapshot().await;
+        match result {
+            Err(error) => assert_eq!(error.status().as_u16(), status, "{error}"),
+            Ok(outcome) => panic!("expected a refusal with {status}, got {outcome:?}"),
+        }
+        assert_eq!(
+            self.snapshot().await,
+            before,
+            "a refused callback changes nothing"
+        );
+        assert_eq!(before.0.unwrap().status, ApprovalStatus::Pending);
+    }
+}
+
+async fn seed(store: &SharedStore, user: &str, authy_id: &str, uuid: &str, now: SystemTime) {
+    let user = UserId::new(user);
+    let mut enrollment = Enrollment::pending(user.clone(), authy_id, None, now);
+    enrollment.state = tower_authy::store::EnrollmentState::Enabled;
+    store.put_enrollment(&enrollment).await.unwrap();
+    let record = ApprovalRecord::pending(
+        uuid,
+        user,
+        "session-binding",
+        now,
+        Some(Duration::from_secs(600)),
+    );
+    store.insert_approval(&record).await.unwrap();
+}
+
+#[tokio::test]
+async fn records_a_genuine_callback_exactly_once() {
+    let fixture = Fixture::new().await;
+    let body = callback_body(UUID, "approved", AUTHY_ID);
+    let nonce = T0.to_string();
+    let signature = independent_sign(KEY, &nonce, "POST", URL, &body);
+    let outcome = fixture.post(&body, &nonce, &signature, T0).await.unwrap();
+    let Outcome::Recorded(record) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(record.status, ApprovalStatus::Approved);
+    assert_eq!(record.processed_at, Some(at(T0)));
+    // The exact same delivery again: 200, nothing changes.
+    let again = fixture
+        .post(&body, &nonce, &signature, T0 + 5)
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, Outcome::Duplicate(ref r) if r.status == ApprovalStatus::Approved),
+        "{again:?}"
+    );
+    // A redelivery of the same outcome with a new nonce: 200 too.
+    let redelivered = fixture.signed_post(&body, T0 + 10).await.unwrap();
+    assert!(
+        matches!(redelivered, Outcome::Duplicate(_)),
+        "{redelivered:?}"
+    );
+    assert_eq!(
+        fixture.snapshot().await.0.unwrap(),
+        record,
+        "duplicates change nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_different_outcome_for_a_final_request_is_refused() {
+    let fixture = Fixture::new().await;
+    fixture
+        .signed_post(&callback_body(UUID, "approved", AUTHY_ID), T0)
+        .await
+        .unwrap();
+    let denied = fixture
+        .signed_post(&callback_body(UUID, "denied", AUTHY_ID), T0 + 1)
+        .await;
+    assert!(
+        matches!(denied, Err(WebhookError::AlreadyFinal("approved"))),
+        "{denied:?}"
+    );
+    assert_eq!(denied.unwrap_err().status().as_u16(), 409);
+    let stored = fixture
+        .store
+        .approval(UUID, at(T0 + 2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.status,
+        ApprovalStatus::Approved,
+        "the first outcome stands"
+    );
+}
+
+#[tokio::test]
+async fn refuses_missing_and_bad_signatures() {
+    let fixture = Fixture::new().await;
+    let body = callback_body(UUID, "approved", AUTHY_ID);
+    let nonce = T0.to_string();
+    let good = independent_sign(KEY, &nonce, "POST", URL, &body);
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let without = |signature: Option<&'static str>, nonce: Option<&'static str>| CallbackRequest {
+        method: "POST",
+        query: None,
+        body: &bytes,
+        signature,
+        nonce,
+        request_url: None,
+    };
+    let missing_signature = fixture
+        .webhook
+        .handle(&without(None, Some("1800000000")), at(T0))
+        .await;
+    fixture.assert_refused(missing_signature, 401).await;
+    let missing_nonce = fixture
+        .webhook
+        .handle(&without(Some("c2ln"), None), at(T0))
+        .await;
+    fixture.assert_refused(missing_nonce, 401).await;
+    fixture
+        .assert_refused(fixture.post(&body, &nonce, "not base64!", T0).await, 401)
+        .await;
+
+    let mut tampered = body.clone();
+    tampered["status"] = json!("denied");
+    tampered["approval_request"]["transaction"]["status"] = json!("denied");
+    fixture
+        .assert_refused(fixture.post(&tampered, &nonce, &good, T0).await, 401)
+        .await;
+    let wrong_key = independent_sign("another-key", &nonce, "POST", URL, &body);
+    fixture
+        .assert_refused(fixture.post(&body, &nonce, &wrong_key, T0).await, 401)
+        .await;
+    let other_url = independent_sign(
+        KEY,
+        &nonce,
+        "POST",
+        "https://evil.example/2fa/callback",
+        &body,
+    );
+    fixture
+        .assert_refused(fixture.post(&body, &nonce, &other_url, T0).await, 401)
+        .await;
+    let as_get = independent_sign(KEY, &nonce, "GET", URL, &body);
+    fixture
+        .assert_refused(fixture.post(&body, &nonce, &as_get, T0).await, 401)
+        .await;
+    // The signature is good, but for another nonce.
+    fixture
+        .assert_refused(fixture.post(&body, "1800000001", &good, T0).await, 401)
+        .await;
+}
+
+#[tokio::test]
+async fn refuses_stale_and_non_numeric_nonces() {
+    let fixture = Fixture::new().await;
+    let body = callback_body(UUID, "approved", AUTHY_ID);
+    for (nonce, now) in [
+        (T0.to_string(), T0 + 301),
+        (T0.to_string(), T0 - 301),
+        ("not-a-time".to_owned(), T0),
+    ] {
+        let signature = independent_sign(KEY, &nonce, "POST", URL, &body);
+        let result = fixture.post(&body, &nonce, &signature, now).await;
+        assert!(
+            matches!(result, Err(WebhookError::StaleNonce)),
+            "{nonce} at {now}: {result:?}"
+        );
+        fixture.assert_refused(result, 401).await;
+    }
+    // Inside the window either side is fine.
+    let nonce = T0.to_string();
+    let signature = independent_sign(KEY, &nonce, "POST", URL, &body);
+    assert!(
+        fixture
+            .post(&body, &nonce, &signature, T0 + 299)
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn refuses_unknown_requests_and_other_users() {
+    let fixture = Fixture::new().await;
+    let unknown = fixture
+        .signed_post(
+            &callback_body("00000000-0000-0000-0000-000000000000", "approved", AUTHY_ID),
+            T0,
+        )
+        .await;
+    assert!(matches!(unknown, Err(WebhookError::UnknownRequest)));
+    fixture.assert_refused(unknown, 404).await;
+    let mallory = fixture
+        .signed_post(&callback_body(UUID, "approved", "999999"), T0)
+        .await;
+    assert!(matches!(mallory, Err(WebhookError::UserMismatch)));
+    fixture.assert_refused(mallory, 403).await;
+}
+
+#[tokio::test]
+async fn refuses_malformed_callbacks() {
+    let fixture = Fixture::new().await;
+    let nonce = T0.to_string();
+    for body in [
+        json!({"uuid": UUID, "status": "maybe", "authy_id": 688611}),
+        json!({"uuid": UUID, "status": "pending", "authy_id": 688611}),
+        json!({"uuid": UUID, "status": "approved"}),
+        json!({"uuid": UUID, "status": "approved", "authy_id": 688611,
+               "approval_request": {"transaction": {"status": "denied"}}}),
+    ] {
+        let result = fixture.signed_post(&body, T0).await;
+        assert!(
+            matches!(result, Err(WebhookError::Malformed(_))),
+            "{body}: {result:?}"
+        );
+        fixture.assert_refused(result, 400).await;
+    }
+    let not_json = CallbackRequest {
+        method: "POST",
+        query: None,
+        body: b"{\"uuid\": truncated",
+        signature: Some("c2ln"),
+        nonce: Some(&nonce),
+        request_url: None,
+    };
+    fixture
+        .assert_refused(fixture.webhook.handle(&not_json, at(T0)).await, 400)
+        .await;
+}
+
+#[tokio::test]
+async fn a_signed_ping_changes_nothing() {
+    let fixture = Fixture::new().await;
+    let before = fixture.snapshot().await;
+    let outcome = fixture
+        .signed_post(&json!({"callback_action": "ping", "message": "test"}), T0)
+        .await;
+    assert_eq!(outcome.unwrap(), Outcome::Ping);
+    assert_eq!(fixture.snapshot().await, before);
+    let unsigned = fixture
+        .post(
+            &json!({"callback_action": "ping"}),
+            &T0.to_string(),
+            "AAAA",
+            T0,
+        )
+        .await;
+    assert_eq!(
+        unsigned.unwrap_err().status().as_u16(),
+        401,
+        "pings are signed too"
+    );
+}
+
+#[tokio::test]
+async fn an_approval_after_expiry_does_not_count_and_its_replay_is_refused() {
+    let fixture = Fixture::new().await;
+    let late = T0 + 601; // the request lived 600 s
+    let body = callback_body(UUID, "approved", AUTHY_ID);
+    let nonce = late.to_string();
+    let signature = independent_sign(KEY, &nonce, "POST", URL, &body);
+    let first = fixture.post(&body, &nonce, &signature, late).await;
+    assert!(
+        matches!(first, Err(WebhookError::AlreadyFinal("expired"))),
+        "{first:?}"
+    );
+    let replay = fixture.post(&body, &nonce, &signature, late + 1).await;
+    assert!(matches!(replay, Err(WebhookError::Replay)), "{replay:?}");
+    assert_eq!(replay.unwrap_err().status().as_u16(), 409);
+    let stored = fixture
+        .store
+        .approval(UUID, at(late + 2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.status,
+        ApprovalStatus::Expired,
+        "an expired request stays expired"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_record_once() {
+    let fixture = Arc::new(Fixture::new().await);
+    let body = callback_body(UUID, "approved", AUTHY_ID);
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (fixture, body) = (fixture.clone(), body.clone());
+            tokio::spawn(async move { fixture.signed_post(&body, T0 + i % 3).await })
+        })
+        .collect();
+    let mut recorded = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            Outcome::Recorded(_) => recorded += 1,
+            Outcome::Duplicate(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(recorded, 1, "exactly one delivery records the outcome");
+}
+
+/// Every OneTouch-shaped vector of the shared file is accepted: its
+/// signature was made by an independent implementation, and the Java ones
+/// by Authy itself.
+#[tokio::test]
+async fn accepts_every_shared_vector_shape() {
+    let file: Value =
+        serde_json::from_str(include_str!("../data/onetouch-signature-vectors.json")).unwrap();
+    let vectors = file["vectors"].as_array().unwrap().iter().chain(
+        file["reference_vectors_from_public_library_tests"]
+            .as_array()
+            .unwrap(),
+    );
+    let mut checked = 0;
+    for vector in vectors {
+        let text = |k: &str| vector[k].as_str().unwrap().to_owned();
+        let method = text("method");
+        let nonce = text("nonce");
+        let params: Value = if let Some(raw) = vector.get("raw_json_body") {
+            serde_json::from_str(raw.as_str().unwrap()).unwrap()
+        } else if let Some(query) = vector.get("raw_query_string") {
+            tower_authy::webhook::signature::params_from_query(query.as_str().unwrap()).unwrap()
+        } else {
+            vector["params"].clone()
+        };
+        let query = match vector.get("raw_query_string") {
+            Some(raw) => raw.as_str().unwrap().to_owned(),
+            None => serde_urlencoded::to_string(flat_pairs(&params)).unwrap(),
+        };
+        let store: SharedStore = Arc::new(MemoryStore::new());
+        let expected = params.get("uuid").map(|uuid| {
+            let authy_id = match &params["authy_id"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (
+                uuid.as_str().unwrap().to_owned(),
+                authy_id,
+                params["status"].as_str().unwrap().to_owned(),
+            )
+        });
+        let now = at(nonce.split('.').next().unwrap().parse().unwrap());
+        if let Some((uuid, authy_id, _)) = &expected {
+            seed(&store, "someone", authy_id, uuid, now).await;
+        }
+        let webhook = Webhook::builder(text("api_key"), store.clone())
+            .public_url(text("url"))
+            .build()
+            .unwrap();
+        let body = if method == "POST" {
+            serde_json::to_vec(&params).unwrap()
+        } else {
+            Vec::new()
+        };
+        let signature = text("expected_signature");
+        let request = CallbackRequest {
+            method: &method,
+            query: (method == "GET").then_some(query.as_str()),
+            body: &body,
+            signature: Some(&signature),
+            nonce: Some(&nonce),
+            request_url: None,
+        };
+        let outcome = webhook.handle(&request, now).await;
+        match (&expected, outcome) {
+            (None, Ok(Outcome::Ping)) => {}
+            (Some((_, _, status)), Ok(Outcome::Recorded(record))) => {
+                assert_eq!(record.status.as_str(), status)
+            }
+            (_, other) => panic!(
+                "{}: {other:?}",
+                vector.get("name").or(vector.get("source")).unwrap()
+            ),
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 11);
+}
+
+/// Flattens a GET vector's nested parameters back into query pairs.
+fn flat_pairs(params: &Value) -> Vec<(String, String)> {
+    fn walk(prefix: String, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    walk(
+                        if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}[{k}]")
+                        },
+                        v,
+                        out,
+                    )
+                }
+            }
+            Value::String(s) => out.push((prefix, s.clone())),
+            other => out.push((prefix, other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    walk(String::new(), params, &mut out);
+    out
+}
+
+/// Over HTTP: the route answers GET and POST, maps refusals to statuses,
+/// refuses other methods and oversized bodies, and ignores `Host` unless told.
+#[tokio::test]
+async fn the_axum_route_maps_outcomes_to_statuses() {
+    let fixture = Fixture::new().await;
+    let app = axum::Router::new().route("/2fa/callback", fixture.webhook.method_router());
+    let base = format!("http://{}/2fa/callback", serve(app).await);
+    let http = reqwest::Client::new();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+
+    let body = callback_body(UUID, "approved", AUTHY_ID);
+    let nonce = now.to_string();
+    // Signed for the request's own Host, not the configured URL: refused.
+    let for_host = independent_sign(KEY, &nonce, "POST", &base, &body);
+    let refused = http
+        .post(&base)
+        .header("X-Authy-Signature", for_host)
+        .header("X-Authy-Signature-Nonce", &nonce)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let answer: Value = refused.json().await.unwrap();
+    assert_eq!(answer["error"], "bad_signature");
+
+    let put = http.put(&base).body("{}").send().await.unwrap();
+    assert_eq!(put.status(), 405);
+    let huge = http
+        .post(&base)
+        .body(vec![b' '; 100 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    assert_eq!(
+        fixture
+            .store
+            .approval(UUID, SystemTime::now())
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        ApprovalStatus::Pending
+    );
+
+    // A GET callback signed for the configured URL is recorded.
+    let get_params = json!({"authy_id": AUTHY_ID, "uuid": UUID, "status": "denied",
+                            "callback_action": "approval_request_status"});
+    let signature = independent_sign(KEY, &nonce, "GET", URL, &get_params);
+    let query = serde_urlencoded::to_string(flat_pairs(&get_params)).unwrap();
+    let recorded = http
+        .get(format!("{base}?{query}"))
+        .header("X-Authy-Signature", signature)
+        .header("X-Authy-Signature-Nonce", &nonce)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(recorded.status(), 200);
+    assert_eq!(
+        recorded.json::<Value>().await.unwrap()["outcome"],
+        "recorded"
+    );
+    assert_eq!(
+        fixture
+            .store
+            .approval(UUID, SystemTime::now())
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        ApprovalStatus::Denied
+    );
+}
+
+#[tokio::test]
+async fn forwarded_headers_are_used_only_when_trusted() {
+    let store: SharedStore = Arc::new(MemoryStore::new());
+    seed(&store, "alice", AUTHY_ID, UUID, SystemTime::now()).await;
+    let webhook = Webhook::builder(KEY, store.clone())
+        .trust_forwarded_headers()
+        .build()
+        .unwrap();
+    let app = axum::Router::new().route("/2fa/callback", webhook.method_router());
+    let base = format!("http://{}/2fa/callback", serve(app).await);
+    let public = "https://public.example/2fa/callback";
+    let nonce = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let body = callback_body(UUID, "approved", AUTHY_ID);
+    let signature = independent_sign(KEY, &nonce, "POST", public, &body);
+    let answer = reqwest::Client::new()
+        .post(&base)
+        .header("X-Forwarded-Proto", "https")
+        .header("X-Forwarded-Host", "public.example")
+        .header("X-Authy-Signature", signature)
+        .header("X-Authy-Signature-Nonce", &nonce)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+    assert!(
+        Webhook::builder(KEY, store).build().is_err(),
+        "a public URL is required by default"
+    );
+}
+
+/// An approval created before a restart of a SQLite-backed application
+/// completes after it.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_request_made_before_a_restart_completes_after_it() {
+    use tower_authy::store::SqliteStore;
+    let dir =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("restart-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite:{}", dir.join("app.db").display());
+    let now = SystemTime::now();
+    {
+        let before = SqliteStore::connect(&url).await.unwrap();
+        before.migrate().await.unwrap();
+        let before: SharedStore = Arc::new(before);
+        seed(&before, "alice", AUTHY_ID, UUID, now).await;
+    }
+    // Everything of the first "process" is gone; a new one opens the file.
+    let after = SqliteStore::connect(&url).await.unwrap();
+    after.migrate().await.unwrap();
+    let after: SharedStore = Arc::new(after);
+    let webhook = Webhook::builder(KEY, after.clone())
+        .public_url(URL)
+        .build()
+        .unwrap();
+    let body = callback_body(UUID, "approved", AUTHY_ID);
+    let secs = now.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let nonce = secs.to_string();
+    let signature = independent_sign(KEY, &nonce, "POST", URL, &body);
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let request = CallbackRequest {
+        method: "POST",
+        query: None,
+        body: &bytes,
+        signature: Some(&signature),
+        nonce: Some(&nonce),
+        request_url: None,
+    };
+    let outcome = webhook.handle(&request, now).await.unwrap();
+    assert!(matches!(outcome, Outcome::Recorded(_)), "{outcome:?}");
+    let reopened = SqliteStore::connect(&url).await.unwrap();
+    let record = tower_authy::store::ApprovalStore::approval(&reopened, UUID, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, ApprovalStatus::Approved);
+}
+
+fn uuid_like() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}-{nanos}", std::process::id())
+}
