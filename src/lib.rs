@@ -28,6 +28,7 @@ mod api_key;
 pub mod authy;
 mod config;
 mod params;
+pub mod provider;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod store;
