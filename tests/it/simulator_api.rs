@@ -10,6 +10,9 @@ use tower_authy::simulator::{Simulator, SimulatorBuilder};
 
 use crate::common;
 
+mod onetouch;
+mod phone_verification;
+
 pub(crate) const KEY: &str = "sIm0KeYfOrTeStS00000000000000009";
 
 /// A simulator served under `/simulator` on a fresh port, with helpers that
