@@ -269,10 +269,13 @@ async fn simulator_finds_the_key_anywhere_and_refuses_a_wrong_one() {
     assert!(s.users().await.is_empty());
 }
 
+/// Form fields of one request.
+type Form<'a> = &'a [(&'a str, &'a str)];
+
 #[tokio::test]
 async fn simulator_refuses_invalid_users_and_changes_nothing() {
     let s = Sim::start().await;
-    let cases: [(&[(&str, &str)], &[&str]); 6] = [
+    let cases: [(Form, &[&str]); 6] = [
         (
             &[
                 ("user[cellphone]", "987-654-3210"),
