@@ -303,6 +303,9 @@ impl SimulatorBuilder {
     pub fn build(self) -> Simulator {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            // Authy sends `X-Authy-Signature` in this case, and the Java
+            // library looks the header up case-sensitively.
+            .http1_title_case_headers()
             .user_agent("AuthySimulator (tower-authy)")
             .build()
             .unwrap_or_default();
