@@ -15,6 +15,13 @@ use tower_authy::simulator::{CallbackMethod, Simulator};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Codes sent and callbacks delivered are logged at `info`; RUST_LOG overrides.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "tower_authy=info".into()),
+        )
+        .init();
     let port: u16 = match std::env::var("PORT") {
         Ok(text) => text
             .parse()

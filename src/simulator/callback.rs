@@ -103,7 +103,14 @@ pub(crate) async fn deliver(sim: &Simulator, payload: &Value) -> Option<(Value, 
         .send()
         .await;
     match result {
-        Ok(response) => outcome(Ok(response.status().as_u16())),
-        Err(e) => outcome(Err(format!("delivery failed: {e}"))),
+        Ok(response) => {
+            let status = response.status().as_u16();
+            tracing::info!(url = %config.url, method, status, "OneTouch callback delivered");
+            outcome(Ok(status))
+        }
+        Err(e) => {
+            tracing::warn!(url = %config.url, method, error = %e, "OneTouch callback not delivered");
+            outcome(Err(format!("delivery failed: {e}")))
+        }
     }
 }

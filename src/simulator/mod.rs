@@ -348,3 +348,29 @@ async fn method_not_allowed() -> Reply {
         "Invalid request: method not allowed on this endpoint",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_api_key() {
+        let sim = Simulator::builder()
+            .api_key("do-not-print-this-key")
+            .callback("http://127.0.0.1:1/cb", CallbackMethod::Get)
+            .build();
+        let shown = format!("{sim:?}");
+        assert!(!shown.contains("do-not-print"), "{shown}");
+        assert!(shown.contains("Simulator"), "{shown}");
+        assert!(sim.api_key().matches("do-not-print-this-key"));
+    }
+
+    #[test]
+    fn the_router_builds_and_the_clock_moves() {
+        let sim = Simulator::builder().build();
+        let _router = sim.router();
+        let before = sim.now_secs();
+        sim.advance_clock(Duration::from_secs(600));
+        assert!(sim.now_secs() >= before + 600);
+    }
+}

@@ -97,6 +97,7 @@ pub(crate) async fn start(State(sim): State<Simulator>, api: Api) -> Answer {
         code: verification.code.clone(),
         at: now_ms / 1000,
     });
+    tracing::info!(number = %number::international(cc, &phone), channel = via, code = %verification.code, "phone verification code sent");
     let month = st.month(now_ms / 1000);
     if via == "sms" {
         month.sms += 1;

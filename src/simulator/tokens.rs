@@ -100,6 +100,8 @@ fn action_param(action: Option<String>) -> Result<Option<String>, Reply> {
 /// Records a fresh code as sent to the user and outstanding for `verify`.
 fn deliver_code(user: &mut User, channel: &'static str, action: Option<String>, now_ms: u64) {
     let code = state::random_digits(TOKEN_DIGITS);
+    // A simulated delivery: printing the code is the point (never the API key).
+    tracing::info!(authy_id = user.id, channel, %code, "code sent to the virtual phone");
     user.messages.push(Message {
         channel,
         code: code.clone(),
