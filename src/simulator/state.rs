@@ -171,9 +171,10 @@ impl PhoneVerification {
         }
     }
 
-    /// Whole seconds left, as the API counts them (599 just after a start).
+    /// Whole seconds left, as the API counts them: 599 just after a start,
+    /// never the full 600.
     pub(crate) fn seconds_to_expire(&self, now_ms: u64) -> u64 {
-        self.expires_ms.saturating_sub(now_ms) / 1000
+        self.expires_ms.saturating_sub(now_ms).saturating_sub(1) / 1000
     }
 }
 
@@ -294,7 +295,9 @@ mod tests {
             expires_ms: 600_000,
             verified: false,
         };
+        assert_eq!(v.seconds_to_expire(0), 599);
         assert_eq!(v.seconds_to_expire(500), 599);
+        assert_eq!(v.seconds_to_expire(600_000), 0);
         assert_eq!(v.status(599_999), "pending");
         assert_eq!(v.status(600_000), "expired");
     }
