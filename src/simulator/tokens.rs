@@ -157,11 +157,7 @@ pub(crate) async fn verify(
     user.codes.retain(|c| c.expires_ms > now_ms);
     user.used.retain(|u| u.until_ms > now_ms);
 
-    let accepted = if !force && !user.confirmed {
-        // The real API's default: an unconfirmed user passes with any token
-        // unless the caller forces the check. Clients must send force=true.
-        Some(Accepted::Unchecked)
-    } else if let Some(i) = user
+    let accepted = if let Some(i) = user
         .codes
         .iter()
         .position(|c| c.code == token && c.action == action)
@@ -184,6 +180,10 @@ pub(crate) async fn verify(
             until_ms: now_ms + window_ms,
         });
         Some(Accepted::App)
+    } else if !force && !user.confirmed {
+        // The real API's default: a user who never verified passes with any
+        // token unless the caller forces the check. Clients must send force.
+        Some(Accepted::Unchecked)
     } else {
         None
     };

@@ -412,3 +412,19 @@ async fn simulator_phone_form_posts_come_back_to_the_page() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(s.users().await[0]["app_installed"], true);
 }
+
+#[tokio::test]
+async fn simulator_phone_two_racing_approvals_decide_once() {
+    let (url, mut inbox) = receiver().await;
+    let s = Sim::start_with(Simulator::builder().callback(url, CallbackMethod::Post)).await;
+    let id = s.register("a@example.com", "987-654-3210", "1").await;
+    let uuid = s.approval(id, "m").await;
+    let approve = format!("phone/api/approval_requests/{uuid}/approve");
+    let deny = format!("phone/api/approval_requests/{uuid}/deny");
+    let (a, b) = tokio::join!(post_control(&s, &approve), post_control(&s, &deny));
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    assert!(inbox.try_recv().is_ok());
+    assert!(inbox.try_recv().is_err(), "exactly one callback");
+}

@@ -182,3 +182,17 @@ async fn simulator_sends_email_tokens() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn simulator_a_right_token_confirms_even_without_force() {
+    let s = Sim::start().await;
+    let id = s.register("a@example.com", "987-654-3210", "1").await;
+    let token = s.soft_token(id).await;
+    let (status, body) = s.get(&format!("protected/json/verify/{token}/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, body) = s.get(&format!("protected/json/users/{id}/status")).await;
+    assert_eq!(body["status"]["confirmed"], true);
+    // Confirmed: the free pass is over.
+    let got = s.get(&format!("protected/json/verify/0000000/{id}")).await;
+    assert_error(&got, 401, "60020", "Token is invalid");
+}
