@@ -64,7 +64,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("API key: {}", sim.api_key().expose_for_display());
     }
     match &callback {
-        Some(url) => println!("OneTouch callbacks: {method:?} {url}"),
+        Some(url) => println!("OneTouch callbacks: {} {url}", method.as_str()),
         None => println!("OneTouch callbacks: none (set AUTHY_CALLBACK_URL)"),
     }
     println!("Virtual phone: http://{addr}/phone");

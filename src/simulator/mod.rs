@@ -102,7 +102,8 @@ pub enum CallbackMethod {
 }
 
 impl CallbackMethod {
-    fn as_str(self) -> &'static str {
+    /// `POST` or `GET`, as signed into `X-Authy-Signature`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Post => "POST",
             Self::Get => "GET",
