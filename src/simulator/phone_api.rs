@@ -228,8 +228,10 @@ async fn decide(sim: &Simulator, uuid: &str, decision: ApprovalStatus) -> Reply 
     let delivery = callback::deliver(sim, &payload).await;
     let report = match delivery {
         Some((report, delivered)) => {
-            if delivered && let Some(a) = sim.lock().approvals.get_mut(uuid) {
-                a.notified = true;
+            if delivered {
+                if let Some(a) = sim.lock().approvals.get_mut(uuid) {
+                    a.notified = true;
+                }
             }
             report
         }
@@ -280,13 +282,13 @@ fn set_app(sim: &Simulator, id: &str, installed: bool) -> Reply {
     let Some(has_app) = st.users.get(&n).map(|u| u.app.is_some()) else {
         return no_user(id);
     };
-    if installed && !has_app {
-        let device = users::new_device(&mut st, now);
-        if let Some(user) = st.users.get_mut(&n) {
-            user.app = Some(device);
+    let device = (installed && !has_app).then(|| users::new_device(&mut st, now));
+    if let Some(user) = st.users.get_mut(&n) {
+        if !installed {
+            user.app = None;
+        } else if device.is_some() {
+            user.app = device;
         }
-    } else if !installed && let Some(user) = st.users.get_mut(&n) {
-        user.app = None;
     }
     Reply::ok(json!({"authy_id": n, "app_installed": installed}))
 }

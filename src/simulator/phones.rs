@@ -66,8 +66,9 @@ pub(crate) async fn start(State(sim): State<Simulator>, api: Api) -> Answer {
         },
     };
     let custom_code = p.text(&["custom_code"]);
-    if let Some(code) = &custom_code
-        && !(4..=10).contains(&code.chars().count())
+    if custom_code
+        .as_ref()
+        .is_some_and(|code| !(4..=10).contains(&code.chars().count()))
     {
         return Err(Reply::invalid_parameter(
             "custom_code",

@@ -52,8 +52,8 @@ fn send(
     let id = parse_id(id)?;
     let p = &api.params;
     let action = action_param(p.text(&["action"]))?;
-    if let Some(text) = p.text(&["action_message"])
-        && text.chars().count() > 255
+    if p.text(&["action_message"])
+        .is_some_and(|text| text.chars().count() > 255)
     {
         return Err(Reply::invalid_parameter(
             "action_message",

@@ -77,11 +77,10 @@ pub(crate) async fn create(State(sim): State<Simulator>, api: Api) -> Answer {
     let now = sim.now_secs();
     let mut st = sim.lock();
     if let Some(&id) = st.by_phone.get(&(country_code, phone.clone())) {
-        if let Some(user) = st.users.get_mut(&id)
-            && user.email != email
-            && !user.other_emails.contains(&email)
-        {
-            user.other_emails.push(email);
+        if let Some(user) = st.users.get_mut(&id) {
+            if user.email != email && !user.other_emails.contains(&email) {
+                user.other_emails.push(email);
+            }
         }
         return Ok(created(id));
     }
