@@ -3,7 +3,8 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! //! use tower_authy::store::{MemoryStore, SharedStore, conformance};
+//! use std::sync::Arc;
+//! use tower_authy::store::{MemoryStore, SharedStore, conformance};
 //!
 //! let store = MemoryStore::new();
 //! // Two handles onto the same data: for a database, two connection pools.
