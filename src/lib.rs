@@ -27,8 +27,10 @@
 mod api_key;
 pub mod authy;
 mod config;
+mod layer;
 mod params;
 pub mod provider;
+pub mod session;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod store;
@@ -36,4 +38,5 @@ pub mod webhook;
 
 pub use api_key::ApiKey;
 pub use config::ConfigError;
+pub use layer::{RequireSecondFactor, RequireSecondFactorLayer, Requirement, ResponseFuture};
 pub use params::ParamsError;

@@ -1,0 +1,247 @@
+//! The per-session 2FA state, kept in `tower-sessions`:
+//!
+//! ```text
+//! anonymous ──sign_in──▶ first factor done ──(challenge passed)──▶ second factor done
+//!     ▲                        │ (pending longer than allowed)            │
+//!     └──────────sign_out──────┴──────────────────────────────────────────┘
+//! ```
+//!
+//! Applications that run their own password check call [`sign_in`] once it
+//! succeeds, [`status`] to ask where a session stands, and [`sign_out`] to end
+//! it. Every change of who the session belongs to, or of how far it got,
+//! cycles the session id, so an id fixed before sign-in is worthless after it.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::store::UserId;
+
+/// The session key everything of this crate lives under.
+const KEY: &str = "tower_authy";
+
+/// How a session passed the second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SecondFactorMethod {
+    /// A code from SMS, a voice call or the authenticator app.
+    Code,
+    /// A OneTouch approval.
+    OneTouch,
+    /// A remembered device cookie.
+    RememberedDevice,
+    /// The policy does not ask this user for a second factor (not enrolled
+    /// under opt-in enrollment).
+    NotRequired,
+    /// One of the grace logins of a user who must enroll.
+    GraceLogin,
+}
+
+impl SecondFactorMethod {
+    /// A stable name (`code`, `one_touch`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::OneTouch => "one_touch",
+            Self::RememberedDevice => "remembered_device",
+            Self::NotRequired => "not_required",
+            Self::GraceLogin => "grace_login",
+        }
+    }
+}
+
+/// Where a session stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TwoFactorStatus {
+    /// Nobody signed in.
+    Anonymous,
+    /// The first factor is done; the second is pending.
+    Pending {
+        /// Who signed in.
+        user_id: UserId,
+        /// When the first factor was done.
+        since: SystemTime,
+    },
+    /// Both factors are done.
+    Complete {
+        /// Who signed in.
+        user_id: UserId,
+        /// How the second factor was passed.
+        method: SecondFactorMethod,
+        /// When.
+        at: SystemTime,
+    },
+}
+
+impl TwoFactorStatus {
+    /// Whether both factors are done.
+    pub fn is_complete(&self) -> bool {
+        matches!(self, Self::Complete { .. })
+    }
+
+    /// The signed-in user, after the first factor.
+    pub fn user_id(&self) -> Option<&UserId> {
+        match self {
+            Self::Anonymous => None,
+            Self::Pending { user_id, .. } | Self::Complete { user_id, .. } => Some(user_id),
+        }
+    }
+}
+
+/// The session could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("the session store failed")]
+pub struct SessionError(#[source] tower_sessions::session::Error);
+
+/// What this crate keeps in the session. Times are Unix seconds.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AuthState {
+    pub user_id: String,
+    pub first_factor_at: u64,
+    pub passed: Option<Passed>,
+    /// The anti-CSRF token of this session's forms and POSTs.
+    pub csrf: String,
+    /// The OneTouch request this session is waiting on, if any.
+    pub approval: Option<PendingApproval>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Passed {
+    pub method: SecondFactorMethod,
+    pub at: u64,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PendingApproval {
+    pub uuid: String,
+    /// Matches the store record's `session_binding`: proof that the request
+    /// was made by this session.
+    pub binding: String,
+}
+
+// The CSRF token and the approval binding are secrets of this session.
+impl fmt::Debug for AuthState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthState")
+            .field("user_id", &self.user_id)
+            .field("first_factor_at", &self.first_factor_at)
+            .field("passed", &self.passed.map(|p| p.method))
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn unix(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub(crate) fn from_unix(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// 32 random bytes, URL-safe base64: CSRF tokens, approval bindings.
+pub(crate) fn random_token() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl AuthState {
+    pub(crate) fn status(&self) -> TwoFactorStatus {
+        let user_id = UserId::new(self.user_id.clone());
+        match self.passed {
+            Some(passed) => TwoFactorStatus::Complete {
+                user_id,
+                method: passed.method,
+                at: from_unix(passed.at),
+            },
+            None => TwoFactorStatus::Pending {
+                user_id,
+                since: from_unix(self.first_factor_at),
+            },
+        }
+    }
+}
+
+pub(crate) async fn load(session: &Session) -> Result<Option<AuthState>, SessionError> {
+    session.get(KEY).await.map_err(SessionError)
+}
+
+pub(crate) async fn save(session: &Session, state: &AuthState) -> Result<(), SessionError> {
+    session.insert(KEY, state).await.map_err(SessionError)
+}
+
+pub(crate) async fn clear(session: &Session) -> Result<(), SessionError> {
+    session.remove_value(KEY).await.map_err(SessionError)?;
+    Ok(())
+}
+
+async fn cycle(session: &Session) -> Result<(), SessionError> {
+    session.cycle_id().await.map_err(SessionError)
+}
+
+/// Records a successful first factor (the application's password check) for
+/// `user_id`: the session id is cycled and the second factor becomes pending.
+/// Whatever the session held before (another user, a passed second factor)
+/// is replaced.
+///
+/// ```no_run
+/// # async fn login(session: tower_sessions::Session) -> Result<(), tower_authy::session::SessionError> {
+/// // … after the password matched:
+/// tower_authy::session::sign_in(&session, "user-42").await?;
+/// # Ok(()) }
+/// ```
+pub async fn sign_in(session: &Session, user_id: impl Into<UserId>) -> Result<(), SessionError> {
+    cycle(session).await?;
+    let state = AuthState {
+        user_id: user_id.into().as_str().to_owned(),
+        first_factor_at: unix(SystemTime::now()),
+        passed: None,
+        csrf: random_token(),
+        approval: None,
+    };
+    save(session, &state).await
+}
+
+/// Where the session stands.
+pub async fn status(session: &Session) -> Result<TwoFactorStatus, SessionError> {
+    Ok(load(session)
+        .await?
+        .map_or(TwoFactorStatus::Anonymous, |state| state.status()))
+}
+
+/// Ends the session: everything in it is deleted, this crate's state and the
+/// application's, and the cookie is voided.
+pub async fn sign_out(session: &Session) -> Result<(), SessionError> {
+    session.flush().await.map_err(SessionError)
+}
+
+/// Marks the second factor passed for the signed-in user and cycles the
+/// session id. Returns `false` (changing nothing) when nobody signed in.
+pub(crate) async fn complete(
+    session: &Session,
+    method: SecondFactorMethod,
+    now: SystemTime,
+) -> Result<bool, SessionError> {
+    let Some(mut state) = load(session).await? else {
+        return Ok(false);
+    };
+    state.passed = Some(Passed {
+        method,
+        at: unix(now),
+    });
+    state.approval = None;
+    // A fresh CSRF token too: the old one may have been seen before 2FA.
+    state.csrf = random_token();
+    cycle(session).await?;
+    save(session, &state).await?;
+    Ok(true)
+}
