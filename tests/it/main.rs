@@ -6,6 +6,7 @@ mod common;
 mod client_faults;
 mod client_simulator;
 mod official_clients;
+mod poll;
 #[cfg(feature = "postgres")]
 mod postgres_server;
 mod simulator_api;
