@@ -1,5 +1,10 @@
-//! Configuration errors shared by the crate's builders. Builders start from
-//! secure defaults and report bad settings here; nothing panics.
+//! Policies and configuration: what the second factor asks of whom, and the
+//! errors of the crate's builders. Builders start from secure defaults and
+//! report bad settings as [`ConfigError`]; nothing panics.
+
+use std::time::Duration;
+
+use crate::store::LockoutRule;
 
 /// A setting that cannot work.
 #[derive(Debug, thiserror::Error)]
@@ -62,4 +67,407 @@ pub(crate) fn absolute_url(setting: &'static str, url: &str) -> Result<String, C
         return Err(invalid("it must not carry a query or fragment"));
     }
     Ok(url.to_owned())
+}
+
+/// How users come to have a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EnrollmentPolicy {
+    /// Users turn 2FA on themselves (a profile page); users who have not are
+    /// not asked for a second factor. The default.
+    OptIn,
+    /// Every user must enroll. A user who has not (or has not confirmed a
+    /// batch enrollment) passes `grace_logins` sign-ins without the second
+    /// factor and is then sent to enroll, with no access until done.
+    Mandatory {
+        /// Sign-ins allowed before enrolling.
+        grace_logins: u32,
+        /// Whether a user may turn 2FA off again while grace logins remain.
+        allow_opt_out: bool,
+    },
+}
+
+/// Whether a code channel is offered, and whether it is forced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChannelMode {
+    /// Not offered.
+    Off,
+    /// Offered; Authy skips the SMS or call when the user has the app (the
+    /// code is in the app) and says so.
+    On,
+    /// Offered and always sent, even to users with the app (`force`).
+    Forced,
+}
+
+/// How the outcome of a OneTouch request reaches the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StatusMode {
+    /// Authy calls the webhook (needs a public callback URL). The default.
+    Callback,
+    /// The application asks Authy while the browser waits (callbacks off).
+    Polling {
+        /// How often to ask while a browser waits.
+        every: Duration,
+    },
+}
+
+/// Remembering a device after a passed second factor: a signed cookie bound
+/// to the user, their provider id and the store's per-user revocation
+/// generation, void when 2FA is turned off or devices are forgotten.
+#[derive(Clone)]
+pub struct RememberDevice {
+    pub(crate) lifetime: Duration,
+    pub(crate) key: crate::ApiKey,
+}
+
+impl std::fmt::Debug for RememberDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RememberDevice")
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RememberDevice {
+    /// Cookies valid for `lifetime`, signed with `key` (at least 32 bytes of
+    /// secret randomness, kept across restarts).
+    pub fn new(lifetime: Duration, key: impl Into<crate::ApiKey>) -> Self {
+        Self {
+            lifetime,
+            key: key.into(),
+        }
+    }
+}
+
+/// What the second factor asks of whom. Build with [`Policy::builder`];
+/// [`Policy::default`] is the secure default described there.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub(crate) enrollment: EnrollmentPolicy,
+    pub(crate) onetouch: bool,
+    pub(crate) codes: bool,
+    pub(crate) sms: ChannelMode,
+    pub(crate) call: ChannelMode,
+    pub(crate) fallback_delay: Duration,
+    pub(crate) onetouch_message: String,
+    pub(crate) onetouch_details: Vec<(String, String)>,
+    pub(crate) onetouch_ttl: Duration,
+    pub(crate) status_mode: StatusMode,
+    pub(crate) lockout: LockoutRule,
+    pub(crate) send_limit: LockoutRule,
+    pub(crate) remember_device: Option<RememberDevice>,
+    pub(crate) pending_ttl: Duration,
+    pub(crate) fresh_for_changes: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            enrollment: EnrollmentPolicy::OptIn,
+            onetouch: true,
+            codes: true,
+            sms: ChannelMode::On,
+            call: ChannelMode::On,
+            fallback_delay: Duration::from_secs(10),
+            onetouch_message: "Sign-in request".into(),
+            onetouch_details: Vec::new(),
+            onetouch_ttl: Duration::from_secs(120),
+            status_mode: StatusMode::Callback,
+            lockout: LockoutRule::new(5, Duration::from_secs(900), Duration::from_secs(900)),
+            send_limit: LockoutRule::new(3, Duration::from_secs(600), Duration::from_secs(600)),
+            remember_device: None,
+            pending_ttl: Duration::from_secs(600),
+            fresh_for_changes: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Policy {
+    /// Starts from the defaults:
+    ///
+    /// | setting | default |
+    /// |---|---|
+    /// | enrollment | opt-in |
+    /// | OneTouch | on, first; fallbacks offered after 10 s |
+    /// | codes (app, SMS, voice) | on; SMS and voice not forced |
+    /// | OneTouch message, time to live | "Sign-in request", 2 minutes |
+    /// | outcome | by callback |
+    /// | wrong codes | 5 within 15 minutes lock the user out for 15 minutes |
+    /// | SMS and calls | 3 within 10 minutes, then a 10-minute pause |
+    /// | remember device | off |
+    /// | first factor waits for the second | 10 minutes |
+    /// | turning 2FA off needs a second factor passed within | 5 minutes |
+    pub fn builder() -> PolicyBuilder {
+        PolicyBuilder(Self::default())
+    }
+
+    /// The enrollment policy.
+    pub fn enrollment(&self) -> EnrollmentPolicy {
+        self.enrollment
+    }
+}
+
+/// Builds a [`Policy`]; see [`Policy::builder`] for the defaults.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct PolicyBuilder(Policy);
+
+impl PolicyBuilder {
+    /// Opt-in or mandatory enrollment.
+    pub fn with_enrollment(mut self, enrollment: EnrollmentPolicy) -> Self {
+        self.0.enrollment = enrollment;
+        self
+    }
+
+    /// Whether OneTouch is offered (first, when the user has the app).
+    pub fn with_onetouch(mut self, on: bool) -> Self {
+        self.0.onetouch = on;
+        self
+    }
+
+    /// Whether codes can be typed in (from the app, SMS or voice).
+    pub fn with_codes(mut self, on: bool) -> Self {
+        self.0.codes = on;
+        self
+    }
+
+    /// SMS: off, on, or forced even for users with the app.
+    pub fn with_sms(mut self, mode: ChannelMode) -> Self {
+        self.0.sms = mode;
+        self
+    }
+
+    /// Voice calls: off, on, or forced even for users with the app.
+    pub fn with_call(mut self, mode: ChannelMode) -> Self {
+        self.0.call = mode;
+        self
+    }
+
+    /// How long the challenge waits on OneTouch before offering fallbacks.
+    pub fn with_fallback_delay(mut self, delay: Duration) -> Self {
+        self.0.fallback_delay = delay;
+        self
+    }
+
+    /// The OneTouch message (at most 200 characters).
+    pub fn with_onetouch_message(mut self, message: impl Into<String>) -> Self {
+        self.0.onetouch_message = message.into();
+        self
+    }
+
+    /// A detail shown with every OneTouch request (the user name is always shown).
+    pub fn with_onetouch_detail(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.0.onetouch_details.push((key.into(), value.into()));
+        self
+    }
+
+    /// How long a OneTouch request may be answered (10 s to 1 day).
+    pub fn with_onetouch_ttl(mut self, ttl: Duration) -> Self {
+        self.0.onetouch_ttl = ttl;
+        self
+    }
+
+    /// Callback or polling.
+    pub fn with_status_mode(mut self, mode: StatusMode) -> Self {
+        self.0.status_mode = mode;
+        self
+    }
+
+    /// Wrong codes: `max_failures` within `window` lock the user out for `lockout`.
+    pub fn with_lockout(mut self, max_failures: u32, window: Duration, lockout: Duration) -> Self {
+        self.0.lockout = LockoutRule::new(max_failures, window, lockout);
+        self
+    }
+
+    /// SMS and calls: `max_sends` within `window`, then a pause of `pause`.
+    pub fn with_send_limit(mut self, max_sends: u32, window: Duration, pause: Duration) -> Self {
+        self.0.send_limit = LockoutRule::new(max_sends, window, pause);
+        self
+    }
+
+    /// Offer to remember the device after a passed second factor.
+    ///
+    /// # Warning
+    ///
+    /// A remembered device skips the second factor for its lifetime: keep
+    /// the lifetime short and the key secret.
+    pub fn with_remember_device(mut self, remember: RememberDevice) -> Self {
+        self.0.remember_device = Some(remember);
+        self
+    }
+
+    /// How long a first factor waits for the second (1 minute to 1 hour).
+    pub fn with_pending_ttl(mut self, ttl: Duration) -> Self {
+        self.0.pending_ttl = ttl;
+        self
+    }
+
+    /// How recent a passed second factor must be to turn 2FA off.
+    pub fn with_fresh_for_changes(mut self, window: Duration) -> Self {
+        self.0.fresh_for_changes = window;
+        self
+    }
+
+    /// Checks the policy.
+    pub fn build(self) -> Result<Policy, ConfigError> {
+        let policy = self.0;
+        let range = |setting: &'static str, ok: bool, reason: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ConfigError::OutOfRange {
+                    setting,
+                    reason: reason.into(),
+                })
+            }
+        };
+        let any_code =
+            policy.codes || policy.sms != ChannelMode::Off || policy.call != ChannelMode::Off;
+        range(
+            "channels",
+            policy.onetouch || any_code,
+            "at least one channel must be on",
+        )?;
+        range(
+            "channels",
+            policy.codes || (policy.sms == ChannelMode::Off && policy.call == ChannelMode::Off),
+            "SMS and voice need code entry on",
+        )?;
+        let ttl = policy.onetouch_ttl;
+        range(
+            "OneTouch time to live",
+            (10..=86_400).contains(&ttl.as_secs()),
+            "10 s to 1 day",
+        )?;
+        range(
+            "fallback delay",
+            policy.fallback_delay <= ttl,
+            "at most the OneTouch time to live",
+        )?;
+        let message = policy.onetouch_message.chars().count();
+        range(
+            "OneTouch message",
+            (1..=200).contains(&message),
+            "1 to 200 characters",
+        )?;
+        for (key, _) in &policy.onetouch_details {
+            range(
+                "OneTouch detail",
+                (1..=20).contains(&key.chars().count()),
+                "keys of 1 to 20 characters",
+            )?;
+        }
+        range(
+            "lockout",
+            policy.lockout.max_failures >= 1,
+            "at least one failure",
+        )?;
+        range(
+            "send limit",
+            policy.send_limit.max_failures >= 1,
+            "at least one send",
+        )?;
+        let pending = policy.pending_ttl.as_secs();
+        range(
+            "pending time",
+            (60..=3600).contains(&pending),
+            "1 minute to 1 hour",
+        )?;
+        if let StatusMode::Polling { every } = policy.status_mode {
+            range(
+                "polling interval",
+                (1..=30).contains(&every.as_secs()),
+                "1 to 30 s",
+            )?;
+        }
+        if let Some(remember) = &policy.remember_device {
+            range(
+                "remember-device key",
+                remember.key.expose().len() >= 32,
+                "at least 32 bytes",
+            )?;
+            range(
+                "remember-device lifetime",
+                !remember.lifetime.is_zero(),
+                "longer than zero",
+            )?;
+        }
+        Ok(policy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_policy_builds() {
+        assert!(Policy::builder().build().is_ok());
+    }
+
+    #[test]
+    fn impossible_policies_are_errors_not_panics() {
+        let off = Policy::builder()
+            .with_onetouch(false)
+            .with_codes(false)
+            .with_sms(ChannelMode::Off)
+            .with_call(ChannelMode::Off);
+        assert!(matches!(
+            off.build(),
+            Err(ConfigError::OutOfRange {
+                setting: "channels",
+                ..
+            })
+        ));
+        let sms_without_codes = Policy::builder().with_codes(false);
+        assert!(sms_without_codes.build().is_err());
+        assert!(
+            Policy::builder()
+                .with_onetouch_ttl(Duration::from_secs(5))
+                .build()
+                .is_err()
+        );
+        assert!(
+            Policy::builder()
+                .with_fallback_delay(Duration::from_secs(500))
+                .build()
+                .is_err()
+        );
+        assert!(Policy::builder().with_onetouch_message("").build().is_err());
+        assert!(
+            Policy::builder()
+                .with_onetouch_detail("a key longer than twenty", "v")
+                .build()
+                .is_err()
+        );
+        assert!(
+            Policy::builder()
+                .with_lockout(0, Duration::from_secs(1), Duration::from_secs(1))
+                .build()
+                .is_err()
+        );
+        assert!(
+            Policy::builder()
+                .with_pending_ttl(Duration::from_secs(5))
+                .build()
+                .is_err()
+        );
+        let weak = RememberDevice::new(Duration::from_secs(86400), "short");
+        assert!(
+            Policy::builder()
+                .with_remember_device(weak)
+                .build()
+                .is_err()
+        );
+        let polling = StatusMode::Polling {
+            every: Duration::from_secs(0),
+        };
+        assert!(Policy::builder().with_status_mode(polling).build().is_err());
+    }
 }

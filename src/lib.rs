@@ -26,7 +26,7 @@
 
 mod api_key;
 pub mod authy;
-mod config;
+pub mod config;
 mod layer;
 mod params;
 pub mod provider;

@@ -4,8 +4,8 @@
 
 use std::time::SystemTime;
 
-use crate::authy::{self, ApprovalUuid, AuthyError, Client};
-use crate::store::{ApprovalRecord, ApprovalStatus, AuthyStore, StoreError};
+use crate::provider::{ProviderError, SecondFactorProvider};
+use crate::store::{ApprovalRecord, AuthyStore, StoreError};
 
 /// Why a status could not be refreshed.
 #[derive(Debug, thiserror::Error)]
@@ -17,20 +17,21 @@ pub enum PollError {
     /// Authy's answer names another user than the request's.
     #[error("Authy reports the request for another user")]
     UserMismatch,
-    /// Authy could not be asked; the recorded status is unchanged.
-    #[error("Authy could not be asked for the status")]
-    Authy(#[from] AuthyError),
+    /// The provider could not be asked; the recorded status is unchanged.
+    #[error("the provider could not be asked for the status")]
+    Provider(#[from] ProviderError),
     /// The store failed; nothing was recorded.
     #[error("the store failed")]
     Store(#[from] StoreError),
 }
 
-/// Refreshes one approval request from the Authy API and returns it as it now
+/// Refreshes one approval request from the provider (the Authy API, for
+/// [`authy::Client`](crate::authy::Client)) and returns it as it now
 /// stands. A request already final is returned without asking Authy; a final
 /// status from Authy is recorded exactly once (if a callback recorded it in
 /// the meantime, that status stands).
 pub async fn poll_approval(
-    client: &Client,
+    provider: &dyn SecondFactorProvider,
     store: &dyn AuthyStore,
     uuid: &str,
     now: SystemTime,
@@ -42,22 +43,19 @@ pub async fn poll_approval(
     if record.status.is_final() {
         return Ok(record);
     }
-    let parsed = ApprovalUuid::parse(uuid).map_err(AuthyError::from)?;
-    let remote = client.onetouch().get(&parsed).await?;
+    let remote = provider.push_state(uuid).await?;
     let enrolled = store.enrollment(&record.user_id).await?;
-    let same_user = match (remote.authy_id, enrolled) {
-        (Some(id), Some(enrollment)) => id.to_string() == enrollment.provider_user_id,
+    let same_user = match (remote.provider_user_id, enrolled) {
+        (Some(id), Some(enrollment)) => id == enrollment.provider_user_id,
         _ => false,
     };
     if !same_user {
         return Err(PollError::UserMismatch);
     }
-    let status = match remote.status {
-        authy::ApprovalStatus::Approved => ApprovalStatus::Approved,
-        authy::ApprovalStatus::Denied => ApprovalStatus::Denied,
-        authy::ApprovalStatus::Expired => ApprovalStatus::Expired,
-        _ => return Ok(record),
-    };
+    if !remote.status.is_final() {
+        return Ok(record);
+    }
+    let status = remote.status;
     match store.complete_approval(uuid, status, now).await {
         Ok(record) => Ok(record),
         Err(StoreError::Conflict(_)) => store

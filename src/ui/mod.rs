@@ -1,0 +1,50 @@
+//! The default HTML of the challenge and enrollment pages: minijinja
+//! templates compiled into the crate, each replaceable by the application
+//! ([`crate::TwoFactorBuilder::with_template`]). Autoescaping is on for every
+//! template, so user-supplied text cannot become markup.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use minijinja::{AutoEscape, Environment};
+use serde::Serialize;
+
+/// The templates and their default sources.
+pub(crate) const DEFAULTS: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("challenge.html", include_str!("templates/challenge.html")),
+    ("enroll.html", include_str!("templates/enroll.html")),
+    ("message.html", include_str!("templates/message.html")),
+];
+
+/// The rendering environment, shared by every request.
+#[derive(Debug, Clone)]
+pub(crate) struct Ui {
+    env: Arc<Environment<'static>>,
+}
+
+impl Ui {
+    /// The defaults, with `overrides` (template name → source) replacing them.
+    pub(crate) fn new(overrides: &BTreeMap<String, String>) -> Result<Self, minijinja::Error> {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| AutoEscape::Html);
+        for (name, source) in DEFAULTS {
+            match overrides.get(*name) {
+                Some(own) => env.add_template_owned(name.to_string(), own.clone())?,
+                None => env.add_template(name, source)?,
+            }
+        }
+        Ok(Self { env: Arc::new(env) })
+    }
+
+    /// Renders a page; a template error is logged and shown as a plain page.
+    pub(crate) fn render(&self, name: &str, context: impl Serialize) -> String {
+        match self.env.get_template(name).and_then(|t| t.render(context)) {
+            Ok(html) => html,
+            Err(error) => {
+                tracing::error!(%error, template = name, "tower-authy: template failed");
+                "<!doctype html><title>Error</title><p>This page could not be shown.</p>".into()
+            }
+        }
+    }
+}
