@@ -37,9 +37,20 @@ impl World {
     }
 
     pub(crate) async fn start_with(builder: SimulatorBuilder) -> Self {
+        Self::start_at(builder, "").await
+    }
+
+    /// The simulator mounted under `prefix` (e.g. `/simulator`, as the
+    /// quickstart mounts it), or at the root for `""`.
+    pub(crate) async fn start_at(builder: SimulatorBuilder, prefix: &str) -> Self {
         let sim = builder.api_key(KEY).build();
-        let addr = common::serve(sim.router()).await;
-        let base = format!("http://{addr}");
+        let router = if prefix.is_empty() {
+            sim.router()
+        } else {
+            axum::Router::new().nest(prefix, sim.router())
+        };
+        let addr = common::serve(router).await;
+        let base = format!("http://{addr}{prefix}");
         let client = Client::builder(KEY)
             .base_url(&base)
             .build()

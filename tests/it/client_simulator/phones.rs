@@ -14,10 +14,14 @@ fn number() -> PhoneNumber {
 }
 
 /// The newest code the virtual phone received at that number.
-async fn code_sent(w: &World) -> VerificationCode {
+async fn code_sent_text(w: &World) -> String {
     let body = w.phone(Method::GET, "phones/1/5550100199/messages").await;
     let last = body.as_array().unwrap().last().expect("a code was sent");
-    VerificationCode::parse(last["code"].as_str().unwrap()).unwrap()
+    last["code"].as_str().unwrap().to_owned()
+}
+
+async fn code_sent(w: &World) -> VerificationCode {
+    VerificationCode::parse(&code_sent_text(w).await).unwrap()
 }
 
 #[tokio::test]
@@ -170,4 +174,25 @@ async fn phone_info_describes_a_number() {
 
     let short = PhoneNumber::new(1, "555-0199").unwrap();
     api_error(phones.info(&short).await, 400, "60033");
+}
+
+#[tokio::test]
+async fn phone_verification_with_a_custom_code_keeps_its_leading_zeros() {
+    let w = World::start().await;
+    let phones = w.client.phones();
+    let start = StartVerification::new(Via::Sms, number())
+        .custom_code("004217")
+        .custom_message("Your Example code is {{code}}");
+    let started = phones.start_verification(&start).await.unwrap();
+    // Custom codes come with an id for the Feedback API.
+    assert!(started.sms_id.is_some());
+    assert_eq!(code_sent_text(&w).await, "004217");
+    let wrong = VerificationCode::parse("4217").unwrap();
+    api_error(
+        phones.check_verification(&number(), &wrong).await,
+        401,
+        "60022",
+    );
+    let code = VerificationCode::parse("004217").unwrap();
+    phones.check_verification(&number(), &code).await.unwrap();
 }

@@ -209,7 +209,7 @@ async fn registration_status_is_a_documented_not_found() {
 }
 
 #[tokio::test]
-async fn the_virtual_phone_lists_what_registration_stored() {
+async fn register_sends_the_number_authy_keys_the_user_on() {
     let w = World::start().await;
     let id = w.register("ada@example.com", 44, "7700 900123").await;
     let listed = w
@@ -218,4 +218,25 @@ async fn the_virtual_phone_lists_what_registration_stored() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["authy_id"], id.get());
     assert_eq!(listed[0]["email"], "ada@example.com");
+}
+
+#[tokio::test]
+async fn a_simulator_under_a_path_prefix_is_reached_through_the_base_url() {
+    let w = World::start_at(tower_authy::simulator::Simulator::builder(), "/simulator").await;
+    let id = w.register("ada@example.com", 1, "987-654-3210").await;
+    assert_eq!(w.client.users().status(id).await.unwrap().authy_id, id);
+    // Links the simulator hands out keep the prefix.
+    let qr = w
+        .client
+        .users()
+        .qr_code(id, &QrCodeOptions::new())
+        .await
+        .unwrap();
+    assert!(
+        qr.qr_code.starts_with(&format!("{}/phone/qr/", w.base)),
+        "{}",
+        qr.qr_code
+    );
+    let response = reqwest::get(&qr.qr_code).await.unwrap();
+    assert!(response.status().is_success());
 }
