@@ -82,7 +82,14 @@ async fn phone_verification_restart_resends_the_same_code() {
         .start_verification(&StartVerification::new(Via::Call, number()).locale("en"))
         .await
         .unwrap();
-    assert_eq!(again.message, "Call to +1 555-010-0199 initiated.");
+    // The spec gives this message only roughly ("reads like").
+    assert!(
+        again
+            .message
+            .starts_with("Call to +1 555-010-0199 initiated"),
+        "{}",
+        again.message
+    );
     assert_eq!(again.uuid, first.uuid);
     phones.check_verification(&number(), &code).await.unwrap();
 }
