@@ -30,13 +30,16 @@ pub mod config;
 mod layer;
 mod params;
 pub mod provider;
+mod routes;
 pub mod session;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod store;
+mod ui;
 pub mod webhook;
 
 pub use api_key::ApiKey;
 pub use config::ConfigError;
 pub use layer::{RequireSecondFactor, RequireSecondFactorLayer, Requirement, ResponseFuture};
 pub use params::ParamsError;
+pub use routes::{TwoFactor, TwoFactorBuilder};

@@ -110,6 +110,9 @@ pub(crate) struct AuthState {
     pub csrf: String,
     /// The OneTouch request this session is waiting on, if any.
     pub approval: Option<PendingApproval>,
+    /// Where to go after the challenge (already checked same-origin).
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +210,7 @@ pub async fn sign_in(session: &Session, user_id: impl Into<UserId>) -> Result<()
         passed: None,
         csrf: random_token(),
         approval: None,
+        next: None,
     };
     save(session, &state).await
 }
@@ -226,7 +230,6 @@ pub async fn sign_out(session: &Session) -> Result<(), SessionError> {
 
 /// Marks the second factor passed for the signed-in user and cycles the
 /// session id. Returns `false` (changing nothing) when nobody signed in.
-#[allow(dead_code)] // The challenge routes call it; they land next.
 pub(crate) async fn complete(
     session: &Session,
     method: SecondFactorMethod,

@@ -22,6 +22,7 @@ async fn set_state(session: Session, Path(which): Path<String>) -> &'static str 
         passed,
         csrf: "t".into(),
         approval: None,
+        next: None,
     };
     match which.as_str() {
         "pending" => session::save(&session, &state(now, None)).await.unwrap(),

@@ -14,7 +14,9 @@ pub(crate) fn safe_next(raw: &str) -> String {
             && !path.chars().any(char::is_control)
     };
     // Twice decoded too: a proxy or framework may decode once more.
-    let twice = percent_decode_str(&decoded).decode_utf8_lossy().into_owned();
+    let twice = percent_decode_str(&decoded)
+        .decode_utf8_lossy()
+        .into_owned();
     if raw.len() <= 2048 && is_safe(raw) && is_safe(&decoded) && is_safe(&twice) {
         raw.to_owned()
     } else {

@@ -24,7 +24,12 @@ impl Format {
     /// JSON when the client accepts JSON and not HTML, or sent JSON without
     /// asking for HTML.
     pub(crate) fn of(headers: &HeaderMap) -> Self {
-        let get = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).unwrap_or("");
+        let get = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .unwrap_or("")
+        };
         let accept = get(header::ACCEPT);
         let sent_json = get(header::CONTENT_TYPE).starts_with("application/json");
         if accept.contains("text/html") {
@@ -72,7 +77,9 @@ impl RouteError {
         match self {
             Self::LoginRequired => StatusCode::UNAUTHORIZED,
             Self::CrossSite => StatusCode::FORBIDDEN,
-            Self::InvalidInput(_) | Self::NotPossible(_) | Self::NotEnrolled => StatusCode::BAD_REQUEST,
+            Self::InvalidInput(_) | Self::NotPossible(_) | Self::NotEnrolled => {
+                StatusCode::BAD_REQUEST
+            }
             Self::CodeRejected { .. } => StatusCode::UNAUTHORIZED,
             Self::LockedOut { .. } | Self::TooManyCodes { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ChannelOff => StatusCode::FORBIDDEN,

@@ -48,3 +48,30 @@ impl Ui {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_default_template_compiles_and_escapes() {
+        let ui = Ui::new(&BTreeMap::new()).unwrap();
+        let html = ui.render("message.html", json!({"title": "<script>x</script>"}));
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(!html.contains("<script>x"), "{html}");
+        for (name, _) in DEFAULTS {
+            assert!(
+                !ui.render(name, json!({})).contains("could not be shown"),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_override_replaces_a_default() {
+        let own = BTreeMap::from([("message.html".to_owned(), "mine: {{ title }}".to_owned())]);
+        let ui = Ui::new(&own).unwrap();
+        assert_eq!(ui.render("message.html", json!({"title": "t"})), "mine: t");
+    }
+}

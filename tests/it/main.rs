@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per concern (linking one test
 //! binary instead of many keeps the suite fast on small machines).
 
+mod app;
 mod common;
 
 mod client_faults;
@@ -9,6 +10,7 @@ mod official_clients;
 mod poll;
 #[cfg(feature = "postgres")]
 mod postgres_server;
+mod routes_challenge;
 mod simulator_api;
 mod simulator_phone;
 mod store_memory;

@@ -1,0 +1,358 @@
+//! The challenge page and the code channels: `GET /2fa`, `POST /2fa/token`,
+//! `POST /2fa/sms`, `POST /2fa/call`.
+
+use std::time::SystemTime;
+
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::context::{Ctx, Post};
+use super::next::safe_next;
+use super::reply::{self, Format, RouteError, message_for, refuse};
+use super::{Shared, finish};
+use crate::config::{ChannelMode, EnrollmentPolicy};
+use crate::provider::{Channel, ProviderError};
+use crate::session::SecondFactorMethod;
+use crate::store::{Enrollment, EnrollmentState, GraceLogin, UserId};
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PageQuery {
+    next: Option<String>,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+/// What the user must do, decided from the enrollment and the policy.
+enum Need {
+    /// Show the challenge for this enrollment.
+    Challenge(Enrollment),
+    /// Let the session through this way.
+    Pass(SecondFactorMethod),
+    /// No access until enrolled.
+    Enroll,
+}
+
+async fn need(shared: &Shared, user: &UserId) -> Result<Need, RouteError> {
+    let enrollment = shared.store.enrollment(user).await?;
+    let enrolled = enrollment.filter(|e| {
+        matches!(
+            e.state,
+            EnrollmentState::Enabled | EnrollmentState::PendingConfirmation
+        )
+    });
+    if let Some(enrollment) = enrolled {
+        return Ok(Need::Challenge(enrollment));
+    }
+    Ok(match shared.policy.enrollment {
+        EnrollmentPolicy::OptIn => Need::Pass(SecondFactorMethod::NotRequired),
+        EnrollmentPolicy::Mandatory { grace_logins, .. } => {
+            match shared.store.use_grace_login(user, grace_logins).await? {
+                GraceLogin::Granted { .. } => Need::Pass(SecondFactorMethod::GraceLogin),
+                GraceLogin::Exhausted => Need::Enroll,
+            }
+        }
+    })
+}
+
+/// The enrollment the code routes act on: the user must have one.
+async fn enrollment(ctx: &Ctx) -> Result<Enrollment, RouteError> {
+    let user = UserId::new(ctx.signed_in()?.user_id.clone());
+    ctx.shared
+        .store
+        .enrollment(&user)
+        .await?
+        .filter(|e| {
+            matches!(
+                e.state,
+                EnrollmentState::Enabled | EnrollmentState::PendingConfirmation
+            )
+        })
+        .ok_or(RouteError::NotEnrolled)
+}
+
+/// `GET /2fa`: the challenge, or straight on when nothing is needed.
+pub(crate) async fn page(mut ctx: Ctx, Query(query): Query<PageQuery>) -> Response {
+    match show(&mut ctx, query).await {
+        Ok(response) => response,
+        Err(RouteError::LoginRequired) if ctx.format == Format::Html => reply::see_other(
+            &reply::with_query(&ctx.shared.login_path, "next", &ctx.shared.prefix),
+        ),
+        Err(error) => refuse(ctx.format, "/", &error),
+    }
+}
+
+async fn show(ctx: &mut Ctx, query: PageQuery) -> Result<Response, RouteError> {
+    let shared = ctx.shared.clone();
+    let state = ctx.signed_in_mut()?;
+    if let Some(next) = query.next.as_deref() {
+        state.next = Some(safe_next(next));
+        ctx.save().await?;
+    }
+    let state = ctx.signed_in()?;
+    if let Some(passed) = state.passed {
+        let next = state.next.clone().unwrap_or_else(|| "/".into());
+        return Ok(match ctx.format {
+            Format::Html => reply::see_other(&next),
+            Format::Json => reply::json(
+                StatusCode::OK,
+                json!({"status": "complete", "method": passed.method.as_str(), "redirect": next}),
+            ),
+        });
+    }
+    let user = UserId::new(state.user_id.clone());
+    let enrollment = match need(&shared, &user).await? {
+        Need::Pass(method) => return finish(ctx, method).await,
+        Need::Enroll => {
+            let enroll = format!("{}/enroll", shared.prefix);
+            return Ok(match ctx.format {
+                Format::Html => reply::see_other(&enroll),
+                Format::Json => reply::json(
+                    StatusCode::FORBIDDEN,
+                    json!({"status": "enrollment_required", "enroll": enroll}),
+                ),
+            });
+        }
+        Need::Challenge(enrollment) => enrollment,
+    };
+    let policy = &shared.policy;
+    // Offer OneTouch only to users with the app; if the provider cannot be
+    // asked, codes still work.
+    let has_app = if policy.onetouch {
+        match shared.provider.devices(&enrollment.provider_user_id).await {
+            Ok(devices) => devices.has_app,
+            Err(error) => {
+                tracing::warn!(%error, "tower-authy: cannot ask for the user's devices");
+                false
+            }
+        }
+    } else {
+        false
+    };
+    let locked_until = shared
+        .store
+        .attempt_state(&user, SystemTime::now())
+        .await?
+        .locked_until;
+    let locked_for = locked_until.map(|until| {
+        until
+            .duration_since(SystemTime::now())
+            .map(|d| d.as_secs() + 1)
+            .unwrap_or(1)
+    });
+    let channels = json!({
+        "onetouch": policy.onetouch && has_app,
+        "code": policy.codes,
+        "sms": policy.sms != ChannelMode::Off,
+        "call": policy.call != ChannelMode::Off,
+    });
+    let fallback_after = if policy.onetouch && has_app {
+        policy.fallback_delay.as_secs()
+    } else {
+        0
+    };
+    let error = query.error.as_deref().and_then(message_for);
+    let notice = query.notice.as_deref().and_then(message_for);
+    Ok(match ctx.format {
+        Format::Json => reply::json(
+            StatusCode::OK,
+            json!({
+                "status": "challenge",
+                "channels": channels,
+                "fallback_after": fallback_after,
+                "locked_for": locked_for,
+                "masked_phone": enrollment.masked_phone,
+                "csrf": state.csrf,
+            }),
+        ),
+        Format::Html => reply::page(shared.ui.render(
+            "challenge.html",
+            json!({
+                "prefix": shared.prefix,
+                "csrf": state.csrf,
+                "onetouch": channels["onetouch"],
+                "codes": policy.codes,
+                "sms": channels["sms"],
+                "call": channels["call"],
+                "fallback_after": fallback_after,
+                "locked_for": locked_for,
+                "remember": policy.remember_device.is_some(),
+                "masked_phone": enrollment.masked_phone,
+                "error": error,
+                "notice": notice,
+            }),
+        )),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TokenForm {
+    token: String,
+}
+
+/// `POST /2fa/token`: check a code; on success the session completes.
+pub(crate) async fn token(Post(mut ctx, form): Post<TokenForm>) -> Response {
+    let page = ctx.shared.prefix.clone();
+    match verify(&mut ctx, &form.token).await {
+        Ok(response) => response,
+        Err(error) => refuse(ctx.format, &page, &error),
+    }
+}
+
+async fn verify(ctx: &mut Ctx, token: &str) -> Result<Response, RouteError> {
+    let state = ctx.signed_in()?;
+    if state.passed.is_some() {
+        return finish(
+            ctx,
+            state
+                .passed
+                .map(|p| p.method)
+                .unwrap_or(SecondFactorMethod::Code),
+        )
+        .await;
+    }
+    let shared = ctx.shared.clone();
+    if !shared.policy.codes {
+        return Err(RouteError::ChannelOff);
+    }
+    // A code is a digit string: leading zeros are kept, and anything else is
+    // refused without a provider call or a counted failure.
+    let token = token.trim();
+    if !(6..=12).contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(RouteError::InvalidInput("a code is 6 to 12 digits".into()));
+    }
+    let enrollment = enrollment(ctx).await?;
+    let user = enrollment.user_id.clone();
+    let now = SystemTime::now();
+    if let Some(until) = shared.store.attempt_state(&user, now).await?.locked_until {
+        return Err(RouteError::LockedOut { until });
+    }
+    match shared
+        .provider
+        .verify_code(&enrollment.provider_user_id, token)
+        .await
+    {
+        Ok(()) => {
+            shared.store.clear_attempts(&user).await?;
+            confirm_enrollment(&shared, &enrollment).await?;
+            finish(ctx, SecondFactorMethod::Code).await
+        }
+        Err(ProviderError::CodeRejected) => {
+            let rule = shared.policy.lockout;
+            let after = shared.store.record_failure(&user, rule, now).await?;
+            tracing::info!(user = %user, "tower-authy: wrong code");
+            match after.locked_until {
+                Some(until) => Err(RouteError::LockedOut { until }),
+                None => Err(RouteError::CodeRejected {
+                    remaining: rule.max_failures.saturating_sub(after.failures),
+                }),
+            }
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// A first passed challenge confirms a pending enrollment.
+pub(crate) async fn confirm_enrollment(
+    shared: &Shared,
+    enrollment: &Enrollment,
+) -> Result<(), RouteError> {
+    if enrollment.state == EnrollmentState::PendingConfirmation {
+        let result = shared
+            .store
+            .transition_enrollment(
+                &enrollment.user_id,
+                EnrollmentState::PendingConfirmation,
+                EnrollmentState::Enabled,
+                SystemTime::now(),
+            )
+            .await;
+        // Confirmed meanwhile by another tab: the same outcome.
+        match result {
+            Ok(_) => {}
+            Err(error) if error.is_conflict() => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Empty {}
+
+/// `POST /2fa/sms`.
+pub(crate) async fn sms(Post(ctx, _): Post<Empty>) -> Response {
+    send(ctx, Channel::Sms).await
+}
+
+/// `POST /2fa/call`.
+pub(crate) async fn call(Post(ctx, _): Post<Empty>) -> Response {
+    send(ctx, Channel::Call).await
+}
+
+async fn send(ctx: Ctx, channel: Channel) -> Response {
+    let page = ctx.shared.prefix.clone();
+    match send_code(&ctx, channel).await {
+        Ok(notice) => match ctx.format {
+            Format::Html => reply::see_other(&reply::with_query(&page, "notice", notice)),
+            Format::Json => reply::json(
+                StatusCode::OK,
+                json!({"status": notice, "channel": channel.as_str(), "message": message_for(notice)}),
+            ),
+        },
+        Err(error) => refuse(ctx.format, &page, &error),
+    }
+}
+
+/// The key the send limit is counted under: the user's failure counter,
+/// in a namespace no application user id can enter (a control character).
+fn send_counter(user: &UserId) -> UserId {
+    UserId::new(format!("\u{1}send\u{1}{user}"))
+}
+
+async fn send_code(ctx: &Ctx, channel: Channel) -> Result<&'static str, RouteError> {
+    let shared = &ctx.shared;
+    let mode = match channel {
+        Channel::Sms => shared.policy.sms,
+        Channel::Call => shared.policy.call,
+    };
+    if mode == ChannelMode::Off {
+        return Err(RouteError::ChannelOff);
+    }
+    let state = ctx.signed_in()?;
+    if state.passed.is_some() {
+        return Err(RouteError::InvalidInput(
+            "the second factor is already done".into(),
+        ));
+    }
+    let enrollment = enrollment(ctx).await?;
+    let counter = send_counter(&enrollment.user_id);
+    let now = SystemTime::now();
+    if let Some(until) = shared
+        .store
+        .attempt_state(&counter, now)
+        .await?
+        .locked_until
+    {
+        return Err(RouteError::TooManyCodes { until });
+    }
+    shared
+        .store
+        .record_failure(&counter, shared.policy.send_limit, now)
+        .await?;
+    let sent = shared
+        .provider
+        .send_code(
+            &enrollment.provider_user_id,
+            channel,
+            mode == ChannelMode::Forced,
+        )
+        .await?;
+    Ok(match (sent.ignored, channel) {
+        (true, _) => "sent_to_app",
+        (false, Channel::Sms) => "sms_sent",
+        (false, Channel::Call) => "call_sent",
+    })
+}

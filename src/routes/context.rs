@@ -1,0 +1,246 @@
+//! What every route handler starts from: the session and its 2FA state, the
+//! answer format, and for POSTs the cross-site check and the parsed body.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+
+use super::Shared;
+use super::reply::{Format, RouteError};
+use crate::session::{self, AuthState};
+
+/// A POST body larger than this is refused before it is read.
+const BODY_LIMIT: usize = 16 * 1024;
+
+/// The session, its 2FA state, and the format to answer in.
+pub(crate) struct Ctx {
+    pub shared: Arc<Shared>,
+    pub session: Session,
+    pub state: Option<AuthState>,
+    pub format: Format,
+}
+
+impl Ctx {
+    /// The state of a signed-in session, or the refusal to send.
+    pub(crate) fn signed_in(&self) -> Result<&AuthState, RouteError> {
+        self.state.as_ref().ok_or(RouteError::LoginRequired)
+    }
+
+    pub(crate) fn signed_in_mut(&mut self) -> Result<&mut AuthState, RouteError> {
+        self.state.as_mut().ok_or(RouteError::LoginRequired)
+    }
+
+    pub(crate) async fn save(&self) -> Result<(), RouteError> {
+        if let Some(state) = &self.state {
+            session::save(&self.session, state).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A failure before the handler ran (no session layer, unreadable session).
+pub(crate) struct Rejection(Response);
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl FromRequestParts<Arc<Shared>> for Ctx {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Rejection> {
+        let format = Format::of(&parts.headers);
+        let Some(session) = parts.extensions.get::<Session>().cloned() else {
+            tracing::error!(
+                "tower-authy: no session; add tower_sessions::SessionManagerLayer around the 2FA router"
+            );
+            return Err(Rejection(RouteError::Storage.json()));
+        };
+        let state = session::load(&session)
+            .await
+            .map_err(|e| Rejection(RouteError::from(e).json()))?;
+        Ok(Self {
+            shared: shared.clone(),
+            session,
+            state,
+            format,
+        })
+    }
+}
+
+/// A POST that passed the cross-site check, with its body (form or JSON)
+/// read as `T`.
+pub(crate) struct Post<T>(pub Ctx, pub T);
+
+impl<T> FromRequest<Arc<Shared>> for Post<T>
+where
+    T: DeserializeOwned,
+{
+    type Rejection = Rejection;
+
+    async fn from_request(request: Request, shared: &Arc<Shared>) -> Result<Self, Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let ctx = Ctx::from_request_parts(&mut parts, shared).await?;
+        let refuse = |error: RouteError| Rejection(error.json());
+        let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+            refuse(RouteError::InvalidInput(
+                "the request body is too large".into(),
+            ))
+        })?;
+        let mut fields = parse_body(&parts.headers, &bytes).map_err(refuse)?;
+        let token = fields
+            .remove("csrf")
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .or_else(|| header_text(&parts.headers, "x-csrf-token").map(str::to_owned));
+        let session_token = ctx.state.as_ref().map(|s| s.csrf.as_str());
+        check_origin(&parts.headers, token.as_deref(), session_token).map_err(|e| {
+            tracing::warn!(
+                "tower-authy: refused a cross-site POST to {}",
+                parts.uri.path()
+            );
+            Rejection(super::reply::refuse(ctx.format, &shared.prefix, &e))
+        })?;
+        let value: T = serde_json::from_value(Value::Object(fields)).map_err(|e| {
+            refuse(RouteError::InvalidInput(format!(
+                "the request is missing a field or has a wrong one: {e}"
+            )))
+        })?;
+        Ok(Self(ctx, value))
+    }
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Form bodies become string fields; JSON bodies must be objects.
+fn parse_body(
+    headers: &HeaderMap,
+    bytes: &[u8],
+) -> Result<serde_json::Map<String, Value>, RouteError> {
+    let content_type = header_text(headers, header::CONTENT_TYPE.as_str()).unwrap_or("");
+    if bytes.is_empty() {
+        return Ok(serde_json::Map::new());
+    }
+    if content_type.starts_with("application/json") {
+        match serde_json::from_slice(bytes) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(RouteError::InvalidInput(
+                "the body is not a JSON object".into(),
+            )),
+        }
+    } else {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
+            .map_err(|_| RouteError::InvalidInput("the form could not be read".into()))?;
+        Ok(pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect())
+    }
+}
+
+/// Same-origin POSTs only. `Sec-Fetch-Site` decides when present; else
+/// `Origin` must name this host; with neither, the session's CSRF token must
+/// come along. A token that comes along must always be right.
+fn check_origin(
+    headers: &HeaderMap,
+    token: Option<&str>,
+    session_token: Option<&str>,
+) -> Result<(), RouteError> {
+    if let Some(token) = token {
+        let right = session_token
+            .is_some_and(|expected| bool::from(expected.as_bytes().ct_eq(token.as_bytes())));
+        if !right {
+            return Err(RouteError::CrossSite);
+        }
+    }
+    if let Some(site) = header_text(headers, "sec-fetch-site") {
+        return if site.eq_ignore_ascii_case("same-origin") {
+            Ok(())
+        } else {
+            Err(RouteError::CrossSite)
+        };
+    }
+    if let Some(origin) = header_text(headers, header::ORIGIN.as_str()) {
+        let host = header_text(headers, header::HOST.as_str());
+        let origin_host = origin
+            .parse::<axum::http::Uri>()
+            .ok()
+            .and_then(|uri| uri.authority().map(|a| a.as_str().to_owned()));
+        return match (origin_host, host) {
+            (Some(origin_host), Some(host)) if origin_host.eq_ignore_ascii_case(host) => Ok(()),
+            _ => Err(RouteError::CrossSite),
+        };
+    }
+    if token.is_some() {
+        Ok(())
+    } else {
+        Err(RouteError::CrossSite)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn same_origin_passes_and_cross_site_does_not() {
+        let ok = |h: &[(&'static str, &'static str)], t: Option<&str>| {
+            check_origin(&headers(h), t, Some("tok")).is_ok()
+        };
+        assert!(ok(&[("sec-fetch-site", "same-origin")], None));
+        assert!(!ok(&[("sec-fetch-site", "cross-site")], None));
+        assert!(!ok(&[("sec-fetch-site", "same-site")], None));
+        assert!(
+            !ok(&[("sec-fetch-site", "cross-site")], Some("tok")),
+            "a token does not excuse a cross-site fetch"
+        );
+        assert!(ok(
+            &[
+                ("origin", "http://app.example:3000"),
+                ("host", "app.example:3000")
+            ],
+            None
+        ));
+        assert!(!ok(
+            &[
+                ("origin", "http://evil.example"),
+                ("host", "app.example:3000")
+            ],
+            None
+        ));
+        assert!(!ok(&[("origin", "null"), ("host", "app.example")], None));
+        assert!(ok(&[], Some("tok")), "no headers: the token decides");
+        assert!(!ok(&[], None));
+        assert!(!ok(&[], Some("wrong")));
+        assert!(
+            !ok(&[("sec-fetch-site", "same-origin")], Some("wrong")),
+            "a wrong token is refused"
+        );
+        assert!(
+            check_origin(&headers(&[]), Some("tok"), None).is_err(),
+            "no session, no token to match"
+        );
+    }
+}

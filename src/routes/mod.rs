@@ -1,0 +1,252 @@
+//! The mountable router: challenge, code channels, OneTouch status push,
+//! enrollment and the webhook, under a prefix (`/2fa` by default). Every
+//! route answers HTML to browsers and JSON to API clients; every POST is
+//! refused unless it comes from this site.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::json;
+
+use crate::config::Policy;
+use crate::layer::RequireSecondFactorLayer;
+use crate::provider::SecondFactorProvider;
+use crate::session::{self, SecondFactorMethod};
+use crate::store::{SharedStore, UserId};
+use crate::ui::Ui;
+use crate::webhook::Webhook;
+use crate::{ConfigError, config::StatusMode};
+
+mod challenge;
+mod context;
+mod next;
+mod reply;
+
+use context::Ctx;
+use reply::{Format, RouteError};
+
+/// Everything the routes share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub provider: Arc<dyn SecondFactorProvider>,
+    pub store: SharedStore,
+    pub policy: Policy,
+    pub prefix: String,
+    pub login_path: String,
+    pub callback_path: String,
+    pub webhook: Option<Webhook>,
+    pub ui: Ui,
+}
+
+/// tower-authy set up for one application: hands out the router to mount
+/// and the layer to wrap protected routes in. Cheap to clone.
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::{Router, routing::get};
+/// use tower_authy::{TwoFactor, authy::Client, config::{Policy, StatusMode}, store::MemoryStore};
+/// use tower_sessions::{MemoryStore as Sessions, SessionManagerLayer};
+///
+/// # fn demo() -> Result<(), tower_authy::ConfigError> {
+/// let client = Client::builder("authy-api-key").build()?;
+/// let policy = Policy::builder()
+///     .with_status_mode(StatusMode::Polling { every: std::time::Duration::from_secs(2) })
+///     .build()?;
+/// let two_factor = TwoFactor::builder(client, Arc::new(MemoryStore::new()))
+///     .with_policy(policy)
+///     .build()?;
+/// let app: Router = Router::new()
+///     .route("/protected", get(|| async { "secret" }))
+///     .layer(two_factor.layer())
+///     .merge(two_factor.router())
+///     .layer(SessionManagerLayer::new(Sessions::default()));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TwoFactor {
+    shared: Arc<Shared>,
+}
+
+/// Builds a [`TwoFactor`].
+#[derive(Debug)]
+#[must_use]
+pub struct TwoFactorBuilder {
+    provider: Arc<dyn SecondFactorProvider>,
+    store: SharedStore,
+    policy: Policy,
+    prefix: String,
+    login_path: String,
+    callback_path: Option<String>,
+    webhook: Option<Webhook>,
+    templates: BTreeMap<String, String>,
+}
+
+impl TwoFactor {
+    /// Starts with a provider (the Authy client) and a store.
+    pub fn builder(
+        provider: impl SecondFactorProvider + 'static,
+        store: SharedStore,
+    ) -> TwoFactorBuilder {
+        TwoFactorBuilder {
+            provider: Arc::new(provider),
+            store,
+            policy: Policy::default(),
+            prefix: "/2fa".into(),
+            login_path: "/login".into(),
+            callback_path: None,
+            webhook: None,
+            templates: BTreeMap::new(),
+        }
+    }
+
+    /// The routes, to merge into the application's router. They need
+    /// `tower_sessions::SessionManagerLayer` around them, like the layer.
+    pub fn router<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let p = &self.shared.prefix;
+        let mut router = Router::new()
+            .route(p, get(challenge::page))
+            .route(&format!("{p}/token"), post(challenge::token))
+            .route(&format!("{p}/sms"), post(challenge::sms))
+            .route(&format!("{p}/call"), post(challenge::call));
+        if let Some(webhook) = &self.shared.webhook {
+            router = router.route(&self.shared.callback_path, webhook.method_router());
+        }
+        router.with_state(self.shared.clone())
+    }
+
+    /// The layer for the protected routes, set up with this router's paths
+    /// and the policy's pending time.
+    pub fn layer(&self) -> RequireSecondFactorLayer {
+        let shared = &self.shared;
+        RequireSecondFactorLayer::new()
+            .with_challenge_path(&shared.prefix)
+            .with_login_path(&shared.login_path)
+            .with_exempt_path(&shared.callback_path)
+            .with_pending_ttl(shared.policy.pending_ttl)
+    }
+
+    /// The store, for the application's own needs (an admin page, say).
+    pub fn store(&self) -> &SharedStore {
+        &self.shared.store
+    }
+}
+
+impl TwoFactorBuilder {
+    /// The policy (default: [`Policy::default`]).
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Where the routes are mounted (default `/2fa`).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The application's sign-in page (default `/login`).
+    pub fn with_login_path(mut self, path: impl Into<String>) -> Self {
+        self.login_path = path.into();
+        self
+    }
+
+    /// Receives OneTouch callbacks (needed for [`StatusMode::Callback`]),
+    /// at `path` (default: the prefix + `/callback`).
+    pub fn with_webhook(mut self, webhook: Webhook, path: Option<String>) -> Self {
+        self.webhook = Some(webhook);
+        self.callback_path = path;
+        self
+    }
+
+    /// Replaces a default template (`base.html`, `challenge.html`,
+    /// `enroll.html`, `message.html`) with the application's own.
+    pub fn with_template(mut self, name: impl Into<String>, source: impl Into<String>) -> Self {
+        self.templates.insert(name.into(), source.into());
+        self
+    }
+
+    /// Checks the set-up.
+    pub fn build(self) -> Result<TwoFactor, ConfigError> {
+        let path = |setting: &'static str, path: &str| {
+            if path.starts_with('/') && !path.ends_with('/') && !path.contains(['?', '#']) {
+                Ok(())
+            } else {
+                Err(ConfigError::InvalidUrl {
+                    setting,
+                    reason: "a path like /2fa, without a trailing slash".into(),
+                })
+            }
+        };
+        path("prefix", &self.prefix)?;
+        path("login path", &self.login_path)?;
+        let callback_path = self
+            .callback_path
+            .unwrap_or_else(|| format!("{}/callback", self.prefix));
+        path("callback path", &callback_path)?;
+        if self.policy.onetouch
+            && self.policy.status_mode == StatusMode::Callback
+            && self.webhook.is_none()
+        {
+            return Err(ConfigError::Missing(
+                "webhook (OneTouch in callback mode needs one; or use StatusMode::Polling)",
+            ));
+        }
+        for name in self.templates.keys() {
+            if !crate::ui::DEFAULTS.iter().any(|(known, _)| known == name) {
+                return Err(ConfigError::OutOfRange {
+                    setting: "template",
+                    reason: format!("no template is called {name:?}"),
+                });
+            }
+        }
+        let ui = Ui::new(&self.templates).map_err(|e| ConfigError::OutOfRange {
+            setting: "template",
+            reason: e.to_string(),
+        })?;
+        Ok(TwoFactor {
+            shared: Arc::new(Shared {
+                provider: self.provider,
+                store: self.store,
+                policy: self.policy,
+                prefix: self.prefix,
+                login_path: self.login_path,
+                callback_path,
+                webhook: self.webhook,
+                ui,
+            }),
+        })
+    }
+}
+
+/// Marks the session complete and sends the client where it was going.
+pub(crate) async fn finish(
+    ctx: &mut Ctx,
+    method: SecondFactorMethod,
+) -> Result<Response, RouteError> {
+    let next = ctx
+        .state
+        .as_ref()
+        .and_then(|s| s.next.clone())
+        .unwrap_or_else(|| "/".into());
+    if !session::complete(&ctx.session, method, SystemTime::now()).await? {
+        return Err(RouteError::LoginRequired);
+    }
+    ctx.state = session::load(&ctx.session).await?;
+    if let Some(user) = ctx.state.as_ref().map(|s| UserId::new(s.user_id.clone())) {
+        tracing::info!(user = %user, method = method.as_str(), "tower-authy: second factor passed");
+    }
+    Ok(match ctx.format {
+        Format::Html => reply::see_other(&next),
+        Format::Json => reply::json(
+            axum::http::StatusCode::OK,
+            json!({"status": "complete", "method": method.as_str(), "redirect": next}),
+        ),
+    })
+}

@@ -1,0 +1,238 @@
+#![allow(dead_code)]
+//! A whole application for the route tests: the simulator nested under
+//! `/simulator` (as the quickstart does), the 2FA router and layer, real
+//! sessions, a password-less `/login` standing in for the first factor, and
+//! HTTP clients that keep cookies like a browser or an API client.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::extract::Form;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, ORIGIN};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tower_authy::authy::Client;
+use tower_authy::config::Policy;
+use tower_authy::provider::{EnrollmentRequest, SecondFactorProvider};
+use tower_authy::simulator::{CallbackMethod, Simulator};
+use tower_authy::store::{Enrollment, EnrollmentState, MemoryStore, SharedStore, UserId};
+use tower_authy::webhook::Webhook;
+use tower_authy::{TwoFactor, session};
+use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
+
+pub struct TestApp {
+    pub base: String,
+    pub sim: Simulator,
+    pub store: SharedStore,
+    pub client: Client,
+    pub two_factor: TwoFactor,
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+}
+
+async fn login(session: Session, Form(form): Form<LoginForm>) -> impl IntoResponse {
+    session::sign_in(&session, form.username.as_str())
+        .await
+        .unwrap();
+    Redirect::to("/2fa")
+}
+
+async fn logout(session: Session) -> impl IntoResponse {
+    session::sign_out(&session).await.unwrap();
+    Redirect::to("/login")
+}
+
+async fn me(session: Session) -> axum::Json<Value> {
+    let status = session::status(&session).await.unwrap();
+    axum::Json(serde_json::json!({"user": status.user_id().map(|u| u.as_str().to_owned())}))
+}
+
+impl TestApp {
+    /// The app with this policy, served on a loopback port.
+    pub async fn start(policy: Policy) -> Self {
+        Self::start_with(policy, |builder| builder).await
+    }
+
+    /// The app, with a last word on the 2FA builder.
+    pub async fn start_with(
+        policy: Policy,
+        adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
+    ) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let callback = format!("{base}/2fa/callback");
+        let sim = Simulator::builder()
+            .callback(&callback, CallbackMethod::Post)
+            .build();
+        let store: SharedStore = Arc::new(MemoryStore::new());
+        let client = Client::builder(sim.api_key().clone())
+            .base_url(&format!("{base}/simulator"))
+            .build()
+            .unwrap();
+        let webhook = Webhook::builder(sim.api_key().clone(), store.clone())
+            .public_url(&callback)
+            .build()
+            .unwrap();
+        let builder = TwoFactor::builder(client.clone(), store.clone())
+            .with_policy(policy)
+            .with_webhook(webhook, None);
+        let two_factor = adjust(builder).build().unwrap();
+        let protected = Router::new()
+            .route(
+                "/protected",
+                get(|| async { axum::response::Html("<h1>Protected</h1>") }),
+            )
+            .route("/api/me", get(me))
+            .layer(two_factor.layer().with_exempt_path("/logout"));
+        let app = Router::new()
+            .route("/login", get(|| async { "login page" }).post(login))
+            .route("/logout", post(logout))
+            .merge(protected)
+            .merge(two_factor.router())
+            .nest("/simulator", sim.router())
+            .layer(SessionManagerLayer::new(Sessions::default()).with_secure(false));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            base,
+            sim,
+            store,
+            client,
+            two_factor,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A browser: keeps cookies, does not follow redirects (tests look at
+    /// them), asks for HTML, and sends `Origin` like browsers do on POST.
+    pub fn browser(&self) -> reqwest::Client {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml"),
+        );
+        headers.insert(ORIGIN, HeaderValue::from_str(&self.base).unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
+    /// An API client: keeps cookies, asks for JSON, sends `Origin`.
+    pub fn api(&self) -> reqwest::Client {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(ORIGIN, HeaderValue::from_str(&self.base).unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
+    /// Signs `username` in with the first factor.
+    pub async fn sign_in(&self, http: &reqwest::Client, username: &str) {
+        let answer = http
+            .post(self.url("/login"))
+            .form(&[("username", username)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 303, "first-factor sign-in");
+    }
+
+    /// Registers `username` with the provider and stores an enrollment in
+    /// `state`; returns the Authy ID.
+    pub async fn enroll(&self, username: &str, state: EnrollmentState) -> u64 {
+        // A phone number per user name, so users never share an Authy ID.
+        let digits: u64 = username
+            .bytes()
+            .fold(0, |acc, b| (acc * 31 + u64::from(b)) % 10_000_000);
+        let phone = format!("555{digits:07}");
+        let enrolled = self
+            .client
+            .enroll(&EnrollmentRequest::new(
+                format!("{username}@example.com"),
+                1,
+                phone,
+            ))
+            .await
+            .unwrap();
+        let mut enrollment = Enrollment::pending(
+            UserId::new(username),
+            enrolled.provider_user_id.clone(),
+            Some("XXX-XXX-XX67".into()),
+            SystemTime::now(),
+        );
+        enrollment.state = state;
+        self.store.put_enrollment(&enrollment).await.unwrap();
+        enrolled.provider_user_id.parse().unwrap()
+    }
+
+    /// The virtual phone's JSON API.
+    pub async fn phone(&self, path: &str) -> Value {
+        reqwest::get(self.url(&format!("/simulator/phone/api/{path}")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The last code sent to the user.
+    pub async fn last_code(&self, authy_id: u64) -> String {
+        let messages = self.phone(&format!("users/{authy_id}/messages")).await;
+        messages
+            .as_array()
+            .unwrap()
+            .last()
+            .expect("a code was sent")["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The virtual app's current soft token.
+    pub async fn soft_token(&self, authy_id: u64) -> String {
+        self.phone(&format!("users/{authy_id}/token")).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Approves or denies a OneTouch request on the virtual phone; the
+    /// callback has reached the app when this returns.
+    pub async fn answer(&self, uuid: &str, verb: &str) -> Value {
+        let answer = reqwest::Client::new()
+            .post(self.url(&format!(
+                "/simulator/phone/api/approval_requests/{uuid}/{verb}"
+            )))
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        answer.json().await.unwrap()
+    }
+}
+
+/// The `Location` of a redirect.
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
