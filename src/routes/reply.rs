@@ -209,8 +209,13 @@ fn no_store(response: &mut Response) {
 
 pub(crate) fn with_query(path: &str, key: &str, value: &str) -> String {
     let separator = if path.contains('?') { '&' } else { '?' };
-    let value: String =
-        percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).collect();
+    // Everything but RFC 3986's unreserved characters is escaped.
+    const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    let value: String = percent_encoding::utf8_percent_encode(value, QUERY_VALUE).collect();
     format!("{path}{separator}{key}={value}")
 }
 

@@ -103,3 +103,309 @@ async fn an_sms_code_passes_for_api_clients() {
         .unwrap();
     assert_eq!(me["user"], "bob");
 }
+
+/// Signs `user` in (first factor only) with an enabled enrollment; returns
+/// the app, the browser and the Authy ID.
+async fn pending(user: &str, policy: Policy) -> (TestApp, reqwest::Client, u64) {
+    let app = TestApp::start(policy).await;
+    let authy_id = app.enroll(user, EnrollmentState::Enabled).await;
+    let browser = app.browser();
+    app.sign_in(&browser, user).await;
+    (app, browser, authy_id)
+}
+
+async fn post_token(app: &TestApp, http: &reqwest::Client, token: &str) -> reqwest::Response {
+    http.post(app.url("/2fa/token"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_protected_is_reachable_with_the_first_factor_only() {
+    let (app, browser, _) = pending("carol", policy()).await;
+    for path in ["/protected", "/api/me", "/2fa/../protected", "/protected/"] {
+        let answer = browser.get(app.url(path)).send().await.unwrap();
+        assert_ne!(answer.status(), 200, "{path} must not be served");
+    }
+    let api = app.api();
+    app.sign_in(&api, "carol").await;
+    let answer = api.get(app.url("/api/me")).send().await.unwrap();
+    assert_eq!(answer.status(), 401);
+    // Anonymous clients go to the login, never to the challenge.
+    let anonymous = app
+        .browser()
+        .get(app.url("/protected"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&anonymous), "/login?next=%2Fprotected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_code_is_refused_and_counted_until_lockout() {
+    let policy = Policy::builder()
+        .with_lockout(
+            3,
+            std::time::Duration::from_secs(600),
+            std::time::Duration::from_secs(600),
+        )
+        .build()
+        .unwrap();
+    let (app, browser, authy_id) = pending("dave", policy).await;
+    let api = app.api();
+    app.sign_in(&api, "dave").await;
+    let wrong = api
+        .post(app.url("/2fa/token"))
+        .json(&serde_json::json!({"token": "0000000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let body: Value = wrong.json().await.unwrap();
+    assert_eq!(
+        (body["error"].as_str(), body["attempts_left"].as_u64()),
+        (Some("code_rejected"), Some(2))
+    );
+    let html = post_token(&app, &browser, "0000000").await;
+    assert_eq!(
+        (html.status().as_u16(), location(&html)),
+        (303, "/2fa?error=code_rejected".into())
+    );
+    let locked = post_token(&app, &browser, "0000000").await;
+    assert_eq!(location(&locked), "/2fa?error=locked_out");
+    // Locked: even the right code is refused, and the page says so.
+    let token = app.soft_token(authy_id).await;
+    let refused = api
+        .post(app.url("/2fa/token"))
+        .json(&serde_json::json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let page = browser
+        .get(app.url("/2fa?error=locked_out"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Too many wrong codes"), "{page}");
+    assert_eq!(
+        browser
+            .get(app.url("/protected"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_codes_are_refused_without_counting() {
+    let (app, browser, authy_id) = pending("erin", policy()).await;
+    for bad in ["", "12345", "1234567890123", "12a4567", "１２３４５６７"] {
+        let answer = post_token(&app, &browser, bad).await;
+        assert_eq!(location(&answer), "/2fa?error=invalid_input", "{bad:?}");
+    }
+    let state = app
+        .store
+        .attempt_state(
+            &tower_authy::store::UserId::new("erin"),
+            std::time::SystemTime::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(state.failures, 0, "malformed input changes nothing");
+    // A code with a leading zero is a string, not a number: it still works.
+    let token = app.soft_token(authy_id).await;
+    assert_eq!(
+        post_token(&app, &browser, &format!(" {token} "))
+            .await
+            .status(),
+        303
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_works_once() {
+    let (app, browser, authy_id) = pending("frank", policy()).await;
+    let token = app.soft_token(authy_id).await;
+    assert_eq!(location(&post_token(&app, &browser, &token).await), "/");
+    // Another session replays the same code: refused.
+    let other = app.browser();
+    app.sign_in(&other, "frank").await;
+    let replay = post_token(&app, &other, &token).await;
+    assert_eq!(location(&replay), "/2fa?error=code_rejected");
+    assert_eq!(
+        other
+            .get(app.url("/protected"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_stays_on_this_site() {
+    for (next, expected) in [
+        ("https://evil.example/", "/"),
+        ("//evil.example/x", "/"),
+        ("/%2F%2Fevil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("/settings?tab=security", "/settings?tab=security"),
+    ] {
+        let (app, browser, authy_id) = pending("gina", policy()).await;
+        let page = browser
+            .get(app.url("/2fa"))
+            .query(&[("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let token = app.soft_token(authy_id).await;
+        assert_eq!(
+            location(&post_token(&app, &browser, &token).await),
+            expected,
+            "{next}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_posts_are_refused_and_change_nothing() {
+    let (app, _, authy_id) = pending("hank", policy()).await;
+    // A browser that sends no Origin: only the session's token may vouch.
+    let bare = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    app.sign_in(&bare, "hank").await;
+    let token = app.soft_token(authy_id).await;
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+        ("x-none", ""),
+    ] {
+        let answer = bare
+            .post(app.url("/2fa/token"))
+            .header(header, value)
+            .header("accept", "application/json")
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 403, "{header}");
+        assert_eq!(answer.json::<Value>().await.unwrap()["error"], "cross_site");
+    }
+    assert_eq!(
+        bare.get(app.url("/api/me")).send().await.unwrap().status(),
+        401,
+        "still pending"
+    );
+    // With the session's CSRF token (from the challenge), the same POST works.
+    let challenge: Value = bare
+        .get(app.url("/2fa"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = challenge["csrf"].as_str().unwrap();
+    let answer = bare
+        .post(app.url("/2fa/token"))
+        .header("accept", "application/json")
+        .form(&[("token", token.as_str()), ("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_ends_everything() {
+    let (app, browser, authy_id) = pending("ivy", policy()).await;
+    let token = app.soft_token(authy_id).await;
+    post_token(&app, &browser, &token).await;
+    assert_eq!(
+        browser
+            .get(app.url("/protected"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    browser.post(app.url("/logout")).send().await.unwrap();
+    let after = browser.get(app.url("/protected")).send().await.unwrap();
+    assert_eq!(
+        location(&after),
+        "/login?next=%2Fprotected",
+        "back to the login, not even the challenge"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_who_never_enrolled_pass_under_opt_in() {
+    let app = TestApp::start(policy()).await;
+    let browser = app.browser();
+    app.sign_in(&browser, "jack").await;
+    let challenge = browser
+        .get(app.url("/2fa?next=/protected"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&challenge), "/protected");
+    assert_eq!(
+        browser
+            .get(app.url("/protected"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_id_changes_when_the_second_factor_passes() {
+    let (app, browser, authy_id) = pending("kate", policy()).await;
+    let before = browser.get(app.url("/2fa")).send().await.unwrap();
+    assert_eq!(before.status(), 200);
+    let token = app.soft_token(authy_id).await;
+    let passed = post_token(&app, &browser, &token).await;
+    let cookie = passed
+        .headers()
+        .get("set-cookie")
+        .expect("a new session id is issued");
+    assert!(cookie.to_str().unwrap().starts_with("id="), "{cookie:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabled_channels_are_refused() {
+    let policy = Policy::builder()
+        .with_call(ChannelMode::Off)
+        .build()
+        .unwrap();
+    let (app, browser, _) = pending("liam", policy).await;
+    let page = browser
+        .get(app.url("/2fa"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("/2fa/call"), "the page does not offer it");
+    let call = browser.post(app.url("/2fa/call")).send().await.unwrap();
+    assert_eq!(location(&call), "/2fa?error=channel_off");
+}
