@@ -19,22 +19,29 @@ use tower_authy::store::{
 };
 use tower_authy::webhook::{CallbackRequest, Outcome, Webhook, WebhookError};
 
-use crate::common::serve;
+mod route;
+mod vectors;
 
-const KEY: &str = "sIm0KeYfOrTeStS00000000000000009";
-const URL: &str = "https://app.example.com/2fa/callback";
-const AUTHY_ID: &str = "688611";
-const UUID: &str = "4a725520-bff5-0135-eb01-0e5d90336a8c";
+pub(super) const KEY: &str = "sIm0KeYfOrTeStS00000000000000009";
+pub(super) const URL: &str = "https://app.example.com/2fa/callback";
+pub(super) const AUTHY_ID: &str = "688611";
+pub(super) const UUID: &str = "4a725520-bff5-0135-eb01-0e5d90336a8c";
 
-fn at(secs: u64) -> SystemTime {
+pub(super) fn at(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
 }
 
-const T0: u64 = 1_800_000_000;
+pub(super) const T0: u64 = 1_800_000_000;
 
 /// Signs like Authy (spec §4.3), independently of the crate: flattened
 /// bracket keys, `serde_urlencoded` for the encoding, plain sort.
-fn independent_sign(key: &str, nonce: &str, method: &str, url: &str, params: &Value) -> String {
+pub(super) fn independent_sign(
+    key: &str,
+    nonce: &str,
+    method: &str,
+    url: &str,
+    params: &Value,
+) -> String {
     fn flatten(prefix: String, value: &Value, out: &mut Vec<(String, String)>) {
         match value {
             Value::Object(map) => {
@@ -72,7 +79,7 @@ fn independent_sign(key: &str, nonce: &str, method: &str, url: &str, params: &Va
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn callback_body(uuid: &str, status: &str, authy_id: &str) -> Value {
+pub(super) fn callback_body(uuid: &str, status: &str, authy_id: &str) -> Value {
     json!({
         "authy_id": authy_id.parse::<u64>().unwrap(),
         "device_uuid": 2102943,
@@ -97,14 +104,14 @@ fn callback_body(uuid: &str, status: &str, authy_id: &str) -> Value {
     })
 }
 
-struct Fixture {
-    store: SharedStore,
-    webhook: Webhook,
+pub(super) struct Fixture {
+    pub(super) store: SharedStore,
+    pub(super) webhook: Webhook,
 }
 
 impl Fixture {
     /// Alice is enrolled with Authy ID 688611 and has one pending request.
-    async fn new() -> Self {
+    pub(super) async fn new() -> Self {
         let store: SharedStore = Arc::new(MemoryStore::new());
         seed(&store, "alice", AUTHY_ID, UUID, at(T0)).await;
         let webhook = Webhook::builder(KEY, store.clone())
@@ -114,14 +121,14 @@ impl Fixture {
         Self { store, webhook }
     }
 
-    async fn snapshot(&self) -> (Option<ApprovalRecord>, Option<Enrollment>) {
+    pub(super) async fn snapshot(&self) -> (Option<ApprovalRecord>, Option<Enrollment>) {
         (
             self.store.approval(UUID, at(T0)).await.unwrap(),
             self.store.enrollment(&UserId::new("alice")).await.unwrap(),
         )
     }
 
-    async fn post(
+    pub(super) async fn post(
         &self,
         body: &Value,
         nonce: &str,
@@ -140,7 +147,11 @@ impl Fixture {
         self.webhook.handle(&request, at(now)).await
     }
 
-    async fn signed_post(&self, body: &Value, now: u64) -> Result<Outcome, WebhookError> {
+    pub(super) async fn signed_post(
+        &self,
+        body: &Value,
+        now: u64,
+    ) -> Result<Outcome, WebhookError> {
         let nonce = now.to_string();
         let signature = independent_sign(KEY, &nonce, "POST", URL, body);
         self.post(body, &nonce, &signature, now).await
@@ -148,7 +159,7 @@ impl Fixture {
 
     /// Asserts that `result` is refused with `status`, and that neither the
     /// request nor the enrollment changed.
-    async fn assert_refused(&self, result: Result<Outcome, WebhookError>, status: u16) {
+    pub(super) async fn assert_refused(&self, result: Result<Outcome, WebhookError>, status: u16) {
         let before = self.snapshot().await;
         match result {
             Err(error) => assert_eq!(error.status().as_u16(), status, "{error}"),
@@ -163,7 +174,13 @@ impl Fixture {
     }
 }
 
-async fn seed(store: &SharedStore, user: &str, authy_id: &str, uuid: &str, now: SystemTime) {
+pub(super) async fn seed(
+    store: &SharedStore,
+    user: &str,
+    authy_id: &str,
+    uuid: &str,
+    now: SystemTime,
+) {
     let user = UserId::new(user);
     let mut enrollment = Enrollment::pending(user.clone(), authy_id, None, now);
     enrollment.state = tower_authy::store::EnrollmentState::Enabled;
@@ -447,277 +464,4 @@ async fn concurrent_deliveries_record_once() {
         }
     }
     assert_eq!(recorded, 1, "exactly one delivery records the outcome");
-}
-
-/// Every OneTouch-shaped vector of the shared file is accepted: its
-/// signature was made by an independent implementation, and the Java ones
-/// by Authy itself.
-#[tokio::test]
-async fn accepts_every_shared_vector_shape() {
-    let file: Value =
-        serde_json::from_str(include_str!("../data/onetouch-signature-vectors.json")).unwrap();
-    let vectors = file["vectors"].as_array().unwrap().iter().chain(
-        file["reference_vectors_from_public_library_tests"]
-            .as_array()
-            .unwrap(),
-    );
-    let mut checked = 0;
-    for vector in vectors {
-        let text = |k: &str| vector[k].as_str().unwrap().to_owned();
-        let method = text("method");
-        let nonce = text("nonce");
-        let params: Value = if let Some(raw) = vector.get("raw_json_body") {
-            serde_json::from_str(raw.as_str().unwrap()).unwrap()
-        } else if let Some(query) = vector.get("raw_query_string") {
-            tower_authy::webhook::signature::params_from_query(query.as_str().unwrap()).unwrap()
-        } else {
-            vector["params"].clone()
-        };
-        let query = match vector.get("raw_query_string") {
-            Some(raw) => raw.as_str().unwrap().to_owned(),
-            None => serde_urlencoded::to_string(flat_pairs(&params)).unwrap(),
-        };
-        let store: SharedStore = Arc::new(MemoryStore::new());
-        let expected = params.get("uuid").map(|uuid| {
-            let authy_id = match &params["authy_id"] {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (
-                uuid.as_str().unwrap().to_owned(),
-                authy_id,
-                params["status"].as_str().unwrap().to_owned(),
-            )
-        });
-        let now = at(nonce.split('.').next().unwrap().parse().unwrap());
-        if let Some((uuid, authy_id, _)) = &expected {
-            seed(&store, "someone", authy_id, uuid, now).await;
-        }
-        let webhook = Webhook::builder(text("api_key"), store.clone())
-            .public_url(text("url"))
-            .build()
-            .unwrap();
-        let body = if method == "POST" {
-            serde_json::to_vec(&params).unwrap()
-        } else {
-            Vec::new()
-        };
-        let signature = text("expected_signature");
-        let request = CallbackRequest {
-            method: &method,
-            query: (method == "GET").then_some(query.as_str()),
-            body: &body,
-            signature: Some(&signature),
-            nonce: Some(&nonce),
-            request_url: None,
-        };
-        let outcome = webhook.handle(&request, now).await;
-        match (&expected, outcome) {
-            (None, Ok(Outcome::Ping)) => {}
-            (Some((_, _, status)), Ok(Outcome::Recorded(record))) => {
-                assert_eq!(record.status.as_str(), status)
-            }
-            (_, other) => panic!(
-                "{}: {other:?}",
-                vector.get("name").or(vector.get("source")).unwrap()
-            ),
-        }
-        checked += 1;
-    }
-    assert_eq!(checked, 11);
-}
-
-/// Flattens a GET vector's nested parameters back into query pairs.
-fn flat_pairs(params: &Value) -> Vec<(String, String)> {
-    fn walk(prefix: String, value: &Value, out: &mut Vec<(String, String)>) {
-        match value {
-            Value::Object(map) => {
-                for (k, v) in map {
-                    walk(
-                        if prefix.is_empty() {
-                            k.clone()
-                        } else {
-                            format!("{prefix}[{k}]")
-                        },
-                        v,
-                        out,
-                    )
-                }
-            }
-            Value::String(s) => out.push((prefix, s.clone())),
-            other => out.push((prefix, other.to_string())),
-        }
-    }
-    let mut out = Vec::new();
-    walk(String::new(), params, &mut out);
-    out
-}
-
-/// Over HTTP: the route answers GET and POST, maps refusals to statuses,
-/// refuses other methods and oversized bodies, and ignores `Host` unless told.
-#[tokio::test]
-async fn the_axum_route_maps_outcomes_to_statuses() {
-    let fixture = Fixture::new().await;
-    let app = axum::Router::new().route("/2fa/callback", fixture.webhook.method_router());
-    let base = format!("http://{}/2fa/callback", serve(app).await);
-    let http = reqwest::Client::new();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-
-    let body = callback_body(UUID, "approved", AUTHY_ID);
-    let nonce = now.to_string();
-    // Signed for the request's own Host, not the configured URL: refused.
-    let for_host = independent_sign(KEY, &nonce, "POST", &base, &body);
-    let refused = http
-        .post(&base)
-        .header("X-Authy-Signature", for_host)
-        .header("X-Authy-Signature-Nonce", &nonce)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 401);
-    let answer: Value = refused.json().await.unwrap();
-    assert_eq!(answer["error"], "bad_signature");
-
-    let put = http.put(&base).body("{}").send().await.unwrap();
-    assert_eq!(put.status(), 405);
-    let huge = http
-        .post(&base)
-        .body(vec![b' '; 100 * 1024])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(huge.status(), 413);
-    assert_eq!(
-        fixture
-            .store
-            .approval(UUID, SystemTime::now())
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        ApprovalStatus::Pending
-    );
-
-    // A GET callback signed for the configured URL is recorded.
-    let get_params = json!({"authy_id": AUTHY_ID, "uuid": UUID, "status": "denied",
-                            "callback_action": "approval_request_status"});
-    let signature = independent_sign(KEY, &nonce, "GET", URL, &get_params);
-    let query = serde_urlencoded::to_string(flat_pairs(&get_params)).unwrap();
-    let recorded = http
-        .get(format!("{base}?{query}"))
-        .header("X-Authy-Signature", signature)
-        .header("X-Authy-Signature-Nonce", &nonce)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(recorded.status(), 200);
-    assert_eq!(
-        recorded.json::<Value>().await.unwrap()["outcome"],
-        "recorded"
-    );
-    assert_eq!(
-        fixture
-            .store
-            .approval(UUID, SystemTime::now())
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        ApprovalStatus::Denied
-    );
-}
-
-#[tokio::test]
-async fn forwarded_headers_are_used_only_when_trusted() {
-    let store: SharedStore = Arc::new(MemoryStore::new());
-    seed(&store, "alice", AUTHY_ID, UUID, SystemTime::now()).await;
-    let webhook = Webhook::builder(KEY, store.clone())
-        .trust_forwarded_headers()
-        .build()
-        .unwrap();
-    let app = axum::Router::new().route("/2fa/callback", webhook.method_router());
-    let base = format!("http://{}/2fa/callback", serve(app).await);
-    let public = "https://public.example/2fa/callback";
-    let nonce = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .to_string();
-    let body = callback_body(UUID, "approved", AUTHY_ID);
-    let signature = independent_sign(KEY, &nonce, "POST", public, &body);
-    let answer = reqwest::Client::new()
-        .post(&base)
-        .header("X-Forwarded-Proto", "https")
-        .header("X-Forwarded-Host", "public.example")
-        .header("X-Authy-Signature", signature)
-        .header("X-Authy-Signature-Nonce", &nonce)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
-    assert!(
-        Webhook::builder(KEY, store).build().is_err(),
-        "a public URL is required by default"
-    );
-}
-
-/// An approval created before a restart of a SQLite-backed application
-/// completes after it.
-#[cfg(feature = "sqlite")]
-#[tokio::test]
-async fn a_request_made_before_a_restart_completes_after_it() {
-    use tower_authy::store::SqliteStore;
-    let dir =
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("restart-{}", uuid_like()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite:{}", dir.join("app.db").display());
-    let now = SystemTime::now();
-    {
-        let before = SqliteStore::connect(&url).await.unwrap();
-        before.migrate().await.unwrap();
-        let before: SharedStore = Arc::new(before);
-        seed(&before, "alice", AUTHY_ID, UUID, now).await;
-    }
-    // Everything of the first "process" is gone; a new one opens the file.
-    let after = SqliteStore::connect(&url).await.unwrap();
-    after.migrate().await.unwrap();
-    let after: SharedStore = Arc::new(after);
-    let webhook = Webhook::builder(KEY, after.clone())
-        .public_url(URL)
-        .build()
-        .unwrap();
-    let body = callback_body(UUID, "approved", AUTHY_ID);
-    let secs = now.duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let nonce = secs.to_string();
-    let signature = independent_sign(KEY, &nonce, "POST", URL, &body);
-    let bytes = serde_json::to_vec(&body).unwrap();
-    let request = CallbackRequest {
-        method: "POST",
-        query: None,
-        body: &bytes,
-        signature: Some(&signature),
-        nonce: Some(&nonce),
-        request_url: None,
-    };
-    let outcome = webhook.handle(&request, now).await.unwrap();
-    assert!(matches!(outcome, Outcome::Recorded(_)), "{outcome:?}");
-    let reopened = SqliteStore::connect(&url).await.unwrap();
-    let record = tower_authy::store::ApprovalStore::approval(&reopened, UUID, now)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(record.status, ApprovalStatus::Approved);
-}
-
-fn uuid_like() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{}-{nanos}", std::process::id())
 }
