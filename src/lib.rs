@@ -19,6 +19,9 @@
 //! |---|---|
 //! | `simulator` | the local Authy simulator and its virtual phone |
 //! | `testing` | the store conformance suite, [`store::conformance`] |
+//! | `sqlite` | the SQL store on SQLite, [`store::SqliteStore`] |
+//! | `postgres` | the SQL store on PostgreSQL, [`store::PostgresStore`] |
+//! | `axum-login` | axum-login's user as the first factor, [`axum_login`] |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -26,6 +29,8 @@
 
 mod api_key;
 pub mod authy;
+#[cfg(feature = "axum-login")]
+pub mod axum_login;
 pub mod config;
 mod layer;
 mod params;

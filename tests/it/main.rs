@@ -2,6 +2,8 @@
 //! binary instead of many keeps the suite fast on small machines).
 
 mod app;
+#[cfg(feature = "axum-login")]
+mod axum_login;
 mod common;
 
 mod client_faults;
