@@ -4,14 +4,77 @@
 //! tokens, and OneTouch push approvals — before a signed-in user reaches
 //! protected routes of an Axum/Tower application.
 //!
-//! This release holds the foundation:
+//! Your application keeps its own first factor (a password check, or
+//! `axum-login`): after it succeeds, call [`session::sign_in`]. Wrap the
+//! protected routes in [`TwoFactor::layer`], merge [`TwoFactor::router`]
+//! (challenge, codes, OneTouch status, enrollment, webhook under `/2fa`),
+//! and pick a store. Without an Authy account, the [`simulator`] (feature
+//! `simulator`) stands in, virtual phone included.
 //!
-//! - [`authy`]: a complete async client for the Authy REST API;
-//! - [`webhook::signature`]: the OneTouch callback signature, to sign and to
-//!   verify in constant time;
-//! - `simulator` (feature `simulator`): a faithful local Authy API with a
-//!   "virtual phone", for development and tests now that the Authy API is
-//!   closed to new customers and its sandbox is gone.
+//! ## Quick start
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use axum::{Form, Router, response::Redirect, routing::{get, post}};
+//! use tower_authy::{TwoFactor, authy::Client, session, store::MemoryStore, webhook::Webhook};
+//! use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Login { username: String, password: String }
+//! # async fn password_matches(_: &str, _: &str) -> bool { true }
+//!
+//! async fn login(session: Session, Form(form): Form<Login>) -> Redirect {
+//!     if password_matches(&form.username, &form.password).await {
+//!         session::sign_in(&session, form.username.as_str()).await.expect("session store");
+//!     }
+//!     Redirect::to("/2fa")
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let key = std::env::var("AUTHY_API_KEY")?;
+//!     let store = Arc::new(MemoryStore::new());
+//!     let webhook = Webhook::builder(key.as_str(), store.clone())
+//!         .public_url("https://app.example.com/2fa/callback")
+//!         .build()?;
+//!     let two_factor = TwoFactor::builder(Client::builder(key.as_str()).build()?, store)
+//!         .with_webhook(webhook, None)
+//!         .build()?;
+//!     let app = Router::new()
+//!         .route("/protected", get(|| async { "only with both factors" }))
+//!         .layer(two_factor.layer())
+//!         .route("/login", post(login))
+//!         .merge(two_factor.router())
+//!         .layer(SessionManagerLayer::new(Sessions::default()));
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## Layer order
+//!
+//! The session layer goes outside everything (last `.layer` call); the 2FA
+//! layer goes on the protected routes only, added *before* the public routes
+//! (login, the 2FA router) are merged or routed, so they stay reachable. The
+//! layer also lets its own challenge, the login path and any
+//! [`RequireSecondFactorLayer::with_exempt_path`] through, but keeping
+//! public routes outside it is clearer.
+//!
+//! ## Security notes
+//!
+//! - The layer decides from the session alone and fails closed: no session
+//!   layer, an unreadable session, a stale first factor — no access.
+//! - Codes are verified with `force=true` (without it Authy accepts any code
+//!   for a user who never verified one); wrong codes count towards a lockout;
+//!   SMS and calls are rate-limited per user; codes are digit strings.
+//! - Completing the second factor cycles the session id; `next` redirects go
+//!   to same-origin paths only; POSTs must be same-origin (or carry the
+//!   session's CSRF token).
+//! - OneTouch callbacks are verified in constant time against the configured
+//!   public URL, with a nonce window and a replay guard; an approval counts
+//!   only for the session that asked for it.
+//! - The API key, codes and contact details never appear in logs or `Debug`.
 //!
 //! ## Feature flags
 //!
@@ -19,9 +82,9 @@
 //! |---|---|
 //! | `simulator` | the local Authy simulator and its virtual phone |
 //! | `testing` | the store conformance suite, [`store::conformance`] |
-//! | `sqlite` | the SQL store on SQLite, [`store::SqliteStore`] |
-//! | `postgres` | the SQL store on PostgreSQL, [`store::PostgresStore`] |
-//! | `axum-login` | axum-login's user as the first factor, [`axum_login`] |
+//! | `sqlite` | the SQL store on SQLite, `store::SqliteStore` |
+//! | `postgres` | the SQL store on PostgreSQL, `store::PostgresStore` |
+//! | `axum-login` | axum-login's user as the first factor, `axum_login` |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
