@@ -512,3 +512,50 @@ impl Drop for PurgeTask {
         self.0.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The purger's first tick runs at once; with the clock paused, the
+    /// runtime only moves time on when every task waits, so the purge has
+    /// run when the sleep returns.
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn the_background_purger_purges_and_stops_when_dropped() {
+        let store = MemoryStore::new();
+        let long_ago = SystemTime::now() - Duration::from_secs(7200);
+        let record = ApprovalRecord::pending("old", UserId::new("u"), "b", long_ago, None);
+        store.insert_approval(&record).await.unwrap();
+        store
+            .complete_approval("old", ApprovalStatus::Approved, long_ago)
+            .await
+            .unwrap();
+        let purger = spawn_purger(
+            Arc::new(store.clone()),
+            Duration::from_secs(3600),
+            Duration::from_secs(3600),
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(
+            store.approval("old", SystemTime::now()).await.unwrap(),
+            None
+        );
+
+        drop(purger);
+        let again = ApprovalRecord::pending("again", UserId::new("u"), "b", long_ago, None);
+        store.insert_approval(&again).await.unwrap();
+        store
+            .complete_approval("again", ApprovalStatus::Denied, long_ago)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(7200)).await;
+        assert!(
+            store
+                .approval("again", SystemTime::now())
+                .await
+                .unwrap()
+                .is_some(),
+            "a dropped purger purges no more"
+        );
+    }
+}
