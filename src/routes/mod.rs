@@ -24,6 +24,7 @@ use crate::{ConfigError, config::StatusMode};
 mod challenge;
 mod context;
 mod next;
+mod onetouch;
 mod reply;
 
 use context::Ctx;
@@ -114,7 +115,10 @@ impl TwoFactor {
             .route(p, get(challenge::page))
             .route(&format!("{p}/token"), post(challenge::token))
             .route(&format!("{p}/sms"), post(challenge::sms))
-            .route(&format!("{p}/call"), post(challenge::call));
+            .route(&format!("{p}/call"), post(challenge::call))
+            .route(&format!("{p}/onetouch"), post(onetouch::start))
+            .route(&format!("{p}/status"), get(onetouch::status))
+            .route(&format!("{p}/events"), get(onetouch::events));
         if let Some(webhook) = &self.shared.webhook {
             router = router.route(&self.shared.callback_path, webhook.method_router());
         }
