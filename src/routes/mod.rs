@@ -106,6 +106,14 @@ impl TwoFactor {
 
     /// The routes, to merge into the application's router. They need
     /// `tower_sessions::SessionManagerLayer` around them, like the layer.
+    ///
+    /// OneTouch: `POST {prefix}/onetouch` pushes an approval request bound
+    /// to the session; `GET {prefix}/status?wait=SECONDS` long-polls its
+    /// outcome (at most 25 s) and completes the session once the webhook (or,
+    /// in polling mode, the provider) reports it approved; `GET
+    /// {prefix}/events` streams the same as Server-Sent Events named
+    /// `status`. A stream cannot change the session, so its final event
+    /// carries `finish`, the `/status` URL the page calls to complete.
     pub fn router<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,

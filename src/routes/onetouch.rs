@@ -308,10 +308,11 @@ fn complete_answer(format: Format, state: &AuthState, method: SecondFactorMethod
 /// The final event carries `finish`, the `/status` URL the browser must call
 /// to complete the session (a stream cannot set cookies any more).
 pub(crate) async fn events(ctx: Ctx) -> Response {
-    let page = ctx.shared.prefix.clone();
     match open_events(&ctx).await {
         Ok(response) => response,
-        Err(error) => refuse(ctx.format, &page, &error),
+        // An event-stream client cannot use a redirect to a page; the status
+        // and JSON body tell a script what went wrong.
+        Err(error) => error.json(),
     }
 }
 

@@ -480,8 +480,17 @@ async fn status_and_events_before_any_push_have_nothing_to_report() {
     let (code, body) = status(&app, &api, "?wait=1").await;
     assert_eq!(code, 404, "{body}");
     assert_eq!(body["error"], "no_approval_request");
-    let events = api.get(app.url("/2fa/events")).send().await.unwrap();
-    assert_eq!(events.status(), 404);
+    let events = api
+        .get(app.url("/2fa/events"))
+        .header(ACCEPT, "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 404, "an error, not a redirect to a page");
+    assert_eq!(
+        events.json::<Value>().await.unwrap()["error"],
+        "no_approval_request"
+    );
     let (code, body) = status(&app, &api, "?wait=soon").await;
     assert_eq!((code, body["error"].as_str()), (400, Some("invalid_input")));
 }
