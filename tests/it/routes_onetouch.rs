@@ -263,14 +263,10 @@ async fn a_request_that_ran_out_of_time_is_answered_expired() {
     assert_eq!(me(&app, &api).await, 401);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_event_stream_reports_pending_then_approved() {
-    let app = TestApp::start(policy()).await;
-    app.enroll("alice", EnrollmentState::Enabled).await;
-    let api = app.api();
-    app.sign_in(&api, "alice").await;
-    let uuid = pushed(&app, &api).await;
-    let mut events = api
+/// Reads `/2fa/events`, approves on the phone once it reports pending, and
+/// returns everything the stream said until it ended.
+async fn stream_until_approved(app: &TestApp, http: &reqwest::Client, uuid: &str) -> String {
+    let mut events = http
         .get(app.url("/2fa/events"))
         .header(ACCEPT, "text/event-stream")
         .send()
@@ -282,7 +278,6 @@ async fn the_event_stream_reports_pending_then_approved() {
         "text/event-stream",
         "an event stream"
     );
-
     let mut seen = String::new();
     let mut approved = false;
     let read = async {
@@ -290,13 +285,24 @@ async fn the_event_stream_reports_pending_then_approved() {
             seen.push_str(&String::from_utf8_lossy(&chunk));
             if !approved && seen.contains("\"status\":\"pending\"") {
                 approved = true;
-                app.answer(&uuid, "approve").await;
+                app.answer(uuid, "approve").await;
             }
         }
     };
     tokio::time::timeout(Duration::from_secs(20), read)
         .await
         .expect("the stream ends after the final status");
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_reports_pending_then_approved() {
+    let app = TestApp::start(policy()).await;
+    app.enroll("alice", EnrollmentState::Enabled).await;
+    let api = app.api();
+    app.sign_in(&api, "alice").await;
+    let uuid = pushed(&app, &api).await;
+    let seen = stream_until_approved(&app, &api, &uuid).await;
     assert!(seen.contains("event: status"), "{seen}");
     assert!(seen.contains("\"status\":\"approved\""), "{seen}");
     assert!(seen.contains("\"finish\":\"/2fa/status\""), "{seen}");
@@ -336,6 +342,20 @@ async fn polling_mode_completes_without_callbacks() {
         ApprovalStatus::Approved,
         "the poll recorded it"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_mode_event_stream_reports_the_approval() {
+    let app = TestApp::start_without_callbacks(polling()).await;
+    app.enroll("alice", EnrollmentState::Enabled).await;
+    let api = app.api();
+    app.sign_in(&api, "alice").await;
+    let uuid = pushed(&app, &api).await;
+    let seen = stream_until_approved(&app, &api, &uuid).await;
+    assert!(seen.contains("\"status\":\"approved\""), "{seen}");
+    let (_, body) = status(&app, &api, "").await;
+    assert_eq!(body["status"], "complete", "{body}");
+    assert_eq!(me(&app, &api).await, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
