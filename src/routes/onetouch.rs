@@ -167,7 +167,7 @@ async fn settle(shared: &Shared, uuid: &str, wait: Duration) -> Result<ApprovalR
     let store = &shared.store;
     let every = match shared.policy.status_mode {
         StatusMode::Polling { every } => every,
-        _ => {
+        StatusMode::Callback => {
             let record = if wait.is_zero() {
                 store.approval(uuid, SystemTime::now()).await?
             } else {
