@@ -58,7 +58,7 @@ async fn need(shared: &Shared, user: &UserId) -> Result<Need, RouteError> {
 }
 
 /// The enrollment the code routes act on: the user must have one.
-async fn enrollment(ctx: &Ctx) -> Result<Enrollment, RouteError> {
+pub(crate) async fn enrollment(ctx: &Ctx) -> Result<Enrollment, RouteError> {
     let user = UserId::new(ctx.signed_in()?.user_id.clone());
     ctx.shared
         .store
@@ -308,7 +308,7 @@ async fn send(ctx: Ctx, channel: Channel) -> Response {
 
 /// The key the send limit is counted under: the user's failure counter,
 /// in a namespace no application user id can enter (a control character).
-fn send_counter(user: &UserId) -> UserId {
+pub(crate) fn send_counter(user: &UserId) -> UserId {
     UserId::new(format!("\u{1}send\u{1}{user}"))
 }
 

@@ -24,6 +24,7 @@ use crate::{ConfigError, config::StatusMode};
 mod challenge;
 mod context;
 mod next;
+mod onetouch;
 mod reply;
 
 use context::Ctx;
@@ -105,6 +106,14 @@ impl TwoFactor {
 
     /// The routes, to merge into the application's router. They need
     /// `tower_sessions::SessionManagerLayer` around them, like the layer.
+    ///
+    /// OneTouch: `POST {prefix}/onetouch` pushes an approval request bound
+    /// to the session; `GET {prefix}/status?wait=SECONDS` long-polls its
+    /// outcome (at most 25 s) and completes the session once the webhook (or,
+    /// in polling mode, the provider) reports it approved; `GET
+    /// {prefix}/events` streams the same as Server-Sent Events named
+    /// `status`. A stream cannot change the session, so its final event
+    /// carries `finish`, the `/status` URL the page calls to complete.
     pub fn router<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
@@ -114,7 +123,10 @@ impl TwoFactor {
             .route(p, get(challenge::page))
             .route(&format!("{p}/token"), post(challenge::token))
             .route(&format!("{p}/sms"), post(challenge::sms))
-            .route(&format!("{p}/call"), post(challenge::call));
+            .route(&format!("{p}/call"), post(challenge::call))
+            .route(&format!("{p}/onetouch"), post(onetouch::start))
+            .route(&format!("{p}/status"), get(onetouch::status))
+            .route(&format!("{p}/events"), get(onetouch::events));
         if let Some(webhook) = &self.shared.webhook {
             router = router.route(&self.shared.callback_path, webhook.method_router());
         }

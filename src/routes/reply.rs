@@ -239,6 +239,8 @@ pub(crate) fn message_for(code: &str) -> Option<&'static str> {
         "storage_unavailable" => "Sign-in cannot be checked right now. Please try again.",
         "denied" => "The request was denied on your phone.",
         "expired" => "The request expired. Send a new one or use a code.",
+        "onetouch_sent" => "We sent a request to your Authy app. Approve it there, then continue.",
+        "onetouch_pending" => "Still waiting for your approval in the Authy app.",
         "sms_sent" => "A code is on its way by text message.",
         "call_sent" => "We are calling you with a code.",
         "sent_to_app" => "You have the Authy app: your code is in the app.",

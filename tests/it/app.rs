@@ -65,24 +65,41 @@ impl TestApp {
         policy: Policy,
         adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
     ) -> Self {
+        Self::launch(policy, true, adjust).await
+    }
+
+    /// The app with OneTouch callbacks off: the simulator sends none and the
+    /// router has no webhook (for `StatusMode::Polling`).
+    pub async fn start_without_callbacks(policy: Policy) -> Self {
+        Self::launch(policy, false, |builder| builder).await
+    }
+
+    async fn launch(
+        policy: Policy,
+        callbacks: bool,
+        adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let callback = format!("{base}/2fa/callback");
-        let sim = Simulator::builder()
-            .callback(&callback, CallbackMethod::Post)
-            .build();
+        let mut sim = Simulator::builder();
+        if callbacks {
+            sim = sim.callback(&callback, CallbackMethod::Post);
+        }
+        let sim = sim.build();
         let store: SharedStore = Arc::new(MemoryStore::new());
         let client = Client::builder(sim.api_key().clone())
             .base_url(&format!("{base}/simulator"))
             .build()
             .unwrap();
-        let webhook = Webhook::builder(sim.api_key().clone(), store.clone())
-            .public_url(&callback)
-            .build()
-            .unwrap();
-        let builder = TwoFactor::builder(client.clone(), store.clone())
-            .with_policy(policy)
-            .with_webhook(webhook, None);
+        let mut builder = TwoFactor::builder(client.clone(), store.clone()).with_policy(policy);
+        if callbacks {
+            let webhook = Webhook::builder(sim.api_key().clone(), store.clone())
+                .public_url(&callback)
+                .build()
+                .unwrap();
+            builder = builder.with_webhook(webhook, None);
+        }
         let two_factor = adjust(builder).build().unwrap();
         let protected = Router::new()
             .route(
