@@ -160,13 +160,13 @@ async fn a_browser_approval_returns_to_the_page_first_asked_for() {
         .await
         .unwrap();
     assert_eq!(sent.status(), 303);
-    assert_eq!(location(&sent), "/2fa?notice=onetouch%5Fsent");
+    assert_eq!(location(&sent), "/2fa?notice=onetouch_sent");
     let uuid = requests(&app, authy_id).await[0]["uuid"]
         .as_str()
         .unwrap()
         .to_owned();
     let pending = browser.get(app.url("/2fa/status")).send().await.unwrap();
-    assert_eq!(location(&pending), "/2fa?notice=onetouch%5Fpending");
+    assert_eq!(location(&pending), "/2fa?notice=onetouch_pending");
 
     app.answer(&uuid, "approve").await;
     let done = browser.get(app.url("/2fa/status")).send().await.unwrap();
@@ -429,7 +429,7 @@ async fn a_user_without_the_app_is_told_to_use_another_way() {
     let browser = app.browser();
     app.sign_in(&browser, "alice").await;
     let sent = browser.post(app.url("/2fa/onetouch")).send().await.unwrap();
-    assert_eq!(location(&sent), "/2fa?error=not%5Fpossible");
+    assert_eq!(location(&sent), "/2fa?error=not_possible");
     assert!(requests(&app, authy_id).await.is_empty());
 }
 
