@@ -2,6 +2,11 @@
 //! enrollment and the webhook, under a prefix (`/2fa` by default). Every
 //! route answers HTML to browsers and JSON to API clients; every POST is
 //! refused unless it comes from this site.
+//!
+//! Besides design.md's table, the router serves `POST {prefix}/disable`
+//! (turn 2FA off, with a fresh second factor) and `POST
+//! {prefix}/devices/forget` (void every remembered device); see the
+//! `enroll` module.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,6 +28,8 @@ use crate::{ConfigError, config::StatusMode};
 
 mod challenge;
 mod context;
+mod device;
+mod enroll;
 mod next;
 mod reply;
 
@@ -114,7 +121,14 @@ impl TwoFactor {
             .route(p, get(challenge::page))
             .route(&format!("{p}/token"), post(challenge::token))
             .route(&format!("{p}/sms"), post(challenge::sms))
-            .route(&format!("{p}/call"), post(challenge::call));
+            .route(&format!("{p}/call"), post(challenge::call))
+            .route(
+                &format!("{p}/enroll"),
+                get(enroll::page).post(enroll::enroll),
+            )
+            .route(&format!("{p}/enroll/verify"), post(enroll::verify))
+            .route(&format!("{p}/disable"), post(enroll::disable))
+            .route(&format!("{p}/devices/forget"), post(device::forget));
         if let Some(webhook) = &self.shared.webhook {
             router = router.route(&self.shared.callback_path, webhook.method_router());
         }
