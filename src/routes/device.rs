@@ -130,6 +130,13 @@ pub(crate) async fn remember(shared: &Shared, enrollment: &Enrollment, response:
     add_cookie(response, &cookie);
 }
 
+/// Whether unexpired claims name this enrollment's user and provider id.
+fn names(claims: &Claims, enrollment: &Enrollment, now: u64) -> bool {
+    claims.expires > now
+        && claims.user == enrollment.user_id.as_str()
+        && claims.provider_user_id == enrollment.provider_user_id
+}
+
 /// Whether the request carries a valid device cookie for this user's
 /// enabled enrollment, issued in the current device generation. Anything
 /// that cannot be checked (the store is down) counts as no.
@@ -148,11 +155,7 @@ pub(crate) async fn recognised(
     // Collected before the await: the future must not hold the iterator.
     let generations: Vec<u64> = cookie_values(headers)
         .filter_map(|value| open(remember, value))
-        .filter(|c| {
-            c.expires > now
-                && c.user == enrollment.user_id.as_str()
-                && c.provider_user_id == enrollment.provider_user_id
-        })
+        .filter(|c| names(c, enrollment, now))
         .map(|c| c.generation)
         .collect();
     if generations.is_empty() {
@@ -240,6 +243,18 @@ mod tests {
         assert!(open(&remember, payload).is_none(), "no signature");
         assert!(open(&remember, &format!("{payload}.")).is_none());
         assert!(open(&remember, &format!("{payload}.{tag}x")).is_none());
+    }
+
+    #[test]
+    fn claims_must_be_unexpired_and_name_the_enrollment() {
+        let enrollment = Enrollment::pending(UserId::new("alice"), "42", None, SystemTime::now());
+        let c = claims();
+        assert!(names(&c, &enrollment, c.expires - 1));
+        assert!(!names(&c, &enrollment, c.expires), "expired");
+        let bob = Enrollment::pending(UserId::new("bob"), "42", None, SystemTime::now());
+        assert!(!names(&c, &bob, 0), "another user");
+        let reenrolled = Enrollment::pending(UserId::new("alice"), "43", None, SystemTime::now());
+        assert!(!names(&c, &reenrolled, 0), "another provider id");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod poll;
 #[cfg(feature = "postgres")]
 mod postgres_server;
 mod routes_challenge;
+mod routes_enroll;
 mod simulator_api;
 mod simulator_phone;
 mod store_memory;
