@@ -116,6 +116,14 @@ pub enum StatusMode {
 /// Remembering a device after a passed second factor: a signed cookie bound
 /// to the user, their provider id and the store's per-user revocation
 /// generation, void when 2FA is turned off or devices are forgotten.
+///
+/// The cookie, `tower_authy_device`, is set when a code passes with
+/// `remember=true`; it is scoped to the 2FA prefix, `HttpOnly`,
+/// `SameSite=Lax` and `Secure` (see [`RememberDevice::with_secure`]), and
+/// signed with HMAC-SHA256 under the key. `GET /2fa` lets a session through
+/// with it ([`SecondFactorMethod::RememberedDevice`](crate::session::SecondFactorMethod::RememberedDevice))
+/// only while it is unexpired, names the session's user and their current
+/// provider id and generation, and 2FA is on; any other cookie is ignored.
 #[derive(Clone)]
 pub struct RememberDevice {
     pub(crate) lifetime: Duration,

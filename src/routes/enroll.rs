@@ -42,7 +42,7 @@ use crate::store::{Enrollment, EnrollmentState, UserId};
 /// registered, so it may correct a typo before confirming.
 const ENROLLING: &str = "tower_authy_enrolling";
 
-#[derive(Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Serialize, Deserialize)]
 struct Registered {
     user: String,
     provider_user_id: String,
@@ -82,6 +82,10 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, RouteError> {
         _ => ("enroll", None),
     };
     let passed = state.passed.is_some();
+    let can_replace = match &enrollment {
+        Some(e) if step == "confirm" => passed || registered_here(ctx, e).await?,
+        _ => false,
+    };
     let can_disable = step == "enabled" && passed && opt_out_allowed(shared, &user).await?;
     let policy = &shared.policy;
     let prefix = &shared.prefix;
@@ -92,6 +96,7 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, RouteError> {
                 "confirm" => {
                     body["masked_phone"] = json!(masked_phone);
                     body["verify"] = json!(format!("{prefix}/enroll/verify"));
+                    body["can_replace"] = json!(can_replace);
                     body["channels"] = json!({
                         "sms": policy.sms != ChannelMode::Off,
                         "call": policy.call != ChannelMode::Off,
@@ -118,6 +123,7 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, RouteError> {
                 "call": policy.call != ChannelMode::Off,
                 "remember": policy.remember_device.is_some(),
                 "can_disable": can_disable,
+                "can_replace": can_replace,
                 "error": query.error.as_deref().and_then(message_for),
                 "notice": query.notice.as_deref().and_then(message_for),
             }),
@@ -234,15 +240,7 @@ async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Enrollment, RouteError
     match shared.store.enrollment(&user).await? {
         Some(e) if e.state == EnrollmentState::Enabled => return Err(RouteError::AlreadyEnabled),
         Some(e) if e.state == EnrollmentState::PendingConfirmation => {
-            let registered_here = ctx
-                .session
-                .get::<Registered>(ENROLLING)
-                .await
-                .map_err(session_failed)?
-                .is_some_and(|r| {
-                    r.user == user.as_str() && r.provider_user_id == e.provider_user_id
-                });
-            if state.passed.is_none() && !registered_here {
+            if state.passed.is_none() && !registered_here(ctx, &e).await? {
                 return Err(RouteError::SecondFactorRequired);
             }
         }
@@ -276,6 +274,20 @@ async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Enrollment, RouteError
         .map_err(session_failed)?;
     tracing::info!(user = %user, "tower-authy: enrolled; awaiting the first code");
     Ok(enrollment)
+}
+
+/// Whether this session registered the enrollment (and may replace it
+/// before confirming).
+async fn registered_here(ctx: &Ctx, enrollment: &Enrollment) -> Result<bool, RouteError> {
+    Ok(ctx
+        .session
+        .get::<Registered>(ENROLLING)
+        .await
+        .map_err(session_failed)?
+        .is_some_and(|r| {
+            r.user == enrollment.user_id.as_str()
+                && r.provider_user_id == enrollment.provider_user_id
+        }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -112,6 +112,20 @@ impl TwoFactor {
 
     /// The routes, to merge into the application's router. They need
     /// `tower_sessions::SessionManagerLayer` around them, like the layer.
+    ///
+    /// Under the prefix (`/2fa` by default), besides the challenge and its
+    /// code channels:
+    ///
+    /// | method | path | does |
+    /// |---|---|---|
+    /// | GET | `/2fa/enroll` | the enrollment form, its confirm step, or "on" with the settings below |
+    /// | POST | `/2fa/enroll` | registers `email`, `country_code`, `phone_number` with the provider; enforced once confirmed |
+    /// | POST | `/2fa/enroll/verify` | the first `token`: confirms the enrollment (and completes a pending session) |
+    /// | POST | `/2fa/disable` | turns 2FA off: needs a code or approval passed within the policy's freshness window, or a `token` sent along; under mandatory enrollment only if opting out is allowed and grace logins remain |
+    /// | POST | `/2fa/devices/forget` | voids every device the user had remembered |
+    ///
+    /// `/2fa/disable` and `/2fa/devices/forget` are additions to the route
+    /// table of the design.
     pub fn router<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,

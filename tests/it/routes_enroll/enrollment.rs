@@ -91,6 +91,7 @@ async fn a_pending_session_enrolls_and_a_texted_code_confirms_and_completes_it()
         confirm.contains("XXXXXXXX99"),
         "the masked phone: {confirm}"
     );
+    assert!(confirm.contains("Wrong number?"), "{confirm}");
     let still_blocked = browser.get(app.url("/protected")).send().await.unwrap();
     assert_eq!(still_blocked.status(), 303, "not through before confirming");
 
@@ -454,6 +455,9 @@ async fn a_password_alone_cannot_swap_in_another_phone() {
         .await;
     let api = app.api();
     app.sign_in(&api, "hank").await;
+    let step = get_json(&app, &api, "/2fa/enroll").await;
+    assert_eq!(step["status"], "confirm");
+    assert_eq!(step["can_replace"], false);
     let swap = post_json(&app, &api, "/2fa/enroll", phone_of_attacker).await;
     assert_eq!(swap.status(), 401);
     assert_eq!(
@@ -490,6 +494,10 @@ async fn a_session_may_correct_the_number_it_registered_before_confirming() {
         .await;
         assert_eq!(answer.status(), 200, "{phone}");
     }
+    assert_eq!(
+        get_json(&app, &api, "/2fa/enroll").await["can_replace"],
+        true
+    );
     let second = authy_id_for(&app, "5550100112").await.unwrap();
     let enrollment = app
         .store
