@@ -237,14 +237,17 @@ async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Enrollment, RouteError
     let state = ctx.signed_in()?;
     let request = validate(form)?;
     let user = UserId::new(state.user_id.clone());
-    match shared.store.enrollment(&user).await? {
+    let unconfirmed = match shared.store.enrollment(&user).await? {
         Some(e) if e.state == EnrollmentState::Enabled => return Err(RouteError::AlreadyEnabled),
-        Some(e) if e.state == EnrollmentState::PendingConfirmation => {
-            if state.passed.is_none() && !registered_here(ctx, &e).await? {
-                return Err(RouteError::SecondFactorRequired);
-            }
-        }
-        _ => {}
+        Some(e) if e.state == EnrollmentState::PendingConfirmation => Some(e),
+        _ => None,
+    };
+    let may_replace = match &unconfirmed {
+        None => true,
+        Some(e) => state.passed.is_some() || registered_here(ctx, e).await?,
+    };
+    if !may_replace {
+        return Err(RouteError::SecondFactorRequired);
     }
     let enrolled = shared
         .provider
@@ -506,6 +509,22 @@ mod tests {
                 "{phone:?}"
             );
         }
+    }
+
+    #[test]
+    fn checkboxes_and_json_flags_both_count() {
+        #[derive(Deserialize)]
+        struct F {
+            #[serde(default, deserialize_with = "flag")]
+            remember: bool,
+        }
+        let read = |v: Value| serde_json::from_value::<F>(v).unwrap().remember;
+        assert!(read(json!({"remember": true})));
+        assert!(read(json!({"remember": "true"})));
+        assert!(read(json!({"remember": "on"})));
+        assert!(!read(json!({"remember": "false"})));
+        assert!(!read(json!({"remember": false})));
+        assert!(!read(json!({})));
     }
 
     #[test]
