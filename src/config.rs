@@ -116,28 +116,61 @@ pub enum StatusMode {
 /// Remembering a device after a passed second factor: a signed cookie bound
 /// to the user, their provider id and the store's per-user revocation
 /// generation, void when 2FA is turned off or devices are forgotten.
+///
+/// The cookie, `tower_authy_device`, is set when a code passes with
+/// `remember=true`; it is scoped to the 2FA prefix, `HttpOnly`,
+/// `SameSite=Lax` and `Secure` (see [`RememberDevice::with_secure`]), and
+/// signed with HMAC-SHA256 under the key. `GET /2fa` lets a session through
+/// with it ([`SecondFactorMethod::RememberedDevice`](crate::session::SecondFactorMethod::RememberedDevice))
+/// only while it is unexpired, names the session's user and their current
+/// provider id and generation, and 2FA is on; any other cookie is ignored.
 #[derive(Clone)]
 pub struct RememberDevice {
     pub(crate) lifetime: Duration,
     pub(crate) key: crate::ApiKey,
+    pub(crate) secure: bool,
 }
 
 impl std::fmt::Debug for RememberDevice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RememberDevice")
             .field("lifetime", &self.lifetime)
+            .field("secure", &self.secure)
             .finish_non_exhaustive()
     }
 }
 
 impl RememberDevice {
     /// Cookies valid for `lifetime`, signed with `key` (at least 32 bytes of
-    /// secret randomness, kept across restarts).
+    /// secret randomness, kept across restarts). The cookie is `HttpOnly`,
+    /// `SameSite=Lax` and `Secure`.
     pub fn new(lifetime: Duration, key: impl Into<crate::ApiKey>) -> Self {
         Self {
             lifetime,
             key: key.into(),
+            secure: true,
         }
+    }
+
+    /// Whether the cookie is marked `Secure` (default: yes), so browsers
+    /// send it over HTTPS only.
+    ///
+    /// # Warning
+    ///
+    /// Turn this off only for local development over plain `http://`: a
+    /// cookie without `Secure` crosses the network in clear text, and
+    /// whoever reads it skips the second factor until it expires.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_authy::config::RememberDevice;
+    /// let local = RememberDevice::new(Duration::from_secs(3600), "0123456789abcdef0123456789abcdef")
+    ///     .with_secure(false);
+    /// # let _ = local;
+    /// ```
+    pub fn with_secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
     }
 }
 

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use axum::extract::Query;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
@@ -12,7 +12,7 @@ use serde_json::json;
 use super::context::{Ctx, Post};
 use super::next::safe_next;
 use super::reply::{self, Format, RouteError, message_for, refuse};
-use super::{Shared, finish};
+use super::{Shared, device, finish};
 use crate::config::{ChannelMode, EnrollmentPolicy};
 use crate::provider::{Channel, ProviderError};
 use crate::session::SecondFactorMethod;
@@ -74,8 +74,12 @@ pub(crate) async fn enrollment(ctx: &Ctx) -> Result<Enrollment, RouteError> {
 }
 
 /// `GET /2fa`: the challenge, or straight on when nothing is needed.
-pub(crate) async fn page(mut ctx: Ctx, Query(query): Query<PageQuery>) -> Response {
-    match show(&mut ctx, query).await {
+pub(crate) async fn page(
+    mut ctx: Ctx,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    match show(&mut ctx, &headers, query).await {
         Ok(response) => response,
         Err(RouteError::LoginRequired) if ctx.format == Format::Html => reply::see_other(
             &reply::with_query(&ctx.shared.login_path, "next", &ctx.shared.prefix),
@@ -84,7 +88,11 @@ pub(crate) async fn page(mut ctx: Ctx, Query(query): Query<PageQuery>) -> Respon
     }
 }
 
-async fn show(ctx: &mut Ctx, query: PageQuery) -> Result<Response, RouteError> {
+async fn show(
+    ctx: &mut Ctx,
+    headers: &HeaderMap,
+    query: PageQuery,
+) -> Result<Response, RouteError> {
     let shared = ctx.shared.clone();
     let state = ctx.signed_in_mut()?;
     if let Some(next) = query.next.as_deref() {
@@ -117,6 +125,9 @@ async fn show(ctx: &mut Ctx, query: PageQuery) -> Result<Response, RouteError> {
         }
         Need::Challenge(enrollment) => enrollment,
     };
+    if device::recognised(&shared, &enrollment, headers).await {
+        return finish(ctx, SecondFactorMethod::RememberedDevice).await;
+    }
     let policy = &shared.policy;
     // Offer OneTouch only to users with the app; if the provider cannot be
     // asked, codes still work.
@@ -190,18 +201,30 @@ async fn show(ctx: &mut Ctx, query: PageQuery) -> Result<Response, RouteError> {
 #[derive(Debug, Deserialize)]
 pub(crate) struct TokenForm {
     token: String,
+    /// "Remember this device" (when the policy offers it).
+    #[serde(default, deserialize_with = "flag")]
+    remember: bool,
+}
+
+/// A checkbox: `true`, or a form's `"true"`/`"on"`/`"1"`.
+pub(crate) fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Bool(b) => b,
+        serde_json::Value::String(s) => matches!(s.as_str(), "true" | "on" | "1"),
+        _ => false,
+    })
 }
 
 /// `POST /2fa/token`: check a code; on success the session completes.
 pub(crate) async fn token(Post(mut ctx, form): Post<TokenForm>) -> Response {
     let page = ctx.shared.prefix.clone();
-    match verify(&mut ctx, &form.token).await {
+    match verify(&mut ctx, &form.token, form.remember).await {
         Ok(response) => response,
         Err(error) => refuse(ctx.format, &page, &error),
     }
 }
 
-async fn verify(ctx: &mut Ctx, token: &str) -> Result<Response, RouteError> {
+async fn verify(ctx: &mut Ctx, token: &str, remember: bool) -> Result<Response, RouteError> {
     let state = ctx.signed_in()?;
     if state.passed.is_some() {
         return finish(
@@ -217,13 +240,30 @@ async fn verify(ctx: &mut Ctx, token: &str) -> Result<Response, RouteError> {
     if !shared.policy.codes {
         return Err(RouteError::ChannelOff);
     }
+    let enrollment = enrollment(ctx).await?;
+    check_code(&shared, &enrollment, token).await?;
+    confirm_enrollment(&shared, &enrollment).await?;
+    let mut response = finish(ctx, SecondFactorMethod::Code).await?;
+    if remember {
+        device::remember(&shared, &enrollment, &mut response).await;
+    }
+    Ok(response)
+}
+
+/// Checks a code for this enrollment: the shape first (no provider call,
+/// nothing counted), then the lockout, then the provider; wrong codes count
+/// towards the lockout.
+pub(crate) async fn check_code(
+    shared: &Shared,
+    enrollment: &Enrollment,
+    token: &str,
+) -> Result<(), RouteError> {
     // A code is a digit string: leading zeros are kept, and anything else is
     // refused without a provider call or a counted failure.
     let token = token.trim();
     if !(6..=12).contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_digit()) {
         return Err(RouteError::InvalidInput("a code is 6 to 12 digits".into()));
     }
-    let enrollment = enrollment(ctx).await?;
     let user = enrollment.user_id.clone();
     let now = SystemTime::now();
     if let Some(until) = shared.store.attempt_state(&user, now).await?.locked_until {
@@ -236,8 +276,7 @@ async fn verify(ctx: &mut Ctx, token: &str) -> Result<Response, RouteError> {
     {
         Ok(()) => {
             shared.store.clear_attempts(&user).await?;
-            confirm_enrollment(&shared, &enrollment).await?;
-            finish(ctx, SecondFactorMethod::Code).await
+            Ok(())
         }
         Err(ProviderError::CodeRejected) => {
             let rule = shared.policy.lockout;
@@ -293,7 +332,14 @@ pub(crate) async fn call(Post(ctx, _): Post<Empty>) -> Response {
 }
 
 async fn send(ctx: Ctx, channel: Channel) -> Response {
-    let page = ctx.shared.prefix.clone();
+    // While an enrollment awaits its first code, the user is on the
+    // enrollment's confirm step: answer back there.
+    let page = match enrollment(&ctx).await {
+        Ok(e) if e.state == EnrollmentState::PendingConfirmation => {
+            format!("{}/enroll", ctx.shared.prefix)
+        }
+        _ => ctx.shared.prefix.clone(),
+    };
     match send_code(&ctx, channel).await {
         Ok(notice) => match ctx.format {
             Format::Html => reply::see_other(&reply::with_query(&page, "notice", notice)),
@@ -322,12 +368,13 @@ async fn send_code(ctx: &Ctx, channel: Channel) -> Result<&'static str, RouteErr
         return Err(RouteError::ChannelOff);
     }
     let state = ctx.signed_in()?;
-    if state.passed.is_some() {
+    let enrollment = enrollment(ctx).await?;
+    // A signed-in user turning 2FA on still needs a code to confirm it.
+    if state.passed.is_some() && enrollment.state != EnrollmentState::PendingConfirmation {
         return Err(RouteError::InvalidInput(
             "the second factor is already done".into(),
         ));
     }
-    let enrollment = enrollment(ctx).await?;
     let counter = send_counter(&enrollment.user_id);
     let now = SystemTime::now();
     if let Some(until) = shared

@@ -2,6 +2,11 @@
 //! enrollment and the webhook, under a prefix (`/2fa` by default). Every
 //! route answers HTML to browsers and JSON to API clients; every POST is
 //! refused unless it comes from this site.
+//!
+//! Besides design.md's table, the router serves `POST {prefix}/disable`
+//! (turn 2FA off, with a fresh second factor) and `POST
+//! {prefix}/devices/forget` (void every remembered device); see the
+//! `enroll` module.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,6 +28,8 @@ use crate::{ConfigError, config::StatusMode};
 
 mod challenge;
 mod context;
+mod device;
+mod enroll;
 mod next;
 mod onetouch;
 mod reply;
@@ -107,6 +114,20 @@ impl TwoFactor {
     /// The routes, to merge into the application's router. They need
     /// `tower_sessions::SessionManagerLayer` around them, like the layer.
     ///
+    /// Under the prefix (`/2fa` by default), besides the challenge and its
+    /// code channels:
+    ///
+    /// | method | path | does |
+    /// |---|---|---|
+    /// | GET | `/2fa/enroll` | the enrollment form, its confirm step, or "on" with the settings below |
+    /// | POST | `/2fa/enroll` | registers `email`, `country_code`, `phone_number` with the provider; enforced once confirmed |
+    /// | POST | `/2fa/enroll/verify` | the first `token`: confirms the enrollment (and completes a pending session) |
+    /// | POST | `/2fa/disable` | turns 2FA off: needs a code or approval passed within the policy's freshness window, or a `token` sent along; under mandatory enrollment only if opting out is allowed and grace logins remain |
+    /// | POST | `/2fa/devices/forget` | voids every device the user had remembered |
+    ///
+    /// `/2fa/disable` and `/2fa/devices/forget` are additions to the route
+    /// table of the design.
+    ///
     /// OneTouch: `POST {prefix}/onetouch` pushes an approval request bound
     /// to the session; `GET {prefix}/status?wait=SECONDS` long-polls its
     /// outcome (at most 25 s) and completes the session once the webhook (or,
@@ -126,7 +147,14 @@ impl TwoFactor {
             .route(&format!("{p}/call"), post(challenge::call))
             .route(&format!("{p}/onetouch"), post(onetouch::start))
             .route(&format!("{p}/status"), get(onetouch::status))
-            .route(&format!("{p}/events"), get(onetouch::events));
+            .route(&format!("{p}/events"), get(onetouch::events))
+            .route(
+                &format!("{p}/enroll"),
+                get(enroll::page).post(enroll::enroll),
+            )
+            .route(&format!("{p}/enroll/verify"), post(enroll::verify))
+            .route(&format!("{p}/disable"), post(enroll::disable))
+            .route(&format!("{p}/devices/forget"), post(device::forget));
         if let Some(webhook) = &self.shared.webhook {
             router = router.route(&self.shared.callback_path, webhook.method_router());
         }

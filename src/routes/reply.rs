@@ -70,6 +70,17 @@ pub(crate) enum RouteError {
     NoApprovalRequest,
     #[error("sign-in cannot be checked right now; try again")]
     Storage,
+    /// One field of a form is wrong; `code` names which (`invalid_email`…).
+    #[error("{message}")]
+    InvalidField { code: &'static str, message: String },
+    #[error("two-factor sign-in is already on")]
+    AlreadyEnabled,
+    #[error("pass the second factor first")]
+    SecondFactorRequired,
+    #[error("confirm it is you with a code or an approval first")]
+    FreshFactorRequired,
+    #[error("two-factor sign-in cannot be turned off for this account")]
+    OptOutNotAllowed,
 }
 
 impl RouteError {
@@ -77,9 +88,13 @@ impl RouteError {
         match self {
             Self::LoginRequired => StatusCode::UNAUTHORIZED,
             Self::CrossSite => StatusCode::FORBIDDEN,
-            Self::InvalidInput(_) | Self::NotPossible(_) | Self::NotEnrolled => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidInput(_)
+            | Self::NotPossible(_)
+            | Self::NotEnrolled
+            | Self::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            Self::AlreadyEnabled => StatusCode::CONFLICT,
+            Self::SecondFactorRequired => StatusCode::UNAUTHORIZED,
+            Self::FreshFactorRequired | Self::OptOutNotAllowed => StatusCode::FORBIDDEN,
             Self::CodeRejected { .. } => StatusCode::UNAUTHORIZED,
             Self::LockedOut { .. } | Self::TooManyCodes { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ChannelOff => StatusCode::FORBIDDEN,
@@ -102,6 +117,11 @@ impl RouteError {
             Self::NotEnrolled => "not_enrolled",
             Self::NoApprovalRequest => "no_approval_request",
             Self::Storage => "storage_unavailable",
+            Self::InvalidField { code, .. } => code,
+            Self::AlreadyEnabled => "already_enabled",
+            Self::SecondFactorRequired => "second_factor_required",
+            Self::FreshFactorRequired => "fresh_factor_required",
+            Self::OptOutNotAllowed => "opt_out_not_allowed",
         }
     }
 
@@ -245,6 +265,23 @@ pub(crate) fn message_for(code: &str) -> Option<&'static str> {
         "call_sent" => "We are calling you with a code.",
         "sent_to_app" => "You have the Authy app: your code is in the app.",
         "enrolled" => "Two-factor sign-in is almost on: confirm with a code.",
+        "invalid_email" => "That e-mail address does not look right.",
+        "invalid_country_code" => "The country calling code is 1 to 3 digits, like 1 or 44.",
+        "invalid_phone_number" => {
+            "The phone number is 4 to 15 digits; spaces, dashes, dots and brackets are fine."
+        }
+        "phone_rejected" => {
+            "That phone number or e-mail address was not accepted. Please check it."
+        }
+        "already_enabled" => "Two-factor sign-in is already on.",
+        "second_factor_required" => "Finish signing in with your second factor first.",
+        "fresh_factor_required" => {
+            "To turn two-factor sign-in off, first confirm it is you with a code."
+        }
+        "opt_out_not_allowed" => "Two-factor sign-in cannot be turned off for this account.",
+        "enabled" => "Two-factor sign-in is on.",
+        "disabled" => "Two-factor sign-in is off.",
+        "devices_forgotten" => "Every remembered device will be asked for a code again.",
         _ => return None,
     })
 }

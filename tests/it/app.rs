@@ -146,6 +146,22 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A browser whose cookies live in `jar`, so a test can plant one.
+    pub fn browser_with(&self, jar: Arc<reqwest::cookie::Jar>) -> reqwest::Client {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml"),
+        );
+        headers.insert(ORIGIN, HeaderValue::from_str(&self.base).unwrap());
+        reqwest::Client::builder()
+            .cookie_provider(jar)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
     /// An API client: keeps cookies, asks for JSON, sends `Origin`.
     pub fn api(&self) -> reqwest::Client {
         let mut headers = HeaderMap::new();

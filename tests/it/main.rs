@@ -13,6 +13,7 @@ mod poll;
 #[cfg(feature = "postgres")]
 mod postgres_server;
 mod routes_challenge;
+mod routes_enroll;
 mod routes_onetouch;
 mod simulator_api;
 mod simulator_phone;

@@ -1,0 +1,128 @@
+//! Enrollment, remembered devices and turning 2FA off, through a whole
+//! application: the routes `/2fa/enroll`, `/2fa/enroll/verify`,
+//! `/2fa/devices/forget` and `/2fa/disable`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, SET_COOKIE};
+use serde_json::Value;
+use tower_authy::config::RememberDevice;
+use tower_authy::store::{EnrollmentState, UserId};
+
+use crate::app::TestApp;
+
+mod disable;
+mod enrollment;
+mod remember;
+
+/// Where a redirect goes, with its query decoded (`?error=code_rejected`).
+fn redirected_to(response: &reqwest::Response) -> String {
+    let location = crate::app::location(response);
+    percent_encoding::percent_decode_str(&location)
+        .decode_utf8()
+        .unwrap()
+        .into_owned()
+}
+
+/// The device cookie's name.
+const DEVICE: &str = "tower_authy_device";
+
+/// Remembered devices for an hour; without `Secure`, as the harness runs
+/// over plain http.
+fn remember() -> RememberDevice {
+    RememberDevice::new(Duration::from_secs(3600), "k".repeat(32)).with_secure(false)
+}
+
+/// A JSON GET from any client (the browser too).
+async fn get_json(app: &TestApp, http: &reqwest::Client, path: &str) -> Value {
+    http.get(app.url(path))
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// How `GET /2fa` decides for this session: `challenge`, or the method the
+/// session completed with.
+async fn second_factor(app: &TestApp, http: &reqwest::Client) -> String {
+    let answer = get_json(app, http, "/2fa").await;
+    match answer["status"].as_str() {
+        Some("complete") => answer["method"].as_str().unwrap().to_owned(),
+        Some(other) => other.to_owned(),
+        None => panic!("{answer}"),
+    }
+}
+
+async fn post_form(
+    app: &TestApp,
+    http: &reqwest::Client,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    http.post(app.url(path)).form(form).send().await.unwrap()
+}
+
+async fn post_json(
+    app: &TestApp,
+    http: &reqwest::Client,
+    path: &str,
+    body: Value,
+) -> reqwest::Response {
+    http.post(app.url(path)).json(&body).send().await.unwrap()
+}
+
+/// The state of the user's stored enrollment.
+async fn enrollment_state(app: &TestApp, user: &str) -> Option<EnrollmentState> {
+    app.store
+        .enrollment(&UserId::new(user))
+        .await
+        .unwrap()
+        .map(|e| e.state)
+}
+
+/// The Authy IDs the simulator's phone lists.
+async fn simulator_users(app: &TestApp) -> Vec<u64> {
+    app.phone("users")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["authy_id"].as_u64().unwrap())
+        .collect()
+}
+
+/// The app's soft token, after moving the simulator's clock past the window
+/// in which earlier tokens count as used.
+async fn fresh_token(app: &TestApp, authy_id: u64) -> String {
+    app.sim.advance_clock(Duration::from_secs(60));
+    app.soft_token(authy_id).await
+}
+
+/// The `Set-Cookie` line that sets the device cookie, if any.
+fn device_set_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|line| line.starts_with(&format!("{DEVICE}=")))
+}
+
+/// The device cookie's value from a `Set-Cookie` line.
+fn cookie_value(line: &str) -> String {
+    line.split(';').next().unwrap()[DEVICE.len() + 1..].to_owned()
+}
+
+/// A browser that holds only this device cookie.
+fn browser_with_device(app: &TestApp, value: &str) -> reqwest::Client {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    jar.add_cookie_str(
+        &format!("{DEVICE}={value}; Path=/2fa"),
+        &app.base.parse().unwrap(),
+    );
+    app.browser_with(jar)
+}

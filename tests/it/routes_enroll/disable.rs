@@ -1,0 +1,223 @@
+//! Turning 2FA off: a fresh second factor first, then the provider's user,
+//! the enrollment and every remembered device are gone.
+
+use serde_json::{Value, json};
+use tower_authy::config::{EnrollmentPolicy, Policy};
+use tower_authy::store::EnrollmentState;
+
+use super::{
+    browser_with_device, cookie_value, device_set_cookie, enrollment_state, fresh_token, get_json,
+    post_form, post_json, redirected_to, remember, second_factor, simulator_users,
+};
+use crate::app::{TestApp, location};
+
+/// Signs `user` in on a new API client and passes a soft token.
+async fn passed_with_code(app: &TestApp, user: &str, authy_id: u64) -> reqwest::Client {
+    let api = app.api();
+    app.sign_in(&api, user).await;
+    let token = fresh_token(app, authy_id).await;
+    let passed = post_json(app, &api, "/2fa/token", json!({"token": token})).await;
+    assert_eq!(passed.status(), 200);
+    api
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turning_off_needs_a_fresh_second_factor_and_then_removes_everything() {
+    let app = TestApp::start(
+        Policy::builder()
+            .with_remember_device(remember())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let browser = app.browser();
+    app.sign_in(&browser, "alice").await;
+    let token = fresh_token(&app, authy_id).await;
+    let passed = post_form(
+        &app,
+        &browser,
+        "/2fa/token",
+        &[("token", &token), ("remember", "true")],
+    )
+    .await;
+    let device = cookie_value(&device_set_cookie(&passed).unwrap());
+
+    // Signed in again by the remembered device: not a fresh factor.
+    let api = browser_with_device(&app, &device);
+    app.sign_in(&api, "alice").await;
+    assert_eq!(second_factor(&app, &api).await, "remembered_device");
+    let refused = api
+        .post(app.url("/2fa/disable"))
+        .header(reqwest::header::ACCEPT, "application/json")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "fresh_factor_required"
+    );
+    let page = post_form(&app, &api, "/2fa/disable", &[]).await;
+    assert_eq!(
+        redirected_to(&page),
+        "/2fa/enroll?error=fresh_factor_required"
+    );
+    let right = fresh_token(&app, authy_id).await;
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let page = post_form(&app, &api, "/2fa/disable", &[("token", wrong)]).await;
+    assert_eq!(redirected_to(&page), "/2fa/enroll?error=code_rejected");
+    assert_eq!(
+        enrollment_state(&app, "alice").await,
+        Some(EnrollmentState::Enabled)
+    );
+    assert_eq!(simulator_users(&app).await, [authy_id]);
+
+    // With a code sent along, it goes through.
+    let done = post_form(&app, &api, "/2fa/disable", &[("token", &right)]).await;
+    assert_eq!(redirected_to(&done), "/2fa/enroll?notice=disabled");
+    assert!(
+        device_set_cookie(&done).is_some_and(|c| c.contains("Max-Age=0")),
+        "the cookie is cleared"
+    );
+    assert_eq!(
+        enrollment_state(&app, "alice").await,
+        Some(EnrollmentState::Disabled)
+    );
+    assert!(
+        simulator_users(&app).await.is_empty(),
+        "the Authy user is deleted"
+    );
+
+    // The next sign-in is not challenged (opt-in), and the old device
+    // cookie no longer counts.
+    assert_eq!(with_device(&app, &device).await, "not_required");
+    let again = app.browser();
+    app.sign_in(&again, "alice").await;
+    let next = again.get(app.url("/2fa")).send().await.unwrap();
+    assert_eq!(location(&next), "/");
+    assert_eq!(
+        again
+            .get(app.url("/protected"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // Enrolled again (a new Authy user), the old cookie still does not count.
+    let new_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    assert_ne!(new_id, authy_id);
+    assert_eq!(with_device(&app, &device).await, "challenge");
+}
+
+async fn with_device(app: &TestApp, device: &str) -> String {
+    let browser = browser_with_device(app, device);
+    app.sign_in(&browser, "alice").await;
+    second_factor(app, &browser).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_just_passed_is_fresh_enough() {
+    let app = TestApp::start(Policy::default()).await;
+    let authy_id = app.enroll("bob", EnrollmentState::Enabled).await;
+    let api = passed_with_code(&app, "bob", authy_id).await;
+    assert_eq!(
+        get_json(&app, &api, "/2fa/enroll").await["can_disable"],
+        true
+    );
+    let done = post_json(&app, &api, "/2fa/disable", json!({})).await;
+    assert_eq!(done.status(), 200);
+    assert_eq!(done.json::<Value>().await.unwrap()["status"], "disabled");
+    assert!(!simulator_users(&app).await.contains(&authy_id));
+    assert_eq!(
+        enrollment_state(&app, "bob").await,
+        Some(EnrollmentState::Disabled)
+    );
+    assert_eq!(
+        get_json(&app, &api, "/2fa/enroll").await["status"],
+        "enroll"
+    );
+    let again = app.api();
+    app.sign_in(&again, "bob").await;
+    assert_eq!(second_factor(&app, &again).await, "not_required");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_skipped_the_second_factor_cannot_turn_it_off() {
+    let app = TestApp::start(Policy::default()).await;
+    let api = app.api();
+    app.sign_in(&api, "carol").await;
+    let pending = post_json(&app, &api, "/2fa/disable", json!({})).await;
+    assert_eq!(pending.status(), 401, "the second factor is still pending");
+    // Enrolled after this session passed as "not required".
+    assert_eq!(second_factor(&app, &api).await, "not_required");
+    let authy_id = app.enroll("carol", EnrollmentState::Enabled).await;
+    let refused = post_json(&app, &api, "/2fa/disable", json!({})).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "fresh_factor_required"
+    );
+    assert_eq!(simulator_users(&app).await, [authy_id]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mandatory_enrollment_allows_opting_out_only_as_the_policy_says() {
+    let opt_out = |allow_opt_out| {
+        Policy::builder()
+            .with_enrollment(EnrollmentPolicy::Mandatory {
+                grace_logins: 1,
+                allow_opt_out,
+            })
+            .build()
+            .unwrap()
+    };
+
+    // Opting out not allowed.
+    let strict = TestApp::start(opt_out(false)).await;
+    let id = strict.enroll("dave", EnrollmentState::Enabled).await;
+    let api = passed_with_code(&strict, "dave", id).await;
+    assert_eq!(
+        get_json(&strict, &api, "/2fa/enroll").await["can_disable"],
+        false
+    );
+    let refused = post_json(&strict, &api, "/2fa/disable", json!({})).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "opt_out_not_allowed"
+    );
+    assert_eq!(simulator_users(&strict).await, [id]);
+
+    // Allowed while a grace login remains; afterwards sign-ins use them up.
+    let lenient = TestApp::start(opt_out(true)).await;
+    let id = lenient.enroll("erin", EnrollmentState::Enabled).await;
+    let api = passed_with_code(&lenient, "erin", id).await;
+    let done = post_json(&lenient, &api, "/2fa/disable", json!({})).await;
+    assert_eq!(done.status(), 200);
+    assert!(simulator_users(&lenient).await.is_empty());
+    let next = lenient.api();
+    lenient.sign_in(&next, "erin").await;
+    assert_eq!(second_factor(&lenient, &next).await, "grace_login");
+
+    // No grace login left: opting out is over.
+    let id = lenient.enroll("erin", EnrollmentState::Enabled).await;
+    let api = passed_with_code(&lenient, "erin", id).await;
+    let refused = post_json(&lenient, &api, "/2fa/disable", json!({})).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "opt_out_not_allowed"
+    );
+    assert_eq!(
+        enrollment_state(&lenient, "erin").await,
+        Some(EnrollmentState::Enabled)
+    );
+}
