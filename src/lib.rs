@@ -110,4 +110,4 @@ pub use api_key::ApiKey;
 pub use config::ConfigError;
 pub use layer::{RequireSecondFactor, RequireSecondFactorLayer, Requirement, ResponseFuture};
 pub use params::ParamsError;
-pub use routes::{TwoFactor, TwoFactorBuilder};
+pub use routes::{EnrollError, TwoFactor, TwoFactorBuilder};

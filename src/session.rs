@@ -222,6 +222,13 @@ pub async fn status(session: &Session) -> Result<TwoFactorStatus, SessionError> 
         .map_or(TwoFactorStatus::Anonymous, |state| state.status()))
 }
 
+/// The session's anti-CSRF token, for the application's own forms that post
+/// to the 2FA routes (a profile page's "turn off" button, say): send it as
+/// the form field `csrf` or the `X-CSRF-Token` header. `None` before sign-in.
+pub async fn csrf_token(session: &Session) -> Result<Option<String>, SessionError> {
+    Ok(load(session).await?.map(|state| state.csrf))
+}
+
 /// Ends the session: everything in it is deleted, this crate's state and the
 /// application's, and the cookie is voided.
 pub async fn sign_out(session: &Session) -> Result<(), SessionError> {

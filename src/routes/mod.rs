@@ -176,6 +176,49 @@ impl TwoFactor {
     pub fn store(&self) -> &SharedStore {
         &self.shared.store
     }
+
+    /// Registers a user who has no second factor yet (a sign-up form, a
+    /// batch enrollment): the provider learns the phone number, and the
+    /// enrollment waits for its first code or approval, which the challenge
+    /// asks for. A user already enrolled is refused: changing a number goes
+    /// through the enrollment routes, which ask for a second factor.
+    pub async fn enroll(
+        &self,
+        user: &UserId,
+        request: &crate::provider::EnrollmentRequest,
+    ) -> Result<crate::store::Enrollment, EnrollError> {
+        use crate::store::EnrollmentState::{Enabled, PendingConfirmation};
+        let store = &self.shared.store;
+        if let Some(existing) = store.enrollment(user).await? {
+            if matches!(existing.state, Enabled | PendingConfirmation) {
+                return Err(EnrollError::AlreadyEnrolled);
+            }
+        }
+        let enrolled = self.shared.provider.enroll(request).await?;
+        let enrollment = crate::store::Enrollment::pending(
+            user.clone(),
+            enrolled.provider_user_id,
+            Some(request.masked_phone()),
+            SystemTime::now(),
+        );
+        store.put_enrollment(&enrollment).await?;
+        Ok(enrollment)
+    }
+}
+
+/// Why [`TwoFactor::enroll`] did not enroll.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnrollError {
+    /// The user already has a second factor, confirmed or waiting.
+    #[error("the user is already enrolled")]
+    AlreadyEnrolled,
+    /// The provider refused or could not be reached.
+    #[error(transparent)]
+    Provider(#[from] crate::provider::ProviderError),
+    /// The store failed; nothing was enrolled.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl TwoFactorBuilder {

@@ -1,0 +1,428 @@
+//! The quickstart: a small, complete application with two-factor sign-in.
+//!
+//! ```text
+//! cargo run --example quickstart
+//! ```
+//!
+//! Without `AUTHY_API_KEY`, the crate's Authy simulator runs in-process under
+//! `/simulator`, with its virtual phone at `/simulator/phone`: register, then
+//! approve the push or read the code there. Environment (all optional):
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `HOST`, `PORT` | `127.0.0.1`, `3000` | where to listen |
+//! | `PUBLIC_URL` | `http://HOST:PORT` | the external base URL (callbacks are signed for it) |
+//! | `AUTHY_API_KEY` | unset: simulator | a real Authy application's key |
+//! | `AUTHY_API_URL` | `https://api.authy.com` | the API root, without `/protected/json` |
+//! | `AUTHY_SIMULATOR_KEY` | random, printed | the simulator's key |
+//! | `DATABASE_URL` | unset: memory | `sqlite:…` or `postgres:…` for the 2FA store |
+//! | `REMEMBER_DEVICE_KEY` | random | 32+ bytes signing remember-device cookies |
+//!
+//! The application's own users (name, password hash, e-mail) are kept in
+//! memory to keep the example short; what the second factor needs lives in
+//! the 2FA store and survives a restart with `DATABASE_URL`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::{Argon2, PasswordHash};
+use axum::extract::{Form, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tower_authy::config::{Policy, RememberDevice};
+use tower_authy::provider::EnrollmentRequest;
+use tower_authy::session::{self, TwoFactorStatus};
+use tower_authy::simulator::{CallbackMethod, Simulator};
+use tower_authy::store::{MemoryStore, PostgresStore, SharedStore, SqliteStore, UserId};
+use tower_authy::webhook::Webhook;
+use tower_authy::{ApiKey, TwoFactor, authy::Client};
+use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
+
+struct AppUser {
+    password_hash: String,
+}
+
+#[derive(Clone)]
+struct App {
+    users: Arc<RwLock<HashMap<String, AppUser>>>,
+    two_factor: TwoFactor,
+    /// Checked when the user name is unknown, so that a wrong name takes as
+    /// long as a wrong password.
+    decoy_hash: Arc<String>,
+}
+
+fn hash_password(password: &str) -> Option<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .ok()
+        .map(|hash| hash.to_string())
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(env("RUST_LOG").unwrap_or_else(|| "info,tower_authy=info".into()))
+        .init();
+    let host = env("HOST").unwrap_or_else(|| "127.0.0.1".into());
+    let port: u16 = env("PORT").map_or(Ok(3000), |p| p.parse())?;
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let public_url = env("PUBLIC_URL")
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let callback_url = format!("{public_url}/2fa/callback");
+    let store = open_store().await?;
+
+    // A real Authy application, or the simulator in this very process.
+    let (key, client, simulator) = match env("AUTHY_API_KEY") {
+        Some(key) => {
+            let api_url = env("AUTHY_API_URL").unwrap_or_else(|| "https://api.authy.com".into());
+            let client = Client::builder(key.as_str()).base_url(&api_url).build()?;
+            (ApiKey::new(key), client, None)
+        }
+        None => {
+            let key = env("AUTHY_SIMULATOR_KEY").map_or_else(ApiKey::random, ApiKey::new);
+            let simulator = Simulator::builder()
+                .api_key(key.clone())
+                .callback(&callback_url, CallbackMethod::Post)
+                .build();
+            // The app reaches its own simulator over loopback, like any API.
+            let local = format!("http://127.0.0.1:{}/simulator", addr.port());
+            let client = Client::builder(key.clone()).base_url(&local).build()?;
+            (key, client, Some(simulator))
+        }
+    };
+
+    let secure = public_url.starts_with("https://");
+    let remember_key = env("REMEMBER_DEVICE_KEY").map_or_else(ApiKey::random, ApiKey::new);
+    let remember =
+        RememberDevice::new(Duration::from_secs(30 * 24 * 3600), remember_key).with_secure(secure);
+    let policy = Policy::builder().with_remember_device(remember).build()?;
+    let webhook = Webhook::builder(key.clone(), store.clone())
+        .public_url(&callback_url)
+        .build()?;
+    let two_factor = TwoFactor::builder(client, store)
+        .with_policy(policy)
+        .with_webhook(webhook, None)
+        .build()?;
+
+    let app = App {
+        users: Arc::default(),
+        two_factor: two_factor.clone(),
+        decoy_hash: Arc::new(hash_password("decoy password").ok_or("argon2 failed")?),
+    };
+    let protected = Router::new()
+        .route("/protected", get(protected_page))
+        .route("/api/me", get(me))
+        .route("/profile", get(profile))
+        .layer(two_factor.layer().with_exempt_path("/logout"));
+    let mut router = Router::new()
+        .route("/", get(|| async { Redirect::to("/protected") }))
+        .route("/register", get(register_page).post(register))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .merge(protected)
+        .merge(two_factor.router());
+    if let Some(simulator) = &simulator {
+        router = router.nest_service("/simulator", simulator.router());
+    }
+    let router = router
+        .with_state(app)
+        .layer(SessionManagerLayer::new(Sessions::default()).with_secure(secure));
+
+    println!("tower-authy quickstart on {public_url}");
+    println!("  register:      {public_url}/register");
+    println!("  sign in:       {public_url}/login");
+    match &simulator {
+        Some(_) => {
+            println!("  virtual phone: {public_url}/simulator/phone");
+            println!("  (Authy simulator, key {})", key.expose_for_display());
+        }
+        None => println!("  Authy API:     callbacks expected at {callback_url}"),
+    }
+    axum::serve(listener, router).await?;
+    Ok(())
+}
+
+async fn open_store() -> Result<SharedStore, Box<dyn std::error::Error>> {
+    Ok(match env("DATABASE_URL") {
+        None => Arc::new(MemoryStore::new()),
+        Some(url) if url.starts_with("sqlite:") => {
+            let store = SqliteStore::connect(&url).await?;
+            store.migrate().await?;
+            Arc::new(store)
+        }
+        Some(url) if url.starts_with("postgres") => {
+            let store = PostgresStore::connect(&url).await?;
+            store.migrate().await?;
+            Arc::new(store)
+        }
+        Some(_) => return Err("DATABASE_URL must start with sqlite: or postgres:".into()),
+    })
+}
+
+/// Escapes text for HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:32rem;\
+         margin:3rem auto;padding:0 1rem;line-height:1.5}}label{{display:block;margin-top:.6rem}}\
+         input{{font-size:1rem;padding:.35rem;width:100%;box-sizing:border-box}}\
+         button{{margin-top:.8rem;padding:.45rem 1rem}}.error{{color:#a40000}}</style></head>\
+         <body><main><h1>{title}</h1>{body}</main></body></html>",
+        title = escape(title)
+    ))
+}
+
+fn form_error(error: Option<&str>) -> String {
+    error.map_or_else(String::new, |e| {
+        format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))
+    })
+}
+
+async fn register_page() -> Html<String> {
+    register_form(None)
+}
+
+fn register_form(error: Option<&str>) -> Html<String> {
+    page(
+        "Create an account",
+        &format!(
+            "{}<form method=\"post\" action=\"/register\">\
+             <label for=\"username\">User name</label><input id=\"username\" name=\"username\" autocomplete=\"username\" required>\
+             <label for=\"password\">Password (8 characters or more)</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" required>\
+             <label for=\"email\">E-mail</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>\
+             <label for=\"country_code\">Country calling code</label><input id=\"country_code\" name=\"country_code\" inputmode=\"numeric\" value=\"1\" required>\
+             <label for=\"phone_number\">Phone number</label><input id=\"phone_number\" name=\"phone_number\" type=\"tel\" autocomplete=\"tel-national\" required>\
+             <button type=\"submit\">Create account</button></form>\
+             <p>Already registered? <a href=\"/login\">Sign in</a>.</p>",
+            form_error(error)
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct Registration {
+    username: String,
+    password: String,
+    email: String,
+    country_code: String,
+    phone_number: String,
+}
+
+async fn register(
+    State(app): State<App>,
+    session: Session,
+    Form(form): Form<Registration>,
+) -> Response {
+    let username = form.username.trim().to_owned();
+    let valid_name = (1..=32).contains(&username.len())
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !valid_name {
+        return register_form(Some("A user name is 1 to 32 letters, digits, - or _."))
+            .into_response();
+    }
+    if form.password.chars().count() < 8 {
+        return register_form(Some("The password needs 8 characters or more.")).into_response();
+    }
+    let Ok(country_code) = form
+        .country_code
+        .trim()
+        .trim_start_matches('+')
+        .parse::<u16>()
+    else {
+        return register_form(Some("The country calling code is a number, like 1 or 44."))
+            .into_response();
+    };
+    let Some(hash) = hash_password(&form.password) else {
+        return register_form(Some("The password could not be stored.")).into_response();
+    };
+    {
+        let mut users = app.users.write().expect("users lock");
+        if users.contains_key(&username) {
+            return register_form(Some("That user name is taken.")).into_response();
+        }
+        users.insert(
+            username.clone(),
+            AppUser {
+                password_hash: hash,
+            },
+        );
+    }
+    let request = EnrollmentRequest::new(form.email.trim(), country_code, form.phone_number.trim());
+    if let Err(error) = app
+        .two_factor
+        .enroll(&UserId::new(username.as_str()), &request)
+        .await
+    {
+        // No half-made account: the user may try again with other details.
+        app.users.write().expect("users lock").remove(&username);
+        return register_form(Some(&format!(
+            "Two-factor sign-in could not be set up: {error}"
+        )))
+        .into_response();
+    }
+    if session::sign_in(&session, username.as_str()).await.is_err() {
+        return register_form(Some("Sign-in failed; please try again.")).into_response();
+    }
+    // The challenge confirms the new phone with its first code or approval.
+    Redirect::to("/2fa?next=/protected").into_response()
+}
+
+async fn login_page() -> Html<String> {
+    login_form(None)
+}
+
+fn login_form(error: Option<&str>) -> Html<String> {
+    page(
+        "Sign in",
+        &format!(
+            "{}<form method=\"post\" action=\"/login\">\
+             <label for=\"username\">User name</label><input id=\"username\" name=\"username\" autocomplete=\"username\" required>\
+             <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+             <button type=\"submit\">Sign in</button></form>\
+             <p>New here? <a href=\"/register\">Create an account</a>.</p>",
+            form_error(error)
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(app): State<App>,
+    session: Session,
+    Form(form): Form<Credentials>,
+) -> Response {
+    let username = form.username.trim();
+    let hash = app
+        .users
+        .read()
+        .expect("users lock")
+        .get(username)
+        .map(|u| u.password_hash.clone());
+    let known = hash.is_some();
+    let stored = hash.unwrap_or_else(|| app.decoy_hash.to_string());
+    let matches = PasswordHash::new(&stored)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(form.password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    if !(known && matches) {
+        return login_form(Some("Wrong user name or password.")).into_response();
+    }
+    if session::sign_in(&session, username).await.is_err() {
+        return login_form(Some("Sign-in failed; please try again.")).into_response();
+    }
+    Redirect::to("/2fa?next=/protected").into_response()
+}
+
+async fn logout(session: Session) -> Redirect {
+    let _ = session::sign_out(&session).await;
+    Redirect::to("/login")
+}
+
+fn signed_in_as(status: &TwoFactorStatus) -> (String, &'static str) {
+    match status {
+        TwoFactorStatus::Complete {
+            user_id, method, ..
+        } => (user_id.to_string(), method.as_str()),
+        other => (
+            other.user_id().map(ToString::to_string).unwrap_or_default(),
+            "none",
+        ),
+    }
+}
+
+async fn protected_page(session: Session) -> Html<String> {
+    let status = session::status(&session)
+        .await
+        .unwrap_or(TwoFactorStatus::Anonymous);
+    let (user, method) = signed_in_as(&status);
+    page(
+        "Protected",
+        &format!(
+            "<p id=\"welcome\">Signed in as <strong>{}</strong> with both factors ({}).</p>\
+             <p><a href=\"/profile\">Two-factor settings</a> · <a href=\"/api/me\">/api/me</a></p>\
+             <form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form>",
+            escape(&user),
+            escape(method)
+        ),
+    )
+}
+
+async fn me(session: Session) -> Json<serde_json::Value> {
+    let status = session::status(&session)
+        .await
+        .unwrap_or(TwoFactorStatus::Anonymous);
+    let (user, method) = signed_in_as(&status);
+    Json(json!({"user": user, "second_factor": method}))
+}
+
+async fn profile(State(app): State<App>, session: Session) -> Html<String> {
+    let status = session::status(&session)
+        .await
+        .unwrap_or(TwoFactorStatus::Anonymous);
+    let (user, _) = signed_in_as(&status);
+    let csrf = session::csrf_token(&session)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let enrollment = app
+        .two_factor
+        .store()
+        .enrollment(&UserId::new(user.as_str()))
+        .await
+        .ok()
+        .flatten();
+    let hidden = format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        escape(&csrf)
+    );
+    let settings = match enrollment {
+        Some(e) if e.state == tower_authy::store::EnrollmentState::Enabled => format!(
+            "<p>Two-factor sign-in is <strong>on</strong> for {}.</p>\
+             <form method=\"post\" action=\"/2fa/devices/forget\">{hidden}<button type=\"submit\">Forget remembered devices</button></form>\
+             <form method=\"post\" action=\"/2fa/disable\">{hidden}\
+             <label for=\"token\">A current code, to turn it off</label>\
+             <input id=\"token\" name=\"token\" autocomplete=\"one-time-code\" inputmode=\"numeric\">\
+             <button type=\"submit\">Turn two-factor sign-in off</button></form>",
+            escape(e.masked_phone.as_deref().unwrap_or("your phone"))
+        ),
+        _ => "<p>Two-factor sign-in is <strong>off</strong>. <a href=\"/2fa/enroll\">Turn it on</a>.</p>".into(),
+    };
+    page(
+        "Two-factor settings",
+        &format!("{settings}<p><a href=\"/protected\">Back</a></p>"),
+    )
+}
