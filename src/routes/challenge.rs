@@ -16,7 +16,7 @@ use super::{Shared, device, finish};
 use crate::config::{ChannelMode, EnrollmentPolicy};
 use crate::provider::{Channel, ProviderError};
 use crate::session::SecondFactorMethod;
-use crate::store::{Enrollment, EnrollmentState, GraceLogin, UserId};
+use crate::store::{Attempt, Enrollment, EnrollmentState, GraceLogin, UserId};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct PageQuery {
@@ -226,15 +226,10 @@ pub(crate) async fn token(Post(mut ctx, form): Post<TokenForm>) -> Response {
 
 async fn verify(ctx: &mut Ctx, token: &str, remember: bool) -> Result<Response, RouteError> {
     let state = ctx.signed_in()?;
-    if state.passed.is_some() {
-        return finish(
-            ctx,
-            state
-                .passed
-                .map(|p| p.method)
-                .unwrap_or(SecondFactorMethod::Code),
-        )
-        .await;
+    if let Some(passed) = state.passed {
+        // Already done: say where to go, and change nothing. Re-marking the
+        // session here would make it "fresh" without any code checked.
+        return Ok(super::completed(ctx.format, state, passed.method));
     }
     let shared = ctx.shared.clone();
     if !shared.policy.codes {
@@ -264,11 +259,18 @@ pub(crate) async fn check_code(
     if !(6..=12).contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_digit()) {
         return Err(RouteError::InvalidInput("a code is 6 to 12 digits".into()));
     }
+    // The attempt is counted before the check, atomically: parallel guesses
+    // cannot get past the lockout. A right code clears the count.
     let user = enrollment.user_id.clone();
-    let now = SystemTime::now();
-    if let Some(until) = shared.store.attempt_state(&user, now).await?.locked_until {
-        return Err(RouteError::LockedOut { until });
-    }
+    let rule = shared.policy.lockout;
+    let after = match shared
+        .store
+        .record_attempt(&user, rule, SystemTime::now())
+        .await?
+    {
+        Attempt::Counted(after) => after,
+        Attempt::Refused { until } => return Err(RouteError::LockedOut { until }),
+    };
     match shared
         .provider
         .verify_code(&enrollment.provider_user_id, token)
@@ -279,8 +281,6 @@ pub(crate) async fn check_code(
             Ok(())
         }
         Err(ProviderError::CodeRejected) => {
-            let rule = shared.policy.lockout;
-            let after = shared.store.record_failure(&user, rule, now).await?;
             tracing::info!(user = %user, "tower-authy: wrong code");
             match after.locked_until {
                 Some(until) => Err(RouteError::LockedOut { until }),
@@ -289,6 +289,8 @@ pub(crate) async fn check_code(
                 }),
             }
         }
+        // The provider could not say: the attempt stays counted (it may
+        // have reached the provider), which errs on the side of the lockout.
         Err(other) => Err(other.into()),
     }
 }
@@ -358,6 +360,21 @@ pub(crate) fn send_counter(user: &UserId) -> UserId {
     UserId::new(format!("\u{1}send\u{1}{user}"))
 }
 
+/// Counts one send (SMS, call or push) against the user's limit before it
+/// happens, atomically: concurrent requests can never send more than the
+/// limit allows.
+pub(crate) async fn reserve_send(shared: &Shared, user: &UserId) -> Result<(), RouteError> {
+    let counter = send_counter(user);
+    match shared
+        .store
+        .record_attempt(&counter, shared.policy.send_limit, SystemTime::now())
+        .await?
+    {
+        Attempt::Counted(_) => Ok(()),
+        Attempt::Refused { until } => Err(RouteError::TooManyCodes { until }),
+    }
+}
+
 async fn send_code(ctx: &Ctx, channel: Channel) -> Result<&'static str, RouteError> {
     let shared = &ctx.shared;
     let mode = match channel {
@@ -375,20 +392,7 @@ async fn send_code(ctx: &Ctx, channel: Channel) -> Result<&'static str, RouteErr
             "the second factor is already done".into(),
         ));
     }
-    let counter = send_counter(&enrollment.user_id);
-    let now = SystemTime::now();
-    if let Some(until) = shared
-        .store
-        .attempt_state(&counter, now)
-        .await?
-        .locked_until
-    {
-        return Err(RouteError::TooManyCodes { until });
-    }
-    shared
-        .store
-        .record_failure(&counter, shared.policy.send_limit, now)
-        .await?;
+    reserve_send(shared, &enrollment.user_id).await?;
     let sent = shared
         .provider
         .send_code(

@@ -45,6 +45,12 @@ impl Ctx {
     }
 }
 
+/// Whether a first factor has waited longer than the policy allows.
+pub(crate) fn is_stale(shared: &Shared, state: &AuthState) -> bool {
+    let since = crate::session::from_unix(state.first_factor_at);
+    std::time::SystemTime::now() >= since + shared.policy.pending_ttl
+}
+
 /// A failure before the handler ran (no session layer, unreadable session).
 pub(crate) struct Rejection(Response);
 
@@ -68,9 +74,20 @@ impl FromRequestParts<Arc<Shared>> for Ctx {
             );
             return Err(Rejection(RouteError::Storage.json()));
         };
-        let state = session::load(&session)
+        let mut state = session::load(&session)
             .await
             .map_err(|e| Rejection(RouteError::from(e).json()))?;
+        // A first factor that waited too long for the second is void here
+        // as in the layer: the session starts again from the password.
+        if state
+            .as_ref()
+            .is_some_and(|s| s.passed.is_none() && is_stale(shared, s))
+        {
+            session::clear(&session)
+                .await
+                .map_err(|e| Rejection(RouteError::from(e).json()))?;
+            state = None;
+        }
         Ok(Self {
             shared: shared.clone(),
             session,

@@ -308,28 +308,49 @@ impl TwoFactorBuilder {
     }
 }
 
-/// Marks the session complete and sends the client where it was going.
+/// Marks the session complete and sends the client where it was going. Call
+/// only after a factor was checked (or the policy asks for none): completing
+/// also makes the session "fresh" for changes such as turning 2FA off.
 pub(crate) async fn finish(
     ctx: &mut Ctx,
     method: SecondFactorMethod,
 ) -> Result<Response, RouteError> {
-    let next = ctx
-        .state
-        .as_ref()
-        .and_then(|s| s.next.clone())
-        .unwrap_or_else(|| "/".into());
+    // The first factor may have gone stale while a check or a long-poll ran.
+    let current = session::load(&ctx.session).await?;
+    match current {
+        Some(state) if state.passed.is_none() && context::is_stale(&ctx.shared, &state) => {
+            session::clear(&ctx.session).await?;
+            return Err(RouteError::LoginRequired);
+        }
+        None => return Err(RouteError::LoginRequired),
+        Some(_) => {}
+    }
     if !session::complete(&ctx.session, method, SystemTime::now()).await? {
         return Err(RouteError::LoginRequired);
     }
     ctx.state = session::load(&ctx.session).await?;
-    if let Some(user) = ctx.state.as_ref().map(|s| UserId::new(s.user_id.clone())) {
-        tracing::info!(user = %user, method = method.as_str(), "tower-authy: second factor passed");
-    }
-    Ok(match ctx.format {
+    let Some(state) = ctx.state.as_ref() else {
+        return Err(RouteError::LoginRequired);
+    };
+    tracing::info!(user = %UserId::new(state.user_id.clone()), method = method.as_str(), "tower-authy: second factor passed");
+    Ok(completed(ctx.format, state, method))
+}
+
+/// The answer for a session that has passed: where to go next. Changes
+/// nothing, so asking again never makes a session look freshly checked.
+pub(crate) fn completed(
+    format: Format,
+    state: &crate::session::AuthState,
+    method: SecondFactorMethod,
+) -> Response {
+    let next = state.next.clone().unwrap_or_else(|| "/".into());
+    match format {
         Format::Html => reply::see_other(&next),
         Format::Json => reply::json(
             axum::http::StatusCode::OK,
             json!({"status": "complete", "method": method.as_str(), "redirect": next}),
         ),
-    })
+    }
 }
+#[cfg(test)]
+mod tests;

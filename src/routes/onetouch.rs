@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
-use super::challenge::{Empty, confirm_enrollment, enrollment, send_counter};
+use super::challenge::{Empty, confirm_enrollment, enrollment, reserve_send};
 use super::context::{Ctx, Post};
 use super::reply::{self, Format, RouteError, message_for, refuse};
 use super::{Shared, finish};
@@ -84,19 +84,7 @@ async fn push(ctx: &mut Ctx) -> Result<ApprovalRecord, RouteError> {
             return Ok(record);
         }
     }
-    let counter = send_counter(&enrollment.user_id);
-    if let Some(until) = shared
-        .store
-        .attempt_state(&counter, now)
-        .await?
-        .locked_until
-    {
-        return Err(RouteError::TooManyCodes { until });
-    }
-    shared
-        .store
-        .record_failure(&counter, policy.send_limit, now)
-        .await?;
+    reserve_send(&shared, &enrollment.user_id).await?;
     let mut request =
         PushRequest::new(&policy.onetouch_message, policy.onetouch_ttl).detail(USERNAME, user_name);
     // The user name is what the phone's owner checks: a policy detail of
@@ -245,7 +233,7 @@ async fn status_of(ctx: &mut Ctx, query: &StatusQuery) -> Result<Response, Route
     // Another tab (or the event stream's follow-up) may ask after the session
     // completed: the answer is where to go.
     if let Some(passed) = state.passed {
-        return Ok(complete_answer(ctx.format, state, passed.method));
+        return Ok(super::completed(ctx.format, state, passed.method));
     }
     let shared = ctx.shared.clone();
     if !shared.policy.onetouch {
@@ -289,17 +277,6 @@ async fn status_of(ctx: &mut Ctx, query: &StatusQuery) -> Result<Response, Route
                 ),
             })
         }
-    }
-}
-
-fn complete_answer(format: Format, state: &AuthState, method: SecondFactorMethod) -> Response {
-    let next = state.next.clone().unwrap_or_else(|| "/".into());
-    match format {
-        Format::Html => reply::see_other(&next),
-        Format::Json => reply::json(
-            StatusCode::OK,
-            json!({"status": "complete", "method": method.as_str(), "redirect": next}),
-        ),
     }
 }
 

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use super::{
-    ApprovalRecord, ApprovalStatus, ApprovalStore, AttemptState, AttemptStore, DeviceStore,
-    Enrollment, EnrollmentState, EnrollmentStore, GraceLogin, GraceLoginStore, LockoutRule,
-    NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
+    ApprovalRecord, ApprovalStatus, ApprovalStore, Attempt, AttemptState, AttemptStore,
+    DeviceStore, Enrollment, EnrollmentState, EnrollmentStore, GraceLogin, GraceLoginStore,
+    LockoutRule, NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
 };
 
 /// Keeps everything in memory, behind one lock that is never held across an
@@ -193,18 +193,21 @@ impl ApprovalStore for MemoryStore {
 
 #[async_trait]
 impl AttemptStore for MemoryStore {
-    async fn record_failure(
+    async fn record_attempt(
         &self,
         user: &UserId,
         rule: LockoutRule,
         now: SystemTime,
-    ) -> Result<AttemptState, StoreError> {
+    ) -> Result<Attempt, StoreError> {
         let mut state = self.state();
         let entry = state.attempts.entry(user.clone()).or_insert(Attempts {
             failures: 0,
             window_ends: now + rule.window,
             locked_until: None,
         });
+        if let Some(until) = entry.locked_until.filter(|until| now < *until) {
+            return Ok(Attempt::Refused { until });
+        }
         if now >= entry.window_ends {
             entry.failures = 0;
             entry.window_ends = now + rule.window;
@@ -215,7 +218,7 @@ impl AttemptStore for MemoryStore {
             entry.failures = 0;
             entry.window_ends = now + rule.window;
         }
-        Ok(read_attempts(Some(entry), now))
+        Ok(Attempt::Counted(read_attempts(Some(entry), now)))
     }
 
     async fn attempt_state(

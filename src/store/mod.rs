@@ -319,6 +319,20 @@ pub struct AttemptState {
     pub locked_until: Option<SystemTime>,
 }
 
+/// What counting an attempt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Attempt {
+    /// Counted; the state after counting (locked when this attempt reached
+    /// the limit — it may still be checked, the next may not).
+    Counted(AttemptState),
+    /// Not counted: the user is locked out until then.
+    Refused {
+        /// When the lockout ends.
+        until: SystemTime,
+    },
+}
+
 /// How failed codes lock a user out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -342,19 +356,25 @@ impl LockoutRule {
     }
 }
 
-/// Failed-code counters and lockouts.
+/// Attempt counters and lockouts (wrong codes; sends of codes and pushes).
 #[async_trait]
 pub trait AttemptStore: Send + Sync {
-    /// Counts one failure at `now`, atomically. Failures older than the
-    /// rule's window are forgotten first; the failure that reaches
-    /// `max_failures` locks the user until `now + lockout` and starts a new
-    /// count. Returns the state after counting.
-    async fn record_failure(
+    /// Counts one attempt at `now`, atomically — unless the user is locked
+    /// out at `now`: then nothing changes and the answer is
+    /// [`Attempt::Refused`]. Attempts older than the rule's window are
+    /// forgotten first; the attempt that reaches `max_failures` locks the
+    /// user until `now + lockout` and starts a new count.
+    ///
+    /// Callers count an attempt *before* checking it and clear the count on
+    /// success, so that concurrent attempts can never pass the limit: of any
+    /// number of concurrent calls within one lockout, at most `max_failures`
+    /// are counted.
+    async fn record_attempt(
         &self,
         user: &UserId,
         rule: LockoutRule,
         now: SystemTime,
-    ) -> Result<AttemptState, StoreError>;
+    ) -> Result<Attempt, StoreError>;
 
     /// The user's state at `now`; an expired lockout or window reads as none.
     async fn attempt_state(

@@ -409,3 +409,42 @@ async fn disabled_channels_are_refused() {
     let call = browser.post(app.url("/2fa/call")).send().await.unwrap();
     assert_eq!(location(&call), "/2fa?error=channel_off");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_guesses_never_pass_the_lockout() {
+    let policy = Policy::builder()
+        .with_lockout(
+            3,
+            std::time::Duration::from_secs(600),
+            std::time::Duration::from_secs(600),
+        )
+        .build()
+        .unwrap();
+    let app = TestApp::start(policy).await;
+    app.enroll("nina", EnrollmentState::Enabled).await;
+    let api = app.api();
+    app.sign_in(&api, "nina").await;
+    let guesses: Vec<_> = (0..30)
+        .map(|i| {
+            let request = api
+                .post(app.url("/2fa/token"))
+                .json(&serde_json::json!({"token": format!("{:07}", 1000 + i)}));
+            tokio::spawn(
+                async move { request.send().await.unwrap().json::<Value>().await.unwrap() },
+            )
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for guess in guesses {
+        answers.push(guess.await.unwrap()["error"].as_str().unwrap().to_owned());
+    }
+    let checked = answers.iter().filter(|a| *a == "code_rejected").count();
+    // Each attempt is counted before it is checked: two wrong answers, the
+    // third locks, and every other guess is refused without being checked.
+    assert_eq!(checked, 2, "{answers:?}");
+    assert_eq!(
+        answers.iter().filter(|a| *a == "locked_out").count(),
+        28,
+        "{answers:?}"
+    );
+}

@@ -1,11 +1,13 @@
-//! Counter clauses: failed codes, grace logins, device generations, nonces, purging.
+//! Counter clauses: attempts and lockouts, grace logins, device generations, nonces, purging.
 
 use super::{secs, t0, unique, user};
 use crate::store::{
-    ApprovalRecord, ApprovalStatus, AttemptState, GraceLogin, LockoutRule, NonceInsert, SharedStore,
+    ApprovalRecord, ApprovalStatus, Attempt, AttemptState, GraceLogin, LockoutRule, NonceInsert,
+    SharedStore,
 };
 
-/// Failures count within a window, lock at the limit, and lapse.
+/// Attempts count within a window, lock at the limit, are refused while
+/// locked (changing nothing), and lapse.
 pub async fn attempts(store: &SharedStore) {
     let now = t0();
     let rule = LockoutRule::new(3, secs(600), secs(900));
@@ -14,12 +16,16 @@ pub async fn attempts(store: &SharedStore) {
         failures: 0,
         locked_until: None,
     };
+    let counted = |attempt: Attempt| match attempt {
+        Attempt::Counted(state) => state,
+        other => panic!("expected the attempt to be counted, got {other:?}"),
+    };
     assert_eq!(
         store.attempt_state(&jack, now).await.unwrap(),
         clean,
         "a new user has no failures"
     );
-    let one = store.record_failure(&jack, rule, now).await.unwrap();
+    let one = counted(store.record_attempt(&jack, rule, now).await.unwrap());
     assert_eq!(
         one,
         AttemptState {
@@ -27,47 +33,73 @@ pub async fn attempts(store: &SharedStore) {
             locked_until: None
         }
     );
-    let two = store
-        .record_failure(&jack, rule, now + secs(1))
-        .await
-        .unwrap();
+    let two = counted(
+        store
+            .record_attempt(&jack, rule, now + secs(1))
+            .await
+            .unwrap(),
+    );
     assert_eq!(two.failures, 2);
-    let locked = store
-        .record_failure(&jack, rule, now + secs(2))
-        .await
-        .unwrap();
+    let locked = counted(
+        store
+            .record_attempt(&jack, rule, now + secs(2))
+            .await
+            .unwrap(),
+    );
     assert_eq!(
         locked.locked_until,
         Some(now + secs(2) + secs(900)),
-        "the failure that reaches the limit locks for the lockout time"
+        "the attempt that reaches the limit locks for the lockout time"
     );
     assert_eq!(locked.failures, 0, "a lockout starts a new count");
+    assert_eq!(
+        store
+            .record_attempt(&jack, rule, now + secs(3))
+            .await
+            .unwrap(),
+        Attempt::Refused {
+            until: now + secs(902)
+        },
+        "a locked user's attempt is refused"
+    );
     let during = store.attempt_state(&jack, now + secs(100)).await.unwrap();
     assert_eq!(
-        during.locked_until,
-        Some(now + secs(902)),
-        "locked during the lockout"
+        during,
+        AttemptState {
+            failures: 0,
+            locked_until: Some(now + secs(902))
+        },
+        "a refused attempt changes nothing"
     );
     let after = store.attempt_state(&jack, now + secs(903)).await.unwrap();
     assert_eq!(after, clean, "an expired lockout reads as none");
+    let again = counted(
+        store
+            .record_attempt(&jack, rule, now + secs(903))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(again.failures, 1, "after the lockout, attempts count again");
 
     let kate = user("kate");
-    store.record_failure(&kate, rule, now).await.unwrap();
+    store.record_attempt(&kate, rule, now).await.unwrap();
     store
-        .record_failure(&kate, rule, now + secs(10))
+        .record_attempt(&kate, rule, now + secs(10))
         .await
         .unwrap();
-    let next_window = store
-        .record_failure(&kate, rule, now + secs(601))
-        .await
-        .unwrap();
+    let next_window = counted(
+        store
+            .record_attempt(&kate, rule, now + secs(601))
+            .await
+            .unwrap(),
+    );
     assert_eq!(
         next_window,
         AttemptState {
             failures: 1,
             locked_until: None
         },
-        "failures older than the window are forgotten"
+        "attempts older than the window are forgotten"
     );
     store.clear_attempts(&kate).await.unwrap();
     assert_eq!(
@@ -77,7 +109,8 @@ pub async fn attempts(store: &SharedStore) {
     );
 }
 
-/// Concurrent failures are all counted.
+/// Concurrent attempts are all counted, and never more than the limit
+/// within one lockout.
 pub async fn attempt_race(store: &SharedStore) {
     let now = t0();
     let rule = LockoutRule::new(1000, secs(600), secs(900));
@@ -85,7 +118,7 @@ pub async fn attempt_race(store: &SharedStore) {
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let (store, liam) = (store.clone(), liam.clone());
-            tokio::spawn(async move { store.record_failure(&liam, rule, now).await })
+            tokio::spawn(async move { store.record_attempt(&liam, rule, now).await })
         })
         .collect();
     for task in tasks {
@@ -95,6 +128,25 @@ pub async fn attempt_race(store: &SharedStore) {
         store.attempt_state(&liam, now).await.unwrap().failures,
         100,
         "no concurrent increment is lost"
+    );
+
+    let strict = LockoutRule::new(5, secs(600), secs(900));
+    let mia = user("mia-guesses");
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (store, mia) = (store.clone(), mia.clone());
+            tokio::spawn(async move { store.record_attempt(&mia, strict, now).await })
+        })
+        .collect();
+    let mut counted = 0;
+    for task in tasks {
+        if matches!(task.await.unwrap().unwrap(), Attempt::Counted(_)) {
+            counted += 1;
+        }
+    }
+    assert_eq!(
+        counted, 5,
+        "50 concurrent attempts: exactly the limit is counted"
     );
 }
 

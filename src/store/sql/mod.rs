@@ -81,7 +81,7 @@ macro_rules! sql_store_impl {
 
         use $crate::store::sql::{count, db_error, duration_ms, from_ms, to_ms};
         use $crate::store::{
-            ApprovalRecord, ApprovalStatus, ApprovalStore, AttemptState, AttemptStore,
+            ApprovalRecord, ApprovalStatus, ApprovalStore, Attempt, AttemptState, AttemptStore,
             DeviceStore, Enrollment, EnrollmentState, EnrollmentStore, GraceLogin,
             GraceLoginStore, LockoutRule, NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
         };
@@ -347,19 +347,19 @@ macro_rules! sql_store_impl {
 
         #[async_trait]
         impl AttemptStore for $store {
-            async fn record_failure(
+            async fn record_attempt(
                 &self,
                 user: &UserId,
                 rule: LockoutRule,
                 now: std::time::SystemTime,
-            ) -> Result<AttemptState, StoreError> {
+            ) -> Result<Attempt, StoreError> {
                 let now_ms = to_ms(now)?;
                 let window = duration_ms(rule.window)?;
                 let lockout = duration_ms(rule.lockout)?;
                 let max = i64::from(rule.max_failures);
-                // One statement: count the failure (restarting a lapsed window)
-                // and, when it reaches the limit, lock and start a new count.
-                // `counted` is the count after this failure.
+                // One statement: unless locked, count the attempt (restarting
+                // a lapsed window) and, when it reaches the limit, lock and
+                // start a new count. `COUNTED` is the count after this attempt.
                 const COUNTED: &str = "(CASE WHEN tower_authy_attempts.window_ends <= $2 THEN 1 \
                                        ELSE tower_authy_attempts.failures + 1 END)";
                 let first_locks = max <= 1;
@@ -371,6 +371,8 @@ macro_rules! sql_store_impl {
                      window_ends = CASE WHEN {COUNTED} >= $4 OR tower_authy_attempts.window_ends <= $2 \
                                    THEN $2 + $3 ELSE tower_authy_attempts.window_ends END, \
                      failures = CASE WHEN {COUNTED} >= $4 THEN 0 ELSE {COUNTED} END \
+                     WHERE tower_authy_attempts.locked_until IS NULL \
+                        OR tower_authy_attempts.locked_until <= $2 \
                      RETURNING failures, window_ends, locked_until"
                 );
                 let row = sqlx::query(&sql)
@@ -381,10 +383,19 @@ macro_rules! sql_store_impl {
                     .bind(lockout)
                     .bind(if first_locks { 0_i64 } else { 1 })
                     .bind(if first_locks { Some(now_ms + lockout) } else { None })
-                    .fetch_one(&self.pool)
+                    .fetch_optional(&self.pool)
                     .await
                     .map_err(db_error)?;
-                attempts_from_row(Some(&row), now_ms)
+                match row {
+                    Some(row) => Ok(Attempt::Counted(attempts_from_row(Some(&row), now_ms)?)),
+                    // The guard held: locked, nothing changed.
+                    None => {
+                        let state = self.attempt_state(user, now).await?;
+                        Ok(Attempt::Refused {
+                            until: state.locked_until.unwrap_or(now),
+                        })
+                    }
+                }
             }
 
             async fn attempt_state(
