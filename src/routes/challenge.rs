@@ -166,6 +166,10 @@ async fn show(
     };
     let error = query.error.as_deref().and_then(message_for);
     let notice = query.notice.as_deref().and_then(message_for);
+    // A phone never confirmed is not yet a factor: the user may go on
+    // without it (then replace it), so a phone planted with the password
+    // alone cannot lock its owner out.
+    let skippable = enrollment.state == EnrollmentState::PendingConfirmation;
     Ok(match ctx.format {
         Format::Json => reply::json(
             StatusCode::OK,
@@ -175,6 +179,7 @@ async fn show(
                 "fallback_after": fallback_after,
                 "locked_for": locked_for,
                 "masked_phone": enrollment.masked_phone,
+                "skippable": skippable,
                 "csrf": state.csrf,
             }),
         ),
@@ -191,6 +196,7 @@ async fn show(
                 "locked_for": locked_for,
                 "remember": policy.remember_device.is_some(),
                 "masked_phone": enrollment.masked_phone,
+                "skippable": skippable,
                 "error": error,
                 "notice": notice,
             }),
@@ -406,4 +412,48 @@ async fn send_code(ctx: &Ctx, channel: Channel) -> Result<&'static str, RouteErr
         (false, Channel::Sms) => "sms_sent",
         (false, Channel::Call) => "call_sent",
     })
+}
+
+/// `POST /2fa/skip`: go on without confirming a phone that was registered
+/// but never confirmed — as not required under opt-in enrollment, or as one
+/// of the grace logins under mandatory enrollment. A confirmed phone cannot
+/// be skipped.
+pub(crate) async fn skip(Post(mut ctx, _): Post<Empty>) -> Response {
+    let page = ctx.shared.prefix.clone();
+    match skip_unconfirmed(&mut ctx).await {
+        Ok(response) => response,
+        Err(error) => refuse(ctx.format, &page, &error),
+    }
+}
+
+async fn skip_unconfirmed(ctx: &mut Ctx) -> Result<Response, RouteError> {
+    let state = ctx.signed_in()?;
+    if let Some(passed) = state.passed {
+        return Ok(super::completed(ctx.format, state, passed.method));
+    }
+    let enrollment = enrollment(ctx).await?;
+    if enrollment.state != EnrollmentState::PendingConfirmation {
+        return Err(RouteError::NotPossible(
+            "two-factor sign-in is on: use your phone".into(),
+        ));
+    }
+    let shared = ctx.shared.clone();
+    let method = match shared.policy.enrollment {
+        EnrollmentPolicy::OptIn => SecondFactorMethod::NotRequired,
+        EnrollmentPolicy::Mandatory { grace_logins, .. } => {
+            match shared
+                .store
+                .use_grace_login(&enrollment.user_id, grace_logins)
+                .await?
+            {
+                GraceLogin::Granted { .. } => SecondFactorMethod::GraceLogin,
+                GraceLogin::Exhausted => {
+                    return Err(RouteError::NotPossible(
+                        "confirm your phone to continue: no grace logins are left".into(),
+                    ));
+                }
+            }
+        }
+    };
+    finish(ctx, method).await
 }

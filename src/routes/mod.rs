@@ -124,8 +124,9 @@ impl TwoFactor {
     /// | POST | `/2fa/enroll/verify` | the first `token`: confirms the enrollment (and completes a pending session) |
     /// | POST | `/2fa/disable` | turns 2FA off: needs a code or approval passed within the policy's freshness window, or a `token` sent along; under mandatory enrollment only if opting out is allowed and grace logins remain |
     /// | POST | `/2fa/devices/forget` | voids every device the user had remembered |
+    /// | POST | `/2fa/skip` | goes on without a phone registered but never confirmed (not yet a factor): as not required under opt-in, or as a grace login |
     ///
-    /// `/2fa/disable` and `/2fa/devices/forget` are additions to the route
+    /// `/2fa/disable`, `/2fa/devices/forget` and `/2fa/skip` are additions to the route
     /// table of the design.
     ///
     /// OneTouch: `POST {prefix}/onetouch` pushes an approval request bound
@@ -145,6 +146,7 @@ impl TwoFactor {
             .route(&format!("{p}/token"), post(challenge::token))
             .route(&format!("{p}/sms"), post(challenge::sms))
             .route(&format!("{p}/call"), post(challenge::call))
+            .route(&format!("{p}/skip"), post(challenge::skip))
             .route(&format!("{p}/onetouch"), post(onetouch::start))
             .route(&format!("{p}/status"), get(onetouch::status))
             .route(&format!("{p}/events"), get(onetouch::events))

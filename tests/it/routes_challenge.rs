@@ -448,3 +448,90 @@ async fn concurrent_guesses_never_pass_the_lockout() {
         "{answers:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_planted_with_the_password_alone_cannot_lock_the_owner_out() {
+    let app = TestApp::start(policy()).await;
+    // Someone with the password registers their own phone and never confirms.
+    let attacker = app.api();
+    app.sign_in(&attacker, "olga").await;
+    let planted = attacker
+        .post(app.url("/2fa/enroll"))
+        .json(&serde_json::json!({"email": "x@example.com", "country_code": "1", "phone_number": "5550142001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(planted.status(), 200);
+
+    // The owner is offered the unconfirmed phone, may skip it, and replace it.
+    let owner = app.api();
+    app.sign_in(&owner, "olga").await;
+    let challenge: Value = owner
+        .get(app.url("/2fa"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            challenge["status"].as_str(),
+            challenge["skippable"].as_bool()
+        ),
+        (Some("challenge"), Some(true))
+    );
+    let skipped = owner
+        .post(app.url("/2fa/skip"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        skipped.json::<Value>().await.unwrap()["method"],
+        "not_required"
+    );
+    assert_eq!(
+        owner.get(app.url("/api/me")).send().await.unwrap().status(),
+        200
+    );
+    let replaced = owner
+        .post(app.url("/2fa/enroll"))
+        .json(&serde_json::json!({"email": "olga@example.com", "country_code": "1", "phone_number": "5550142002"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replaced.status(), 200, "{}", replaced.text().await.unwrap());
+    let enrollment = app
+        .store
+        .enrollment(&tower_authy::store::UserId::new("olga"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(enrollment.masked_phone.as_deref(), Some("+1 XXXXXXXX02"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_phone_cannot_be_skipped() {
+    let (app, browser, _) = pending("pete", policy()).await;
+    let page = browser
+        .get(app.url("/2fa"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("/2fa/skip"), "not offered");
+    let skip = browser.post(app.url("/2fa/skip")).send().await.unwrap();
+    assert_eq!(location(&skip), "/2fa?error=not_possible");
+    assert_eq!(
+        browser
+            .get(app.url("/protected"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+}
