@@ -237,9 +237,10 @@ async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Enrollment, RouteError
     let state = ctx.signed_in()?;
     let request = validate(form)?;
     let user = UserId::new(state.user_id.clone());
-    let unconfirmed = match shared.store.enrollment(&user).await? {
+    let current = shared.store.enrollment(&user).await?;
+    let unconfirmed = match &current {
         Some(e) if e.state == EnrollmentState::Enabled => return Err(RouteError::AlreadyEnabled),
-        Some(e) if e.state == EnrollmentState::PendingConfirmation => Some(e),
+        Some(e) if e.state == EnrollmentState::PendingConfirmation => Some(e.clone()),
         _ => None,
     };
     let may_replace = match &unconfirmed {
@@ -266,7 +267,17 @@ async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Enrollment, RouteError
         Some(request.masked_phone()),
         SystemTime::now(),
     );
-    shared.store.put_enrollment(&enrollment).await?;
+    // Only if nothing changed during the provider call (a confirmation in
+    // another tab, another registration): never overwrite blindly.
+    match shared
+        .store
+        .replace_enrollment(current.as_ref(), &enrollment)
+        .await
+    {
+        Ok(()) => {}
+        Err(error) if error.is_conflict() => return Err(RouteError::ChangedMeanwhile),
+        Err(error) => return Err(error.into()),
+    }
     let registered = Registered {
         user: user.as_str().to_owned(),
         provider_user_id: enrollment.provider_user_id.clone(),

@@ -191,10 +191,12 @@ impl TwoFactor {
     ) -> Result<crate::store::Enrollment, EnrollError> {
         use crate::store::EnrollmentState::{Enabled, PendingConfirmation};
         let store = &self.shared.store;
-        if let Some(existing) = store.enrollment(user).await? {
-            if matches!(existing.state, Enabled | PendingConfirmation) {
-                return Err(EnrollError::AlreadyEnrolled);
-            }
+        let current = store.enrollment(user).await?;
+        if current
+            .as_ref()
+            .is_some_and(|e| matches!(e.state, Enabled | PendingConfirmation))
+        {
+            return Err(EnrollError::AlreadyEnrolled);
         }
         let enrolled = self.shared.provider.enroll(request).await?;
         let enrollment = crate::store::Enrollment::pending(
@@ -203,8 +205,15 @@ impl TwoFactor {
             Some(request.masked_phone()),
             SystemTime::now(),
         );
-        store.put_enrollment(&enrollment).await?;
-        Ok(enrollment)
+        // Only if nobody enrolled the user during the provider call.
+        match store
+            .replace_enrollment(current.as_ref(), &enrollment)
+            .await
+        {
+            Err(error) if error.is_conflict() => Err(EnrollError::AlreadyEnrolled),
+            Err(error) => Err(error.into()),
+            Ok(()) => Ok(enrollment),
+        }
     }
 }
 

@@ -70,6 +70,8 @@ pub(crate) enum RouteError {
     NoApprovalRequest,
     #[error("sign-in cannot be checked right now; try again")]
     Storage,
+    #[error("the two-factor settings changed meanwhile; reload and try again")]
+    ChangedMeanwhile,
     /// One field of a form is wrong; `code` names which (`invalid_email`…).
     #[error("{message}")]
     InvalidField { code: &'static str, message: String },
@@ -92,7 +94,7 @@ impl RouteError {
             | Self::NotPossible(_)
             | Self::NotEnrolled
             | Self::InvalidField { .. } => StatusCode::BAD_REQUEST,
-            Self::AlreadyEnabled => StatusCode::CONFLICT,
+            Self::AlreadyEnabled | Self::ChangedMeanwhile => StatusCode::CONFLICT,
             Self::SecondFactorRequired => StatusCode::UNAUTHORIZED,
             Self::FreshFactorRequired | Self::OptOutNotAllowed => StatusCode::FORBIDDEN,
             Self::CodeRejected { .. } => StatusCode::UNAUTHORIZED,
@@ -119,6 +121,7 @@ impl RouteError {
             Self::Storage => "storage_unavailable",
             Self::InvalidField { code, .. } => code,
             Self::AlreadyEnabled => "already_enabled",
+            Self::ChangedMeanwhile => "changed_meanwhile",
             Self::SecondFactorRequired => "second_factor_required",
             Self::FreshFactorRequired => "fresh_factor_required",
             Self::OptOutNotAllowed => "opt_out_not_allowed",
@@ -257,6 +260,9 @@ pub(crate) fn message_for(code: &str) -> Option<&'static str> {
         "not_enrolled" => "Set up two-factor sign-in first.",
         "no_approval_request" => "No approval request is waiting. Send a new one.",
         "storage_unavailable" => "Sign-in cannot be checked right now. Please try again.",
+        "changed_meanwhile" => {
+            "Your two-factor settings changed meanwhile. Please reload and try again."
+        }
         "denied" => "The request was denied on your phone.",
         "expired" => "The request expired. Send a new one or use a code.",
         "onetouch_sent" => "We sent a request to your Authy app. Approve it there, then continue.",

@@ -78,6 +78,32 @@ impl EnrollmentStore for MemoryStore {
         Ok(())
     }
 
+    async fn replace_enrollment(
+        &self,
+        expected: Option<&Enrollment>,
+        enrollment: &Enrollment,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let current = state.enrollments.get(&enrollment.user_id);
+        let unchanged = match (current, expected) {
+            (None, None) => true,
+            (Some(current), Some(expected)) => {
+                current.state == expected.state
+                    && current.provider_user_id == expected.provider_user_id
+            }
+            _ => false,
+        };
+        if !unchanged {
+            return Err(StoreError::Conflict(
+                "the enrollment changed meanwhile".into(),
+            ));
+        }
+        state
+            .enrollments
+            .insert(enrollment.user_id.clone(), enrollment.clone());
+        Ok(())
+    }
+
     async fn transition_enrollment(
         &self,
         user: &UserId,

@@ -257,6 +257,16 @@ pub trait EnrollmentStore: Send + Sync {
     /// Stores the enrollment, replacing any record of the same user.
     async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError>;
 
+    /// Stores `enrollment` only if the user's record is still `expected`
+    /// (same state and provider id; `None`: no record), atomically;
+    /// [`StoreError::Conflict`] otherwise, changing nothing. Use it when the
+    /// decision to replace was made before a slow step (a provider call).
+    async fn replace_enrollment(
+        &self,
+        expected: Option<&Enrollment>,
+        enrollment: &Enrollment,
+    ) -> Result<(), StoreError>;
+
     /// Moves the user's enrollment from `from` to `to` at `now`, atomically.
     /// [`StoreError::NotFound`] when there is no record;
     /// [`StoreError::Conflict`] when its state is not `from` (nothing changes).

@@ -92,3 +92,74 @@ pub async fn enrollment_transitions(store: &SharedStore) {
         "a refused transition changes nothing"
     );
 }
+
+/// Replacing is compare-and-set on the record's state and provider id:
+/// a stale expectation is a conflict and changes nothing; of two racing
+/// replacements of one record, exactly one wins.
+pub async fn enrollment_replacement(first: &SharedStore, second: &SharedStore) {
+    let now = t0();
+    let rita = user("rita");
+    let a = Enrollment::pending(rita.clone(), "100", None, now);
+    first.replace_enrollment(None, &a).await.unwrap();
+    expect_conflict(
+        first
+            .replace_enrollment(None, &Enrollment::pending(rita.clone(), "101", None, now))
+            .await,
+        "replacing a record expected to be absent",
+    );
+    let b = Enrollment::pending(rita.clone(), "102", None, now + secs(1));
+    second.replace_enrollment(Some(&a), &b).await.unwrap();
+    expect_conflict(
+        first
+            .replace_enrollment(
+                Some(&a),
+                &Enrollment::pending(rita.clone(), "103", None, now),
+            )
+            .await,
+        "replacing with a stale expectation",
+    );
+    assert_eq!(
+        first.enrollment(&rita).await.unwrap(),
+        Some(b.clone()),
+        "a refused replacement changes nothing"
+    );
+    let mut enabled = b.clone();
+    enabled.state = EnrollmentState::Enabled;
+    first.put_enrollment(&enabled).await.unwrap();
+    expect_conflict(
+        first
+            .replace_enrollment(
+                Some(&b),
+                &Enrollment::pending(rita.clone(), "104", None, now),
+            )
+            .await,
+        "the state changed meanwhile",
+    );
+
+    for round in 0..10 {
+        let sam = user("sam");
+        let base = Enrollment::pending(sam.clone(), "200", None, now);
+        first.put_enrollment(&base).await.unwrap();
+        let tasks: Vec<_> = [(first.clone(), "201"), (second.clone(), "202")]
+            .into_iter()
+            .map(|(store, id)| {
+                let (base, sam) = (base.clone(), sam.clone());
+                tokio::spawn(async move {
+                    store
+                        .replace_enrollment(Some(&base), &Enrollment::pending(sam, id, None, now))
+                        .await
+                })
+            })
+            .collect();
+        let mut wins = 0;
+        for task in tasks {
+            if task.await.unwrap().is_ok() {
+                wins += 1;
+            }
+        }
+        assert_eq!(
+            wins, 1,
+            "round {round}: exactly one racing replacement wins"
+        );
+    }
+}

@@ -29,7 +29,7 @@ mod enrollments;
 
 pub use approvals::{approval_expiry, approval_race, approvals, waiting};
 pub use counters::{attempt_race, attempts, devices, grace_logins, nonce_race, nonces, purge};
-pub use enrollments::{enrollment_transitions, enrollments};
+pub use enrollments::{enrollment_replacement, enrollment_transitions, enrollments};
 
 /// Runs every clause. `first` and `second` must be two handles onto the same
 /// data (for a SQL store, two separate pools), so that wake-ups across
@@ -37,6 +37,7 @@ pub use enrollments::{enrollment_transitions, enrollments};
 pub async fn run(first: SharedStore, second: SharedStore) {
     enrollments::enrollments(&first).await;
     enrollments::enrollment_transitions(&first).await;
+    enrollments::enrollment_replacement(&first, &second).await;
     approvals::approvals(&first, &second).await;
     approvals::approval_expiry(&first).await;
     approvals::approval_race(&first, &second).await;

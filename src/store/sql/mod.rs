@@ -219,6 +219,38 @@ macro_rules! sql_store_impl {
                 Ok(())
             }
 
+            async fn replace_enrollment(
+                &self,
+                expected: Option<&Enrollment>,
+                enrollment: &Enrollment,
+            ) -> Result<(), StoreError> {
+                // Binds follow the numbering: $1–$6 the new record, $7–$8 the expected one.
+                let mut query = sqlx::query(match expected {
+                    None => "INSERT INTO tower_authy_enrollments \
+                             (user_id, provider_user_id, state, masked_phone, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO NOTHING",
+                    Some(_) => "UPDATE tower_authy_enrollments SET provider_user_id = $2, state = $3, \
+                                masked_phone = $4, created_at = $5, updated_at = $6 \
+                                WHERE user_id = $1 AND state = $7 AND provider_user_id = $8",
+                })
+                .bind(enrollment.user_id.as_str())
+                .bind(&enrollment.provider_user_id)
+                .bind(enrollment.state.as_str())
+                .bind(enrollment.masked_phone.as_deref())
+                .bind(to_ms(enrollment.created_at)?)
+                .bind(to_ms(enrollment.updated_at)?);
+                if let Some(expected) = expected {
+                    query = query
+                        .bind(expected.state.as_str())
+                        .bind(&expected.provider_user_id);
+                }
+                let done = query.execute(&self.pool).await.map_err(db_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Conflict("the enrollment changed meanwhile".into()));
+                }
+                Ok(())
+            }
+
             async fn transition_enrollment(
                 &self,
                 user: &UserId,
