@@ -29,7 +29,9 @@ use std::time::Duration;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash};
-use axum::extract::{Form, State};
+use axum::extract::{Form, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -128,11 +130,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/api/me", get(me))
         .route("/profile", get(profile))
         .layer(two_factor.layer().with_exempt_path("/logout"));
-    let mut router = Router::new()
-        .route("/", get(|| async { Redirect::to("/protected") }))
+    // The app's own forms refuse cross-site posts, like the 2FA routes do:
+    // no signing in (or out) on someone else's behalf.
+    let forms = Router::new()
         .route("/register", get(register_page).post(register))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
+        .route_layer(middleware::from_fn(same_origin_posts));
+    let mut router = Router::new()
+        .route("/", get(|| async { Redirect::to("/protected") }))
+        .merge(forms)
         .merge(protected)
         .merge(two_factor.router());
     if let Some(simulator) = &simulator {
@@ -171,6 +178,26 @@ async fn open_store() -> Result<SharedStore, Box<dyn std::error::Error>> {
         }
         Some(_) => return Err("DATABASE_URL must start with sqlite: or postgres:".into()),
     })
+}
+
+/// Refuses a POST that a browser says came from another site
+/// (`Sec-Fetch-Site`), or whose `Origin` is not this host.
+async fn same_origin_posts(request: Request, next: Next) -> Response {
+    if request.method() == Method::POST {
+        let text = |name| request.headers().get(name).and_then(|v| v.to_str().ok());
+        let site = text(header::HeaderName::from_static("sec-fetch-site"));
+        let origin_host = text(header::ORIGIN).map(|o| o.split("://").nth(1).unwrap_or("").to_owned());
+        let host = text(header::HOST);
+        let cross_site = match (site, origin_host) {
+            (Some(site), _) => site != "same-origin" && site != "none",
+            (None, Some(origin)) => Some(origin.as_str()) != host,
+            (None, None) => false,
+        };
+        if cross_site {
+            return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Escapes text for HTML.

@@ -65,6 +65,7 @@ struct Config {
     login_path: String,
     challenge_path: String,
     exempt: Vec<String>,
+    exempt_exact: Vec<String>,
     pending_ttl: Duration,
     requirement: Option<Arc<dyn Requirement>>,
 }
@@ -75,6 +76,7 @@ impl fmt::Debug for Config {
             .field("login_path", &self.login_path)
             .field("challenge_path", &self.challenge_path)
             .field("exempt", &self.exempt)
+            .field("exempt_exact", &self.exempt_exact)
             .field("pending_ttl", &self.pending_ttl)
             .field("requirement", &self.requirement.as_ref().map(|_| "custom"))
             .finish()
@@ -117,6 +119,7 @@ impl RequireSecondFactorLayer {
                 login_path: "/login".into(),
                 challenge_path: "/2fa".into(),
                 exempt: Vec::new(),
+                exempt_exact: Vec::new(),
                 pending_ttl: Duration::from_secs(600),
                 requirement: None,
             }),
@@ -128,7 +131,8 @@ impl RequireSecondFactorLayer {
         self
     }
 
-    /// Where anonymous browsers are sent (default `/login`); never blocked.
+    /// Where anonymous browsers are sent (default `/login`); that page (not
+    /// paths below it) is never blocked.
     pub fn with_login_path(self, path: impl Into<String>) -> Self {
         let path = path.into();
         self.edit(|c| c.login_path = path)
@@ -142,10 +146,17 @@ impl RequireSecondFactorLayer {
     }
 
     /// A path (and everything under it) that is never blocked: the
-    /// application's logout, a health check, a callback mounted elsewhere.
+    /// application's logout, a health check, a public area.
     pub fn with_exempt_path(self, path: impl Into<String>) -> Self {
         let path = path.into();
         self.edit(|c| c.exempt.push(path))
+    }
+
+    /// One path, and nothing under it, that is never blocked (the webhook's
+    /// callback route, say).
+    pub fn with_exempt_route(self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        self.edit(|c| c.exempt_exact.push(path))
     }
 
     /// How long a first factor waits for the second before the session must
@@ -364,8 +375,8 @@ async fn decide(config: &Config, head: Head) -> Decision {
     Decision::Deny(deny(config, &head, Denied::SecondFactor))
 }
 
-/// Whether `path` is the challenge, the login, or an exempt path, or below
-/// one. A path with dot segments or encoded separators is never exempt, so
+/// Whether `path` is the challenge or an exempt path (or below one), the
+/// login page, or an exempt route. A path with dot segments or encoded separators is never exempt, so
 /// `/2fa/../admin` cannot borrow the challenge's exemption.
 fn is_exempt(config: &Config, path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
@@ -379,8 +390,17 @@ fn is_exempt(config: &Config, path: &str) -> bool {
     if suspicious {
         return false;
     }
+    let exact = |route: &String| {
+        let route = route.trim_end_matches('/');
+        path == route || path.strip_prefix(route) == Some("/")
+    };
+    if std::iter::once(&config.login_path)
+        .chain(&config.exempt_exact)
+        .any(exact)
+    {
+        return true;
+    }
     std::iter::once(&config.challenge_path)
-        .chain(std::iter::once(&config.login_path))
         .chain(&config.exempt)
         .any(|prefix| {
             // `/` exempts the root page only, never the whole site.
@@ -450,7 +470,9 @@ mod tests {
 
     #[test]
     fn exemptions_follow_path_segments_and_refuse_tricks() {
-        let layer = RequireSecondFactorLayer::new().with_exempt_path("/logout");
+        let layer = RequireSecondFactorLayer::new()
+            .with_exempt_path("/logout")
+            .with_exempt_route("/hooks/authy");
         let config = &layer.config;
         for path in [
             "/2fa",
@@ -459,6 +481,7 @@ mod tests {
             "/login",
             "/logout",
             "/logout/x",
+            "/hooks/authy",
         ] {
             assert!(is_exempt(config, path), "{path}");
         }
@@ -467,6 +490,9 @@ mod tests {
             "/admin",
             "/",
             "/loginx",
+            "/login/admin",
+            "/hooks/authy/x",
+            "/hooks",
             "/2fa/../admin",
             "/2fa/%2e%2e/admin",
             "/2fa/..%2Fadmin",
@@ -479,7 +505,7 @@ mod tests {
         let root = RequireSecondFactorLayer::new().with_exempt_path("/");
         assert!(is_exempt(&root.config, "/"));
         for path in ["/admin", "/x/y"] {
-            assert!(!is_exempt(config, path), "{path}");
+            assert!(!is_exempt(&root.config, path), "{path}");
         }
     }
 }

@@ -170,7 +170,7 @@ impl TwoFactor {
         RequireSecondFactorLayer::new()
             .with_challenge_path(&shared.prefix)
             .with_login_path(&shared.login_path)
-            .with_exempt_path(&shared.callback_path)
+            .with_exempt_route(&shared.callback_path)
             .with_pending_ttl(shared.policy.pending_ttl)
     }
 

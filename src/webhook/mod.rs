@@ -214,7 +214,8 @@ impl Webhook {
         if enrolled.is_none_or(|e| e.provider_user_id != report.authy_id) {
             return Err(WebhookError::UserMismatch);
         }
-        let replay_key = format!("{nonce}|{signature}");
+        // The same signature however it was padded with spaces.
+        let replay_key = format!("{}|{}", nonce.trim(), signature.trim());
         let remember_until = now + 2 * inner.nonce_window;
         if store.insert_nonce(&replay_key, remember_until, now).await? == NonceInsert::Seen {
             // Seen before: an exact duplicate is harmless; a request still
