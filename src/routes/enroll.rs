@@ -29,9 +29,9 @@ use axum::response::Response;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
-use super::challenge::{check_code, confirm_enrollment, flag};
+use super::challenge::{PageMessages, check_code, confirm_enrollment, flag};
 use super::context::{Ctx, Post};
-use super::reply::{self, Format, RouteError, message_for, refuse};
+use super::reply::{self, Format, RouteError, refuse};
 use super::{Shared, device, finish};
 use crate::config::{ChannelMode, EnrollmentPolicy};
 use crate::provider::{EnrollmentRequest, ProviderError};
@@ -89,6 +89,7 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, RouteError> {
     let can_disable = step == "enabled" && passed && opt_out_allowed(shared, &user).await?;
     let policy = &shared.policy;
     let prefix = &shared.prefix;
+    let shown = PageMessages::of(shared, &user, &query.error, &query.notice).await?;
     Ok(match ctx.format {
         Format::Json => {
             let mut body = json!({"status": step, "csrf": state.csrf});
@@ -124,8 +125,12 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, RouteError> {
                 "remember": policy.remember_device.is_some(),
                 "can_disable": can_disable,
                 "can_replace": can_replace,
-                "error": query.error.as_deref().and_then(message_for),
-                "notice": query.notice.as_deref().and_then(message_for),
+                "error": shown.error,
+                "error_code": shown.error_code,
+                "notice": shown.notice,
+                "notice_code": shown.notice_code,
+                "attempts_left": shown.attempts_left,
+                "locked_for": shown.locked_for,
             }),
         )),
     })

@@ -173,6 +173,15 @@ async fn a_wrong_code_is_refused_and_counted_until_lockout() {
         (html.status().as_u16(), location(&html)),
         (303, "/2fa?error=code_rejected".into())
     );
+    let page = browser
+        .get(app.url("/2fa?error=code_rejected"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("One attempt is left"), "{page}");
     let locked = post_token(&app, &browser, "0000000").await;
     assert_eq!(location(&locked), "/2fa?error=locked_out");
     // Locked: even the right code is refused, and the page says so.
@@ -194,6 +203,7 @@ async fn a_wrong_code_is_refused_and_counted_until_lockout() {
         .await
         .unwrap();
     assert!(page.contains("Too many wrong codes"), "{page}");
+    assert!(page.contains("try again in 10 minutes"), "{page}");
     assert_eq!(
         browser
             .get(app.url("/protected"))
