@@ -1,7 +1,11 @@
 //! The default HTML of the challenge and enrollment pages: minijinja
 //! templates compiled into the crate, each replaceable by the application
-//! ([`crate::TwoFactorBuilder::with_template`]). Autoescaping is on for every
-//! template, so user-supplied text cannot become markup.
+//! ([`crate::TwoFactorBuilder::with_template`] lists the names and the
+//! context each gets). Autoescaping is on for every template, so
+//! user-supplied text cannot become markup.
+//!
+//! The pages work without script; the challenge's one inline script (no
+//! inline handlers, nothing from a CDN) adds the live OneTouch flow.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

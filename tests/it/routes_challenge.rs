@@ -419,3 +419,30 @@ async fn disabled_channels_are_refused() {
     let call = browser.post(app.url("/2fa/call")).send().await.unwrap();
     assert_eq!(location(&call), "/2fa?error=channel_off");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overridden_template_is_the_page_the_route_shows() {
+    let own = r#"{% extends "base.html" %}{% block content %}<h1 id="acme">Acme check</h1>
+<form method="post" action="{{ prefix }}/token"><input name="token"></form>{% endblock %}"#;
+    let app = TestApp::start_with(policy(), |builder| {
+        builder.with_template("challenge.html", own)
+    })
+    .await;
+    app.enroll("zoe", EnrollmentState::Enabled).await;
+    let browser = app.browser();
+    app.sign_in(&browser, "zoe").await;
+    let page = browser
+        .get(app.url("/2fa?error=code_rejected"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<h1 id="acme">Acme check</h1>"#), "{page}");
+    assert!(!page.contains("Confirm it is you"), "{page}");
+    assert!(
+        page.contains("That code is not right"),
+        "the default layout still shows the message: {page}"
+    );
+}
