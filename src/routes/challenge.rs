@@ -162,6 +162,7 @@ async fn show(
                 "channels": channels,
                 "fallback_after": fallback_after,
                 "locked_for": shown.locked_for,
+                "attempts_left": shown.attempts_left,
                 "masked_phone": enrollment.masked_phone,
                 "csrf": state.csrf,
             }),

@@ -168,6 +168,15 @@ async fn a_wrong_code_is_refused_and_counted_until_lockout() {
         (body["error"].as_str(), body["attempts_left"].as_u64()),
         (Some("code_rejected"), Some(2))
     );
+    let challenge: Value = api
+        .get(app.url("/2fa"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(challenge["attempts_left"], 2, "{challenge}");
     let html = post_token(&app, &browser, "0000000").await;
     assert_eq!(
         (html.status().as_u16(), location(&html)),
