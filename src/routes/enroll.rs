@@ -42,6 +42,11 @@ use crate::store::{Enrollment, EnrollmentState, UserId};
 /// registered, so it may correct a typo before confirming.
 const ENROLLING: &str = "tower_authy_enrolling";
 
+/// The session key that keeps a refused enrollment form for the page that
+/// says what was wrong, so the user corrects one field instead of
+/// retyping three. Shown once, to the same session only.
+const REFUSED_FORM: &str = "tower_authy_refused_enrollment";
+
 #[derive(Serialize, Deserialize)]
 struct Registered {
     user: String,
@@ -90,6 +95,15 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, RouteError> {
     let policy = &shared.policy;
     let prefix = &shared.prefix;
     let shown = PageMessages::of(shared, &user, &query.error, &query.notice).await?;
+    let refill = match ctx.format {
+        Format::Html => ctx
+            .session
+            .remove::<EnrollForm>(REFUSED_FORM)
+            .await
+            .map_err(session_failed)?
+            .unwrap_or_default(),
+        Format::Json => EnrollForm::default(),
+    };
     Ok(match ctx.format {
         Format::Json => {
             let mut body = json!({"status": step, "csrf": state.csrf});
@@ -125,6 +139,9 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, RouteError> {
                 "remember": policy.remember_device.is_some(),
                 "can_disable": can_disable,
                 "can_replace": can_replace,
+                "email": refill.email,
+                "country_code": refill.country_code,
+                "phone_number": refill.phone_number,
                 "error": shown.error,
                 "error_code": shown.error_code,
                 "notice": shown.notice,
@@ -145,7 +162,7 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub(crate) struct EnrollForm {
     #[serde(default, deserialize_with = "text")]
     email: String,
@@ -233,7 +250,13 @@ pub(crate) async fn enroll(Post(ctx, form): Post<EnrollForm>) -> Response {
                 )
             }
         },
-        Err(error) => refuse(ctx.format, &page, &error),
+        Err(error) => {
+            if ctx.format == Format::Html {
+                // Losing it costs only the convenience of a filled form.
+                let _ = ctx.session.insert(REFUSED_FORM, &form).await;
+            }
+            refuse(ctx.format, &page, &error)
+        }
     }
 }
 
