@@ -282,7 +282,9 @@ impl TwoFactorBuilder {
     ///
     /// `enroll.html` also gets `step`, `masked_phone`, `passed` (the session
     /// passed its second factor), `can_replace` (may register another
-    /// number while confirming) and `can_disable`. Its forms post `email`,
+    /// number while confirming), `can_disable`, and `email`, `country_code`,
+    /// `phone_number` (what a refused form held, to fill it in again; empty
+    /// otherwise). Its forms post `email`,
     /// `country_code`, `phone_number` to `{prefix}/enroll`, `token` to
     /// `{prefix}/enroll/verify` (or `{prefix}/disable`), and nothing but
     /// `csrf` to `{prefix}/devices/forget`.
