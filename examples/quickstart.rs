@@ -186,7 +186,8 @@ async fn same_origin_posts(request: Request, next: Next) -> Response {
     if request.method() == Method::POST {
         let text = |name| request.headers().get(name).and_then(|v| v.to_str().ok());
         let site = text(header::HeaderName::from_static("sec-fetch-site"));
-        let origin_host = text(header::ORIGIN).map(|o| o.split("://").nth(1).unwrap_or("").to_owned());
+        let origin_host =
+            text(header::ORIGIN).map(|o| o.split("://").nth(1).unwrap_or("").to_owned());
         let host = text(header::HOST);
         let cross_site = match (site, origin_host) {
             (Some(site), _) => site != "same-origin" && site != "none",

@@ -76,6 +76,23 @@
 //!   only for the session that asked for it.
 //! - The API key, codes and contact details never appear in logs or `Debug`.
 //!
+//! ## The pages, and your own
+//!
+//! The router's HTML pages (challenge, enrollment) are templates compiled
+//! into the crate: no CDN, one small inline script for the live OneTouch
+//! flow, and a code path that works without JavaScript. Replace any of them
+//! with [`TwoFactorBuilder::with_template`], which lists the context each
+//! gets. Every route also answers JSON, for single-page apps.
+//!
+//! ## Examples
+//!
+//! | command | shows |
+//! |---|---|
+//! | `cargo run --example quickstart` | a complete small app: register, sign in, challenge, settings; the simulator in-process |
+//! | `cargo run --example axum_login --features axum-login` | the same protection with axum-login as the first factor |
+//! | `cargo run --example custom_store --features testing` | the store traits over your own storage, checked by [`store::conformance`] |
+//! | `cargo run --example simulator --features simulator` | the Authy simulator alone, for any Authy client |
+//!
 //! ## Feature flags
 //!
 //! | feature | what it adds |

@@ -142,17 +142,7 @@ async fn show(
     } else {
         false
     };
-    let locked_until = shared
-        .store
-        .attempt_state(&user, SystemTime::now())
-        .await?
-        .locked_until;
-    let locked_for = locked_until.map(|until| {
-        until
-            .duration_since(SystemTime::now())
-            .map(|d| d.as_secs() + 1)
-            .unwrap_or(1)
-    });
+    let shown = PageMessages::of(&shared, &user, &query.error, &query.notice).await?;
     let channels = json!({
         "onetouch": policy.onetouch && has_app,
         "code": policy.codes,
@@ -164,8 +154,6 @@ async fn show(
     } else {
         0
     };
-    let error = query.error.as_deref().and_then(message_for);
-    let notice = query.notice.as_deref().and_then(message_for);
     // A phone never confirmed is not yet a factor: the user may go on
     // without it (then replace it), so a phone planted with the password
     // alone cannot lock its owner out.
@@ -177,7 +165,8 @@ async fn show(
                 "status": "challenge",
                 "channels": channels,
                 "fallback_after": fallback_after,
-                "locked_for": locked_for,
+                "locked_for": shown.locked_for,
+                "attempts_left": shown.attempts_left,
                 "masked_phone": enrollment.masked_phone,
                 "skippable": skippable,
                 "csrf": state.csrf,
@@ -193,15 +182,125 @@ async fn show(
                 "sms": channels["sms"],
                 "call": channels["call"],
                 "fallback_after": fallback_after,
-                "locked_for": locked_for,
+                "onetouch_ttl": policy.onetouch_ttl.as_secs(),
                 "remember": policy.remember_device.is_some(),
                 "masked_phone": enrollment.masked_phone,
                 "skippable": skippable,
-                "error": error,
-                "notice": notice,
+                "error": shown.error,
+                "error_code": shown.error_code,
+                "notice": shown.notice,
+                "notice_code": shown.notice_code,
+                "attempts_left": shown.attempts_left,
+                "locked_for": shown.locked_for,
             }),
         )),
     })
+}
+
+/// What a page says about the last outcome: the message for its `?error=`
+/// or `?notice=` code, made precise with what the store knows (attempts
+/// left, how long a lockout or a sending pause lasts). Only known codes are
+/// kept: nothing the URL says is shown.
+#[derive(Debug)]
+pub(crate) struct PageMessages {
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub notice: Option<&'static str>,
+    pub notice_code: Option<String>,
+    /// Wrong codes the user may still enter before the lockout.
+    pub attempts_left: Option<u32>,
+    /// Seconds until the user's lockout ends.
+    pub locked_for: Option<u64>,
+}
+
+impl PageMessages {
+    pub(crate) async fn of(
+        shared: &Shared,
+        user: &UserId,
+        error: &Option<String>,
+        notice: &Option<String>,
+    ) -> Result<Self, RouteError> {
+        fn known(code: &Option<String>) -> Option<(&str, &'static str)> {
+            let code = code.as_deref()?;
+            message_for(code).map(|message| (code, message))
+        }
+        let now = SystemTime::now();
+        let attempts = shared.store.attempt_state(user, now).await?;
+        let locked_for = attempts.locked_until.map(|until| seconds_until(until, now));
+        let attempts_left = (attempts.failures > 0 && locked_for.is_none()).then(|| {
+            shared
+                .policy
+                .lockout
+                .max_failures
+                .saturating_sub(attempts.failures)
+        });
+        let error = known(error);
+        let mut error_code = error.map(|(code, _)| code.to_owned());
+        // The store knows best: a lockout shows even after a reload.
+        if locked_for.is_some() && matches!(error_code.as_deref(), None | Some("code_rejected")) {
+            error_code = Some("locked_out".into());
+        }
+        let text = match (error_code.as_deref(), error) {
+            (Some("locked_out"), _) => Some(match locked_for {
+                Some(secs) => format!(
+                    "Too many wrong codes. You can try again in {}.",
+                    in_words(secs)
+                ),
+                None => "The pause after too many wrong codes is over: try again.".into(),
+            }),
+            (Some("code_rejected"), _) => Some(match attempts_left {
+                Some(1) => "That code is not right. One attempt is left before a pause.".into(),
+                Some(n) => format!("That code is not right. {n} attempts are left."),
+                None => message_for("code_rejected").unwrap_or_default().into(),
+            }),
+            (Some("too_many_codes"), Some((_, message))) => {
+                let counter = send_counter(user);
+                let paused = shared
+                    .store
+                    .attempt_state(&counter, now)
+                    .await?
+                    .locked_until;
+                Some(match paused {
+                    Some(until) => format!(
+                        "Too many codes were sent. You can ask again in {}.",
+                        in_words(seconds_until(until, now))
+                    ),
+                    None => message.into(),
+                })
+            }
+            (_, error) => error.map(|(_, message)| message.to_owned()),
+        };
+        let notice = known(notice);
+        Ok(Self {
+            error: text,
+            error_code,
+            notice: notice.map(|(_, message)| message),
+            notice_code: notice.map(|(code, _)| code.to_owned()),
+            attempts_left,
+            locked_for,
+        })
+    }
+}
+
+/// Seconds from `now` until `until`, rounded up, at least 1.
+fn seconds_until(until: SystemTime, now: SystemTime) -> u64 {
+    until
+        .duration_since(now)
+        .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// A wait as people say it: "45 seconds", "1 minute", "15 minutes".
+pub(crate) fn in_words(secs: u64) -> String {
+    match secs {
+        0..=1 => "1 second".into(),
+        2..=59 => format!("{secs} seconds"),
+        _ => match secs.div_ceil(60) {
+            1 => "1 minute".into(),
+            minutes => format!("{minutes} minutes"),
+        },
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -456,4 +555,18 @@ async fn skip_unconfirmed(ctx: &mut Ctx) -> Result<Response, RouteError> {
         }
     };
     finish(ctx, method).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_words;
+
+    #[test]
+    fn waits_read_as_people_say_them() {
+        assert_eq!(in_words(1), "1 second");
+        assert_eq!(in_words(45), "45 seconds");
+        assert_eq!(in_words(60), "1 minute");
+        assert_eq!(in_words(61), "2 minutes");
+        assert_eq!(in_words(900), "15 minutes");
+    }
 }

@@ -29,9 +29,9 @@ use axum::response::Response;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
-use super::challenge::{check_code, confirm_enrollment, flag};
+use super::challenge::{PageMessages, check_code, confirm_enrollment, flag};
 use super::context::{Ctx, Post};
-use super::reply::{self, Format, RouteError, message_for, refuse};
+use super::reply::{self, Format, RouteError, refuse};
 use super::{Shared, device, finish};
 use crate::config::{ChannelMode, EnrollmentPolicy};
 use crate::provider::{EnrollmentRequest, ProviderError};
@@ -41,6 +41,11 @@ use crate::store::{Enrollment, EnrollmentState, UserId};
 /// The session key that records which pending enrollment this session
 /// registered, so it may correct a typo before confirming.
 const ENROLLING: &str = "tower_authy_enrolling";
+
+/// The session key that keeps a refused enrollment form for the page that
+/// says what was wrong, so the user corrects one field instead of
+/// retyping three. Shown once, to the same session only.
+const REFUSED_FORM: &str = "tower_authy_refused_enrollment";
 
 #[derive(Serialize, Deserialize)]
 struct Registered {
@@ -89,6 +94,16 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, RouteError> {
     let can_disable = step == "enabled" && passed && opt_out_allowed(shared, &user).await?;
     let policy = &shared.policy;
     let prefix = &shared.prefix;
+    let shown = PageMessages::of(shared, &user, &query.error, &query.notice).await?;
+    let refill = match ctx.format {
+        Format::Html => ctx
+            .session
+            .remove::<EnrollForm>(REFUSED_FORM)
+            .await
+            .map_err(session_failed)?
+            .unwrap_or_default(),
+        Format::Json => EnrollForm::default(),
+    };
     Ok(match ctx.format {
         Format::Json => {
             let mut body = json!({"status": step, "csrf": state.csrf});
@@ -124,8 +139,15 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, RouteError> {
                 "remember": policy.remember_device.is_some(),
                 "can_disable": can_disable,
                 "can_replace": can_replace,
-                "error": query.error.as_deref().and_then(message_for),
-                "notice": query.notice.as_deref().and_then(message_for),
+                "email": refill.email,
+                "country_code": refill.country_code,
+                "phone_number": refill.phone_number,
+                "error": shown.error,
+                "error_code": shown.error_code,
+                "notice": shown.notice,
+                "notice_code": shown.notice_code,
+                "attempts_left": shown.attempts_left,
+                "locked_for": shown.locked_for,
             }),
         )),
     })
@@ -140,7 +162,7 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub(crate) struct EnrollForm {
     #[serde(default, deserialize_with = "text")]
     email: String,
@@ -228,7 +250,13 @@ pub(crate) async fn enroll(Post(ctx, form): Post<EnrollForm>) -> Response {
                 )
             }
         },
-        Err(error) => refuse(ctx.format, &page, &error),
+        Err(error) => {
+            if ctx.format == Format::Html {
+                // Losing it costs only the convenience of a filled form.
+                let _ = ctx.session.insert(REFUSED_FORM, &form).await;
+            }
+            refuse(ctx.format, &page, &error)
+        }
     }
 }
 

@@ -259,8 +259,84 @@ impl TwoFactorBuilder {
         self
     }
 
-    /// Replaces a default template (`base.html`, `challenge.html`,
-    /// `enroll.html`, `message.html`) with the application's own.
+    /// Replaces one of the default page templates with the application's
+    /// own [minijinja](https://docs.rs/minijinja) source. `build()` refuses
+    /// an unknown name or a template that does not compile.
+    ///
+    /// | name | what it is | context |
+    /// |---|---|---|
+    /// | `base.html` | the layout the others extend: blocks `title` and `content`; shows `error` (`role="alert"`) and `notice` (`role="status"`) | the page's context |
+    /// | `challenge.html` | `GET {prefix}`: OneTouch, the code form, "text me a code", "call me" | see below |
+    /// | `enroll.html` | `GET {prefix}/enroll`, one of three `step`s: `"enroll"` (e-mail, country code, phone), `"confirm"` (the first code), `"enabled"` (forget devices, turn off) | see below |
+    /// | `message.html` | a plain page with `title` and an optional `link`, `link_text`; not shown by the built-in routes yet | |
+    ///
+    /// Every page gets `prefix` (where the routes are mounted), `csrf` (the
+    /// session's token, to send as the hidden field `csrf` with every form),
+    /// `error` and `notice` (the message to show, already worded, or
+    /// nothing), `error_code` and `notice_code` (its stable code, such as
+    /// `code_rejected`, `locked_out`, `provider_unavailable`, `denied`,
+    /// `expired`, `sms_sent`), `attempts_left` (wrong codes left before the
+    /// lockout, once one was wrong) and `locked_for` (seconds until a lockout
+    /// ends), and the channels as booleans: `codes`, `sms`, `call`, and
+    /// `remember` (offer "remember this device": a checkbox named
+    /// `remember`). A page never shows text taken from its URL.
+    ///
+    /// `challenge.html` also gets `onetouch` (offered to this user),
+    /// `fallback_after` (seconds before the code channels are offered while
+    /// OneTouch runs; 0 for at once), `onetouch_ttl` (seconds a push can be
+    /// answered) and `masked_phone`. Its forms post to `{prefix}/onetouch`,
+    /// `{prefix}/token` (field `token`), `{prefix}/sms` and `{prefix}/call`;
+    /// `GET {prefix}/status` finishes after an approval. The default's
+    /// script pushes at once and follows `{prefix}/events`; a replacement
+    /// can keep it (it needs the ids and `data-*` attributes of the
+    /// default's `#onetouch` and `#fallbacks`) or work without script.
+    ///
+    /// `enroll.html` also gets `step`, `masked_phone`, `passed` (the session
+    /// passed its second factor), `can_replace` (may register another
+    /// number while confirming), `can_disable`, and `email`, `country_code`,
+    /// `phone_number` (what a refused form held, to fill it in again; empty
+    /// otherwise). Its forms post `email`,
+    /// `country_code`, `phone_number` to `{prefix}/enroll`, `token` to
+    /// `{prefix}/enroll/verify` (or `{prefix}/disable`), and nothing but
+    /// `csrf` to `{prefix}/devices/forget`.
+    ///
+    /// Autoescaping is on for every template.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_authy::{TwoFactor, authy::Client, config::Policy, store::MemoryStore};
+    ///
+    /// // The default pages, in the application's own layout.
+    /// let layout = r#"<!doctype html>
+    /// <html lang="en"><head><meta charset="utf-8"><title>{% block title %}Acme{% endblock %}</title></head>
+    /// <body><header>Acme</header><main>
+    /// {% if error %}<p role="alert">{{ error }}</p>{% endif %}
+    /// {% if notice %}<p role="status">{{ notice }}</p>{% endif %}
+    /// {% block content %}{% endblock %}
+    /// </main></body></html>"#;
+    /// let policy = Policy::builder().with_onetouch(false).build()?;
+    /// let store = Arc::new(MemoryStore::new());
+    /// let client = || Client::builder("authy-api-key").build();
+    ///
+    /// let two_factor = TwoFactor::builder(client()?, store.clone())
+    ///     .with_policy(policy.clone())
+    ///     .with_template("base.html", layout)
+    ///     .build();
+    /// assert!(two_factor.is_ok());
+    ///
+    /// // Unknown names and broken templates are refused at start-up.
+    /// let unknown = TwoFactor::builder(client()?, store.clone())
+    ///     .with_policy(policy.clone())
+    ///     .with_template("login.html", "<p>hi</p>")
+    ///     .build();
+    /// assert!(unknown.is_err());
+    /// let broken = TwoFactor::builder(client()?, store)
+    ///     .with_policy(policy)
+    ///     .with_template("challenge.html", "{% if %}")
+    ///     .build();
+    /// assert!(broken.is_err());
+    /// # Ok::<(), tower_authy::ConfigError>(())
+    /// ```
     pub fn with_template(mut self, name: impl Into<String>, source: impl Into<String>) -> Self {
         self.templates.insert(name.into(), source.into());
         self

@@ -329,6 +329,23 @@ pub struct AttemptState {
     pub locked_until: Option<SystemTime>,
 }
 
+impl AttemptState {
+    /// A state, for store implementations (the struct is non-exhaustive,
+    /// so other crates cannot write it as a literal).
+    ///
+    /// ```
+    /// use tower_authy::store::AttemptState;
+    /// let clean = AttemptState::new(0, None);
+    /// assert_eq!((clean.failures, clean.locked_until), (0, None));
+    /// ```
+    pub fn new(failures: u32, locked_until: Option<SystemTime>) -> Self {
+        Self {
+            failures,
+            locked_until,
+        }
+    }
+}
+
 /// What counting an attempt did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,7 +1,11 @@
 //! The default HTML of the challenge and enrollment pages: minijinja
 //! templates compiled into the crate, each replaceable by the application
-//! ([`crate::TwoFactorBuilder::with_template`]). Autoescaping is on for every
-//! template, so user-supplied text cannot become markup.
+//! ([`crate::TwoFactorBuilder::with_template`] lists the names and the
+//! context each gets). Autoescaping is on for every template, so
+//! user-supplied text cannot become markup.
+//!
+//! The pages work without script; the challenge's one inline script (no
+//! inline handlers, nothing from a CDN) adds the live OneTouch flow.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,6 +32,9 @@ impl Ui {
     pub(crate) fn new(overrides: &BTreeMap<String, String>) -> Result<Self, minijinja::Error> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::Html);
+        // Tags on lines of their own leave no blank lines behind.
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
         for (name, source) in DEFAULTS {
             match overrides.get(*name) {
                 Some(own) => env.add_template_owned(name.to_string(), own.clone())?,
@@ -66,6 +73,58 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    fn page(name: &str, extra: serde_json::Value) -> String {
+        let mut context =
+            json!({"prefix": "/2fa", "csrf": "c", "codes": true, "sms": true, "call": true});
+        for (key, value) in extra.as_object().unwrap() {
+            context[key] = value.clone();
+        }
+        Ui::new(&BTreeMap::new()).unwrap().render(name, context)
+    }
+
+    #[test]
+    fn the_code_path_needs_no_script_and_says_what_went_wrong() {
+        let html = page(
+            "challenge.html",
+            json!({"onetouch": false, "error": "Wrong.", "error_code": "code_rejected"}),
+        );
+        assert!(!html.contains("<script"), "{html}");
+        for needed in [
+            r#"role="alert">Wrong.</p>"#,
+            r#"autocomplete="one-time-code""#,
+            r#"inputmode="numeric""#,
+            r#"<label for="token">"#,
+            r#"aria-invalid="true""#,
+            "autofocus",
+        ] {
+            assert!(html.contains(needed), "{needed}: {html}");
+        }
+        // No inline handlers: one script block is all a CSP must allow.
+        let with_push = page(
+            "challenge.html",
+            json!({"onetouch": true, "onetouch_ttl": 120}),
+        );
+        assert_eq!(with_push.matches("<script").count(), 1);
+        assert!(!with_push.contains(" onclick=") && !with_push.contains(" onload="));
+    }
+
+    #[test]
+    fn enrollment_marks_the_wrong_field() {
+        let html = page(
+            "enroll.html",
+            json!({"step": "enroll", "error": "Bad.", "error_code": "invalid_country_code"}),
+        );
+        let field = html
+            .split("<input id=\"country_code\"")
+            .nth(1)
+            .and_then(|rest| rest.split_once('>'))
+            .map(|(attributes, _)| attributes)
+            .unwrap();
+        assert!(field.contains(r#"aria-invalid="true""#), "{field}");
+        assert!(field.contains("autofocus"), "{field}");
+        assert_eq!(html.matches("autofocus").count(), 1, "{html}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod common;
 
 mod client_faults;
 mod client_simulator;
+mod custom_store_example;
 mod official_clients;
 mod poll;
 #[cfg(feature = "postgres")]

@@ -168,11 +168,29 @@ async fn a_wrong_code_is_refused_and_counted_until_lockout() {
         (body["error"].as_str(), body["attempts_left"].as_u64()),
         (Some("code_rejected"), Some(2))
     );
+    let challenge: Value = api
+        .get(app.url("/2fa"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(challenge["attempts_left"], 2, "{challenge}");
     let html = post_token(&app, &browser, "0000000").await;
     assert_eq!(
         (html.status().as_u16(), location(&html)),
         (303, "/2fa?error=code_rejected".into())
     );
+    let page = browser
+        .get(app.url("/2fa?error=code_rejected"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("One attempt is left"), "{page}");
     let locked = post_token(&app, &browser, "0000000").await;
     assert_eq!(location(&locked), "/2fa?error=locked_out");
     // Locked: even the right code is refused, and the page says so.
@@ -194,6 +212,7 @@ async fn a_wrong_code_is_refused_and_counted_until_lockout() {
         .await
         .unwrap();
     assert!(page.contains("Too many wrong codes"), "{page}");
+    assert!(page.contains("try again in 10 minutes"), "{page}");
     assert_eq!(
         browser
             .get(app.url("/protected"))
@@ -533,5 +552,32 @@ async fn a_confirmed_phone_cannot_be_skipped() {
             .unwrap()
             .status(),
         303
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overridden_template_is_the_page_the_route_shows() {
+    let own = r#"{% extends "base.html" %}{% block content %}<h1 id="acme">Acme check</h1>
+<form method="post" action="{{ prefix }}/token"><input name="token"></form>{% endblock %}"#;
+    let app = TestApp::start_with(policy(), |builder| {
+        builder.with_template("challenge.html", own)
+    })
+    .await;
+    app.enroll("zoe", EnrollmentState::Enabled).await;
+    let browser = app.browser();
+    app.sign_in(&browser, "zoe").await;
+    let page = browser
+        .get(app.url("/2fa?error=code_rejected"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<h1 id="acme">Acme check</h1>"#), "{page}");
+    assert!(!page.contains("Confirm it is you"), "{page}");
+    assert!(
+        page.contains("That code is not right"),
+        "the default layout still shows the message: {page}"
     );
 }

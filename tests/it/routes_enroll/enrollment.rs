@@ -223,6 +223,20 @@ async fn bad_enrollment_input_is_named_and_nothing_is_stored() {
             .map(|(message, _)| message.to_lowercase())
             .unwrap_or_else(|| panic!("{code}: no error shown: {shown}"));
         assert!(alert.contains(names), "{code} names the field: {alert}");
+        let refilled = format!("value=\"{phone}\"");
+        assert!(
+            shown.contains(&refilled),
+            "{code}: the form keeps what was typed"
+        );
+        let reloaded = browser
+            .get(app.url(&location(&page)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!reloaded.contains(&refilled), "{code}: only once");
 
         let body = json!({"email": email, "country_code": country_code, "phone_number": phone});
         let answer = post_json(&app, &api, "/2fa/enroll", body).await;

@@ -1,0 +1,371 @@
+//! `HashMapStore`: the tower-authy store traits over plain `HashMap`s behind
+//! one mutex, with a `tokio::sync::watch` channel to wake approval waiters.
+//! Swap the maps for your database's tables and the watch for its
+//! notifications (PostgreSQL's LISTEN/NOTIFY, Redis pub/sub…) and the shape
+//! stays the same.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use tokio::sync::watch;
+use tower_authy::store::{
+    ApprovalRecord, ApprovalStatus, ApprovalStore, Attempt, AttemptState, AttemptStore,
+    DeviceStore, Enrollment, EnrollmentState, EnrollmentStore, GraceLogin, GraceLoginStore,
+    LockoutRule, NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
+};
+
+/// One "database": clones share it, like two pools onto one server.
+#[derive(Debug, Clone)]
+pub struct HashMapStore {
+    tables: Arc<Mutex<Tables>>,
+    /// Bumped on every approval transition; every waiter watches it and
+    /// re-reads its own request when it moves.
+    approvals_changed: Arc<watch::Sender<u64>>,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    enrollments: HashMap<UserId, Enrollment>,
+    approvals: HashMap<String, ApprovalRecord>,
+    attempts: HashMap<UserId, Failures>,
+    grace_logins_used: HashMap<UserId, u32>,
+    device_generations: HashMap<UserId, u64>,
+    /// Nonce → when it may be used again.
+    nonces: HashMap<String, SystemTime>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    /// When the count is forgotten: the first failure plus the rule's window.
+    forget_at: SystemTime,
+    locked_until: Option<SystemTime>,
+}
+
+impl Failures {
+    /// What the contract says a reader sees at `now`: nothing that expired.
+    fn as_of(&self, now: SystemTime) -> AttemptState {
+        let failures = if now < self.forget_at { self.count } else { 0 };
+        AttemptState::new(failures, self.locked_until.filter(|until| now < *until))
+    }
+}
+
+fn clean() -> AttemptState {
+    AttemptState::new(0, None)
+}
+
+impl Default for HashMapStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HashMapStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self {
+            tables: Arc::default(),
+            approvals_changed: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    /// The lock is never held across an `.await`, so a std mutex is right.
+    fn tables(&self) -> MutexGuard<'_, Tables> {
+        // Every write below is a single insert or field update, so a panic
+        // elsewhere cannot leave a half-written record behind the poison.
+        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl EnrollmentStore for HashMapStore {
+    async fn enrollment(&self, user: &UserId) -> Result<Option<Enrollment>, StoreError> {
+        Ok(self.tables().enrollments.get(user).cloned())
+    }
+
+    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError> {
+        let user = enrollment.user_id.clone();
+        self.tables().enrollments.insert(user, enrollment.clone());
+        Ok(())
+    }
+
+    async fn replace_enrollment(
+        &self,
+        expected: Option<&Enrollment>,
+        enrollment: &Enrollment,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        // Compare and set, under the one lock: the record must still be the
+        // one the caller decided on.
+        let current = tables.enrollments.get(&enrollment.user_id);
+        let unchanged = match (current, expected) {
+            (None, None) => true,
+            (Some(now), Some(then)) => {
+                now.state == then.state && now.provider_user_id == then.provider_user_id
+            }
+            _ => false,
+        };
+        if !unchanged {
+            return Err(StoreError::Conflict(
+                "the enrollment changed meanwhile".into(),
+            ));
+        }
+        tables
+            .enrollments
+            .insert(enrollment.user_id.clone(), enrollment.clone());
+        Ok(())
+    }
+
+    async fn transition_enrollment(
+        &self,
+        user: &UserId,
+        from: EnrollmentState,
+        to: EnrollmentState,
+        now: SystemTime,
+    ) -> Result<Enrollment, StoreError> {
+        let mut tables = self.tables();
+        let Some(enrollment) = tables.enrollments.get_mut(user) else {
+            return Err(StoreError::NotFound(format!("enrollment of {user}")));
+        };
+        if enrollment.state != from {
+            let state = enrollment.state.as_str();
+            return Err(StoreError::Conflict(format!(
+                "enrollment of {user} is {state}"
+            )));
+        }
+        enrollment.state = to;
+        enrollment.updated_at = now;
+        Ok(enrollment.clone())
+    }
+
+    async fn delete_enrollment(&self, user: &UserId) -> Result<bool, StoreError> {
+        Ok(self.tables().enrollments.remove(user).is_some())
+    }
+}
+
+#[async_trait]
+impl ApprovalStore for HashMapStore {
+    async fn insert_approval(&self, record: &ApprovalRecord) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        if tables.approvals.contains_key(&record.uuid) {
+            return Err(StoreError::Conflict(format!(
+                "request {} exists",
+                record.uuid
+            )));
+        }
+        tables.approvals.insert(record.uuid.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn approval(
+        &self,
+        uuid: &str,
+        now: SystemTime,
+    ) -> Result<Option<ApprovalRecord>, StoreError> {
+        let tables = self.tables();
+        Ok(tables.approvals.get(uuid).map(|r| r.clone().as_of(now)))
+    }
+
+    async fn complete_approval(
+        &self,
+        uuid: &str,
+        to: ApprovalStatus,
+        now: SystemTime,
+    ) -> Result<ApprovalRecord, StoreError> {
+        if !to.is_final() {
+            return Err(StoreError::InvalidInput(
+                "a request cannot go back to pending".into(),
+            ));
+        }
+        let completed = {
+            let mut tables = self.tables();
+            let Some(record) = tables.approvals.get_mut(uuid) else {
+                return Err(StoreError::NotFound(format!("request {uuid}")));
+            };
+            // Expired counts as final: a late approval must not win.
+            let status = record.clone().as_of(now).status;
+            if status.is_final() {
+                return Err(StoreError::Conflict(format!(
+                    "request {uuid} is {}",
+                    status.as_str()
+                )));
+            }
+            record.status = to;
+            record.processed_at = Some(now);
+            record.clone()
+        };
+        self.approvals_changed.send_modify(|version| *version += 1);
+        Ok(completed)
+    }
+
+    async fn wait_for_approval(
+        &self,
+        uuid: &str,
+        timeout: Duration,
+    ) -> Result<Option<ApprovalRecord>, StoreError> {
+        // Subscribe before reading, so a transition in between is not missed.
+        let mut changed = self.approvals_changed.subscribe();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let now = SystemTime::now();
+            let Some(record) = self.approval(uuid, now).await? else {
+                return Ok(None);
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if record.status.is_final() || left.is_zero() {
+                return Ok(Some(record));
+            }
+            // The expiry ends the wait too: an expired request is final.
+            let until_expiry = record
+                .expires_at
+                .map_or(left, |at| at.duration_since(now).unwrap_or_default());
+            let _ = tokio::time::timeout(left.min(until_expiry), changed.changed()).await;
+        }
+    }
+}
+
+#[async_trait]
+impl AttemptStore for HashMapStore {
+    async fn record_attempt(
+        &self,
+        user: &UserId,
+        rule: LockoutRule,
+        now: SystemTime,
+    ) -> Result<Attempt, StoreError> {
+        let mut tables = self.tables();
+        let failures = tables.attempts.entry(user.clone()).or_insert(Failures {
+            count: 0,
+            forget_at: now,
+            locked_until: None,
+        });
+        // While locked out, an attempt is refused and counts nothing.
+        if let Some(until) = failures.locked_until.filter(|until| now < *until) {
+            return Ok(Attempt::Refused { until });
+        }
+        if now >= failures.forget_at {
+            // The window is over (or never began): this failure starts one.
+            failures.count = 0;
+            failures.forget_at = now + rule.window;
+        }
+        failures.count += 1;
+        if failures.count >= rule.max_failures {
+            failures.locked_until = Some(now + rule.lockout);
+            failures.count = 0;
+            failures.forget_at = now + rule.window;
+        }
+        Ok(Attempt::Counted(failures.as_of(now)))
+    }
+
+    async fn attempt_state(
+        &self,
+        user: &UserId,
+        now: SystemTime,
+    ) -> Result<AttemptState, StoreError> {
+        let tables = self.tables();
+        Ok(tables
+            .attempts
+            .get(user)
+            .map_or_else(clean, |f| f.as_of(now)))
+    }
+
+    async fn clear_attempts(&self, user: &UserId) -> Result<(), StoreError> {
+        self.tables().attempts.remove(user);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GraceLoginStore for HashMapStore {
+    async fn use_grace_login(&self, user: &UserId, limit: u32) -> Result<GraceLogin, StoreError> {
+        let mut tables = self.tables();
+        let used = tables.grace_logins_used.entry(user.clone()).or_insert(0);
+        if *used >= limit {
+            return Ok(GraceLogin::Exhausted);
+        }
+        *used += 1;
+        Ok(GraceLogin::Granted {
+            remaining: limit - *used,
+        })
+    }
+
+    async fn grace_logins_used(&self, user: &UserId) -> Result<u32, StoreError> {
+        Ok(self
+            .tables()
+            .grace_logins_used
+            .get(user)
+            .copied()
+            .unwrap_or(0))
+    }
+
+    async fn reset_grace_logins(&self, user: &UserId) -> Result<(), StoreError> {
+        self.tables().grace_logins_used.remove(user);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DeviceStore for HashMapStore {
+    async fn device_generation(&self, user: &UserId) -> Result<u64, StoreError> {
+        Ok(self
+            .tables()
+            .device_generations
+            .get(user)
+            .copied()
+            .unwrap_or(0))
+    }
+
+    async fn revoke_devices(&self, user: &UserId) -> Result<u64, StoreError> {
+        let mut tables = self.tables();
+        let generation = tables.device_generations.entry(user.clone()).or_insert(0);
+        *generation += 1;
+        Ok(*generation)
+    }
+}
+
+#[async_trait]
+impl NonceStore for HashMapStore {
+    async fn insert_nonce(
+        &self,
+        nonce: &str,
+        expires_at: SystemTime,
+        now: SystemTime,
+    ) -> Result<NonceInsert, StoreError> {
+        let mut tables = self.tables();
+        if tables.nonces.get(nonce).is_some_and(|until| now < *until) {
+            return Ok(NonceInsert::Seen);
+        }
+        tables.nonces.insert(nonce.to_owned(), expires_at);
+        Ok(NonceInsert::Fresh)
+    }
+}
+
+#[async_trait]
+impl PurgeStore for HashMapStore {
+    async fn purge_expired(
+        &self,
+        now: SystemTime,
+        keep_approvals: Duration,
+    ) -> Result<u64, StoreError> {
+        let mut tables = self.tables();
+        let Tables {
+            approvals,
+            attempts,
+            nonces,
+            ..
+        } = &mut *tables;
+        let before = approvals.len() + attempts.len() + nonces.len();
+        nonces.retain(|_, until| now < *until);
+        attempts.retain(|_, failures| failures.as_of(now) != clean());
+        approvals.retain(|_, record| {
+            let record = record.clone().as_of(now);
+            match record.processed_at {
+                Some(at) if record.status.is_final() => now < at + keep_approvals,
+                _ => true,
+            }
+        });
+        let after = approvals.len() + attempts.len() + nonces.len();
+        Ok((before - after) as u64)
+    }
+}
