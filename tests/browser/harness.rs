@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
-use fantoccini::wd::WindowHandle;
+use fantoccini::wd::{TimeoutConfiguration, WindowHandle};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
@@ -28,6 +28,9 @@ pub type Result<T = ()> = std::result::Result<T, Error>;
 /// How long a page may take to show what a step waits for. Generous: CI
 /// machines are slow, and a passing run never waits this long.
 pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// The most one scenario may take, all waits included.
+const SCENARIO_LIMIT: Duration = Duration::from_secs(120);
 
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(100);
@@ -56,12 +59,24 @@ where
         base,
         dir: dir.clone(),
     };
-    // A task of its own, so that a failed assertion (a panic) still lets the
-    // browser be photographed and shut down.
-    let outcome = tokio::spawn(scenario(browser)).await;
-    let passed = matches!(outcome, Ok(Ok(())));
+    // A task of its own, so that a failed assertion (a panic) or a hang
+    // still lets the browser be photographed and shut down.
+    let task = tokio::spawn(scenario(browser));
+    let abort = task.abort_handle();
+    let outcome = match tokio::time::timeout(SCENARIO_LIMIT, task).await {
+        Ok(Ok(Ok(()))) => Outcome::Passed,
+        Ok(Ok(Err(error))) => Outcome::Failed(error.to_string()),
+        Ok(Err(join)) => match join.try_into_panic() {
+            Ok(panic) => Outcome::Panicked(panic),
+            Err(join) => Outcome::Failed(join.to_string()),
+        },
+        Err(_) => {
+            abort.abort();
+            Outcome::Failed(format!("still running after {SCENARIO_LIMIT:?}"))
+        }
+    };
     let shot = dir.join("failure.png");
-    if !passed {
+    if !matches!(outcome, Outcome::Passed) {
         match client.screenshot().await {
             Ok(png) => {
                 let _ = std::fs::write(&shot, png);
@@ -74,16 +89,19 @@ where
     driver.stop().await;
     let _ = std::fs::remove_dir_all(dir.join("profile"));
     match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => panic!("{name}: {error}\n(screenshot: {})", shot.display()),
-        Err(join) => {
+        Outcome::Passed => {}
+        Outcome::Failed(error) => panic!("{name}: {error}\n(screenshot: {})", shot.display()),
+        Outcome::Panicked(panic) => {
             eprintln!("{name}: screenshot: {}", shot.display());
-            match join.try_into_panic() {
-                Ok(panic) => resume_unwind(panic),
-                Err(join) => panic!("{name}: {join}"),
-            }
+            resume_unwind(panic)
         }
     }
+}
+
+enum Outcome {
+    Passed,
+    Failed(String),
+    Panicked(Box<dyn std::any::Any + Send>),
 }
 
 /// `target/tmp/browser/<name>`, emptied.
@@ -205,11 +223,21 @@ impl Driver {
             json!({"binary": chromium, "args": args, "prefs": prefs}),
         );
         // WebDriver on loopback is plain HTTP: no TLS connector needed.
-        ClientBuilder::new(HttpConnector::new())
+        let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
             .connect(&self.url)
             .await
-            .unwrap_or_else(|e| panic!("start headless Chromium through chromedriver: {e}"))
+            .unwrap_or_else(|e| panic!("start headless Chromium through chromedriver: {e}"));
+        // A page that never loads fails the step instead of the default minute.
+        client
+            .update_timeouts(TimeoutConfiguration::new(
+                Some(PATIENCE),
+                Some(PATIENCE),
+                Some(Duration::ZERO),
+            ))
+            .await
+            .expect("set the session's timeouts");
+        client
     }
 
     async fn stop(&mut self) {
