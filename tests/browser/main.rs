@@ -154,9 +154,8 @@ async fn denying_on_the_phone_says_so_and_offers_the_fallbacks() {
         })
         .await?;
         assert!(!status.is_empty());
-        // Well before the policy's fallback delay.
-        b.find_shown("input[name=\"token\"]", Duration::from_secs(2))
-            .await?;
+        // Told together with the denial, not after the policy's delay.
+        assert!(b.shown("input[name=\"token\"]").await?, "the code form");
         assert!(b.shown("form[action=\"/2fa/sms\"] button").await?);
         assert!(b.shown("form[action=\"/2fa/call\"] button").await?);
         assert_eq!(b.client.current_url().await?.path(), "/2fa");
@@ -186,9 +185,9 @@ async fn a_code_by_text_message_from_the_phone_signs_in() {
         b.switch_to(&signing_in).await?;
         log_in(&b, "carol").await?;
         b.wait_for_path("/2fa").await?;
-        // No app to push to: the fallbacks at once.
-        b.find_shown("form[action=\"/2fa/sms\"] button", Duration::from_secs(2))
-            .await?;
+        // No app to push to: the fallbacks at once, on first sight.
+        b.find("form[action=\"/2fa/sms\"] button").await?;
+        assert!(b.shown("form[action=\"/2fa/sms\"] button").await?);
         b.submit("/2fa/sms").await?;
         b.wait_for_text("text message").await?;
 
@@ -228,10 +227,17 @@ async fn a_wrong_code_shows_the_message() {
     run("wrong-code", Js::On, |b| async move {
         register(&b, "dave").await?;
         b.find_shown("#onetouch-status", PATIENCE).await?;
-        assert!(
-            !b.shown("input[name=\"token\"]").await?,
-            "the code form waits while the push is tried"
-        );
+        // The code form waits while the push is tried: seen before the
+        // policy's delay ran out on the page's own clock (a slow machine
+        // may look later, and then there is nothing to tell).
+        let shown = b.shown("input[name=\"token\"]").await?;
+        let age = b
+            .client
+            .execute("return performance.now();", vec![])
+            .await?;
+        if age.as_f64().is_some_and(|ms| ms < 9_000.0) {
+            assert!(!shown, "the code form is held back at first");
+        }
         b.find_shown("input[name=\"token\"]", FALLBACK_PATIENCE)
             .await?;
         let code = app_code(&b).await?;
@@ -272,8 +278,9 @@ async fn a_remembered_device_skips_the_challenge_next_time() {
 async fn the_code_path_works_without_javascript() {
     run("no-js", Js::Off, |b| async move {
         register(&b, "frank").await?;
-        b.find_shown("input[name=\"token\"]", Duration::from_secs(2))
-            .await?;
+        // Nothing hides the code form.
+        b.find("input[name=\"token\"]").await?;
+        assert!(b.shown("input[name=\"token\"]").await?, "the code form");
         // The push button is there for those who want one.
         assert!(b.shown("form[action=\"/2fa/onetouch\"] button").await?);
 
