@@ -1,29 +1,8 @@
-//! The quickstart: a small, complete application with two-factor sign-in.
-//!
-//! ```text
-//! cargo run --example quickstart
-//! ```
-//!
-//! Without `AUTHY_API_KEY`, the crate's Authy simulator runs in-process under
-//! `/simulator`, with its virtual phone at `/simulator/phone`: register, then
-//! approve the push or read the code there. Environment (all optional):
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `HOST`, `PORT` | `127.0.0.1`, `3000` | where to listen |
-//! | `PUBLIC_URL` | `http://HOST:PORT` | the external base URL (callbacks are signed for it) |
-//! | `AUTHY_API_KEY` | unset: simulator | a real Authy application's key |
-//! | `AUTHY_API_URL` | `https://api.authy.com` | the API root, without `/protected/json` |
-//! | `AUTHY_SIMULATOR_KEY` | random, printed | the simulator's key |
-//! | `DATABASE_URL` | unset: memory | `sqlite:…` or `postgres:…` for the 2FA store |
-//! | `REMEMBER_DEVICE_KEY` | random | 32+ bytes signing remember-device cookies |
-//!
-//! The application's own users (name, password hash, e-mail) are kept in
-//! memory to keep the example short; what the second factor needs lives in
-//! the 2FA store and survives a restart with `DATABASE_URL`.
+//! The quickstart application itself, apart from reading the environment
+//! (`main.rs`), so that the browser tests (`tests/browser`) serve the very
+//! same app in process.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -41,7 +20,7 @@ use tower_authy::config::{Policy, RememberDevice};
 use tower_authy::provider::EnrollmentRequest;
 use tower_authy::session::{self, TwoFactorStatus};
 use tower_authy::simulator::{CallbackMethod, Simulator};
-use tower_authy::store::{MemoryStore, PostgresStore, SharedStore, SqliteStore, UserId};
+use tower_authy::store::{SharedStore, UserId};
 use tower_authy::webhook::Webhook;
 use tower_authy::{ApiKey, TwoFactor, authy::Client};
 use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
@@ -67,52 +46,64 @@ fn hash_password(password: &str) -> Option<String> {
         .map(|hash| hash.to_string())
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+/// Who answers the Authy API calls.
+pub enum Authy {
+    /// A real Authy application at this API root (without `/protected/json`).
+    Api { url: String },
+    /// The crate's simulator, mounted in the app under `/simulator`.
+    Simulator,
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(env("RUST_LOG").unwrap_or_else(|| "info,tower_authy=info".into()))
-        .init();
-    let host = env("HOST").unwrap_or_else(|| "127.0.0.1".into());
-    let port: u16 = env("PORT").map_or(Ok(3000), |p| p.parse())?;
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
-    let addr: SocketAddr = listener.local_addr()?;
-    let public_url = env("PUBLIC_URL")
-        .unwrap_or_else(|| format!("http://{addr}"))
-        .trim_end_matches('/')
-        .to_owned();
+/// Everything the application is built from; `main.rs` reads it from the
+/// environment, the browser tests set it directly.
+pub struct Config {
+    /// The external base URL, without a trailing slash: callbacks are signed
+    /// for it.
+    pub public_url: String,
+    /// The port the app listens on: the app reaches its own simulator there.
+    pub port: u16,
+    /// The Authy API key, or the simulator's.
+    pub key: ApiKey,
+    pub authy: Authy,
+    /// The 2FA store.
+    pub store: SharedStore,
+    /// Signs remember-device cookies.
+    pub remember_key: ApiKey,
+}
+
+/// The whole application: pages, the 2FA routes and, with
+/// [`Authy::Simulator`], the simulator and its virtual phone.
+pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
+    let Config {
+        public_url,
+        port,
+        key,
+        authy,
+        store,
+        remember_key,
+    } = config;
     let callback_url = format!("{public_url}/2fa/callback");
-    let store = open_store().await?;
 
     // A real Authy application, or the simulator in this very process.
-    let (key, client, simulator) = match env("AUTHY_API_KEY") {
-        Some(key) => {
-            let api_url = env("AUTHY_API_URL").unwrap_or_else(|| "https://api.authy.com".into());
-            let client = Client::builder(key.as_str()).base_url(&api_url).build()?;
-            (ApiKey::new(key), client, None)
-        }
-        None => {
-            let key = env("AUTHY_SIMULATOR_KEY").map_or_else(ApiKey::random, ApiKey::new);
+    let (client, simulator) = match authy {
+        Authy::Api { url } => (Client::builder(key.clone()).base_url(&url).build()?, None),
+        Authy::Simulator => {
             let simulator = Simulator::builder()
                 .api_key(key.clone())
                 .callback(&callback_url, CallbackMethod::Post)
                 .build();
             // The app reaches its own simulator over loopback, like any API.
-            let local = format!("http://127.0.0.1:{}/simulator", addr.port());
+            let local = format!("http://127.0.0.1:{port}/simulator");
             let client = Client::builder(key.clone()).base_url(&local).build()?;
-            (key, client, Some(simulator))
+            (client, Some(simulator))
         }
     };
 
     let secure = public_url.starts_with("https://");
-    let remember_key = env("REMEMBER_DEVICE_KEY").map_or_else(ApiKey::random, ApiKey::new);
     let remember =
         RememberDevice::new(Duration::from_secs(30 * 24 * 3600), remember_key).with_secure(secure);
     let policy = Policy::builder().with_remember_device(remember).build()?;
-    let webhook = Webhook::builder(key.clone(), store.clone())
+    let webhook = Webhook::builder(key, store.clone())
         .public_url(&callback_url)
         .build()?;
     let two_factor = TwoFactor::builder(client, store)
@@ -145,39 +136,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(simulator) = &simulator {
         router = router.nest_service("/simulator", simulator.router());
     }
-    let router = router
+    Ok(router
         .with_state(app)
-        .layer(SessionManagerLayer::new(Sessions::default()).with_secure(secure));
-
-    println!("tower-authy quickstart on {public_url}");
-    println!("  register:      {public_url}/register");
-    println!("  sign in:       {public_url}/login");
-    match &simulator {
-        Some(_) => {
-            println!("  virtual phone: {public_url}/simulator/phone");
-            println!("  (Authy simulator, key {})", key.expose_for_display());
-        }
-        None => println!("  Authy API:     callbacks expected at {callback_url}"),
-    }
-    axum::serve(listener, router).await?;
-    Ok(())
-}
-
-async fn open_store() -> Result<SharedStore, Box<dyn std::error::Error>> {
-    Ok(match env("DATABASE_URL") {
-        None => Arc::new(MemoryStore::new()),
-        Some(url) if url.starts_with("sqlite:") => {
-            let store = SqliteStore::connect(&url).await?;
-            store.migrate().await?;
-            Arc::new(store)
-        }
-        Some(url) if url.starts_with("postgres") => {
-            let store = PostgresStore::connect(&url).await?;
-            store.migrate().await?;
-            Arc::new(store)
-        }
-        Some(_) => return Err("DATABASE_URL must start with sqlite: or postgres:".into()),
-    })
+        .layer(SessionManagerLayer::new(Sessions::default()).with_secure(secure)))
 }
 
 /// Refuses a POST that a browser says came from another site

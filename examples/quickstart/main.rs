@@ -1,0 +1,101 @@
+//! The quickstart: a small, complete application with two-factor sign-in.
+//!
+//! ```text
+//! cargo run --example quickstart
+//! ```
+//!
+//! Without `AUTHY_API_KEY`, the crate's Authy simulator runs in-process under
+//! `/simulator`, with its virtual phone at `/simulator/phone`: register, then
+//! approve the push or read the code there. Environment (all optional):
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `HOST`, `PORT` | `127.0.0.1`, `3000` | where to listen |
+//! | `PUBLIC_URL` | `http://HOST:PORT` | the external base URL (callbacks are signed for it) |
+//! | `AUTHY_API_KEY` | unset: simulator | a real Authy application's key |
+//! | `AUTHY_API_URL` | `https://api.authy.com` | the API root, without `/protected/json` |
+//! | `AUTHY_SIMULATOR_KEY` | random, printed | the simulator's key |
+//! | `DATABASE_URL` | unset: memory | `sqlite:…` or `postgres:…` for the 2FA store |
+//! | `REMEMBER_DEVICE_KEY` | random | 32+ bytes signing remember-device cookies |
+//!
+//! The application's own users (name, password hash, e-mail) are kept in
+//! memory to keep the example short; what the second factor needs lives in
+//! the 2FA store and survives a restart with `DATABASE_URL`. The app itself
+//! is in `app.rs`; this file reads the environment and serves it.
+
+mod app;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tower_authy::ApiKey;
+use tower_authy::store::{MemoryStore, PostgresStore, SharedStore, SqliteStore};
+
+use app::{Authy, Config};
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(env("RUST_LOG").unwrap_or_else(|| "info,tower_authy=info".into()))
+        .init();
+    let host = env("HOST").unwrap_or_else(|| "127.0.0.1".into());
+    let port: u16 = env("PORT").map_or(Ok(3000), |p| p.parse())?;
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let public_url = env("PUBLIC_URL")
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let (key, authy) = match env("AUTHY_API_KEY") {
+        Some(key) => {
+            let url = env("AUTHY_API_URL").unwrap_or_else(|| "https://api.authy.com".into());
+            (ApiKey::new(key), Authy::Api { url })
+        }
+        None => (
+            env("AUTHY_SIMULATOR_KEY").map_or_else(ApiKey::random, ApiKey::new),
+            Authy::Simulator,
+        ),
+    };
+    let simulated = matches!(authy, Authy::Simulator);
+    let router = app::app(Config {
+        public_url: public_url.clone(),
+        port: addr.port(),
+        key: key.clone(),
+        authy,
+        store: open_store().await?,
+        remember_key: env("REMEMBER_DEVICE_KEY").map_or_else(ApiKey::random, ApiKey::new),
+    })?;
+
+    println!("tower-authy quickstart on {public_url}");
+    println!("  register:      {public_url}/register");
+    println!("  sign in:       {public_url}/login");
+    if simulated {
+        println!("  virtual phone: {public_url}/simulator/phone");
+        println!("  (Authy simulator, key {})", key.expose_for_display());
+    } else {
+        println!("  Authy API:     callbacks expected at {public_url}/2fa/callback");
+    }
+    axum::serve(listener, router).await?;
+    Ok(())
+}
+
+async fn open_store() -> Result<SharedStore, Box<dyn std::error::Error>> {
+    Ok(match env("DATABASE_URL") {
+        None => Arc::new(MemoryStore::new()),
+        Some(url) if url.starts_with("sqlite:") => {
+            let store = SqliteStore::connect(&url).await?;
+            store.migrate().await?;
+            Arc::new(store)
+        }
+        Some(url) if url.starts_with("postgres") => {
+            let store = PostgresStore::connect(&url).await?;
+            store.migrate().await?;
+            Arc::new(store)
+        }
+        Some(_) => return Err("DATABASE_URL must start with sqlite: or postgres:".into()),
+    })
+}

@@ -1,0 +1,302 @@
+//! The quickstart app in real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`), driven through chromedriver: what an end user clicks,
+//! with the simulator's virtual phone in a second tab.
+//!
+//! ```text
+//! cargo test --all-features --test browser
+//! ```
+//!
+//! Each test serves its own app (in process, port 0) and starts its own
+//! chromedriver and browser; both are shut down at the end. A failing test
+//! leaves `target/tmp/browser/<test>/failure.png` and `chromedriver.log`.
+//!
+//! Elements are found by the ids, form `action`s and input `name`s the
+//! templates keep; text is only matched for what the user is told.
+
+// The test serves the simulator flavour only; the real-Authy half of the app
+// is built by `main.rs`.
+#[allow(dead_code)]
+#[path = "../../examples/quickstart/app.rs"]
+mod app;
+mod harness;
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use harness::{Browser, Js, PATIENCE, Result, eventually, run};
+
+const PASSWORD: &str = "correct horse 42";
+
+/// The policy's fallback delay (10 s) with room to spare.
+const FALLBACK_PATIENCE: Duration = Duration::from_secs(25);
+
+/// Creates an account; leaves the browser on the challenge that confirms it.
+async fn register(b: &Browser, name: &str) -> Result {
+    b.open("/register").await?;
+    b.fill("username", name).await?;
+    b.fill("password", PASSWORD).await?;
+    b.fill("email", &format!("{name}@example.com")).await?;
+    b.fill("country_code", "1").await?;
+    b.fill("phone_number", "201-555-0123").await?;
+    b.submit("/register").await?;
+    b.wait_for_path("/2fa").await
+}
+
+async fn log_in(b: &Browser, name: &str) -> Result {
+    b.open("/login").await?;
+    b.fill("username", name).await?;
+    b.fill("password", PASSWORD).await?;
+    b.submit("/login").await
+}
+
+async fn log_out(b: &Browser) -> Result {
+    b.submit("/logout").await?;
+    b.wait_for_path("/login").await
+}
+
+/// Waits for the protected page and checks whom it greets; returns the
+/// greeting.
+async fn on_protected_page(b: &Browser, name: &str) -> Result<String> {
+    b.wait_for_path("/protected").await?;
+    let welcome = b.find("#welcome").await?.text().await?;
+    assert!(
+        welcome.contains(name),
+        "the protected page greets {name}: {welcome:?}"
+    );
+    Ok(welcome)
+}
+
+/// On the virtual phone, in a tab of its own, answers the pending OneTouch
+/// request (`"approve"` or `"deny"`); then comes back to the tab it left.
+async fn answer_on_phone(b: &Browser, answer: &str) -> Result {
+    let challenge = b.open_tab("/simulator/phone").await?;
+    // The phone page refreshes itself until the request shows up.
+    let button = format!("form[action$=\"/{answer}\"] button");
+    b.click(&button).await?;
+    // The page comes back once the app was told, without the request.
+    eventually("the request to leave the phone", PATIENCE, || async {
+        let left = b.client.find_all(Locator::Css(&button)).await?;
+        Ok(left.is_empty().then_some(()))
+    })
+    .await?;
+    b.switch_to(&challenge).await
+}
+
+/// The virtual Authy app's current code, as its screen shows it.
+async fn app_code(b: &Browser) -> Result<String> {
+    let users = b.phone_api("users").await?;
+    let id = users[0]["authy_id"]
+        .as_u64()
+        .ok_or("no user on the phone")?;
+    let token = b.phone_api(&format!("users/{id}/token")).await?;
+    Ok(token["token"].as_str().ok_or("no token")?.to_owned())
+}
+
+/// Types a code into the page's code form and sends it, with "remember this
+/// device" ticked or not.
+async fn enter_code(b: &Browser, code: &str, remember: bool) -> Result {
+    b.fill("token", code).await?;
+    if remember {
+        let tick = b.find("input[name=\"remember\"]").await?;
+        tick.click().await?;
+        assert!(tick.is_selected().await?, "the box is ticked");
+    }
+    b.click("form:has(input[name=\"token\"]) button").await
+}
+
+/// A code of the right shape that is not `code`.
+fn wrong(code: &str) -> String {
+    code.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => char::from_digit((d + 5) % 10, 10).unwrap_or('0'),
+            None => c,
+        })
+        .collect()
+}
+
+/// Scenario 1: register, then approve the push on the phone in a second tab;
+/// the waiting challenge page goes on to the protected page by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approving_on_the_phone_opens_the_protected_page_without_a_reload() {
+    run("approve", Js::On, |b| async move {
+        register(&b, "alice").await?;
+        let status = b.find_shown("#onetouch-status", PATIENCE).await?;
+        assert!(
+            !status.text().await?.trim().is_empty(),
+            "the challenge tells what to do on the phone"
+        );
+        b.screenshot("challenge.png").await?;
+        answer_on_phone(&b, "approve").await?;
+        // No reload, no click here: the page learns it from the server.
+        let welcome = on_protected_page(&b, "alice").await?;
+        assert!(welcome.contains("one_touch"), "{welcome:?}");
+        Ok(())
+    })
+    .await;
+}
+
+/// Scenario 2: a later sign-in denied on the phone: the page says so and
+/// offers the other ways at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denying_on_the_phone_says_so_and_offers_the_fallbacks() {
+    run("deny", Js::On, |b| async move {
+        register(&b, "bob").await?;
+        answer_on_phone(&b, "approve").await?;
+        on_protected_page(&b, "bob").await?;
+        log_out(&b).await?;
+        log_in(&b, "bob").await?;
+        b.wait_for_path("/2fa").await?;
+        b.find_shown("#onetouch-status", PATIENCE).await?;
+        answer_on_phone(&b, "deny").await?;
+        let status = eventually("the denial", PATIENCE, || async {
+            let text = b.find("#onetouch-status").await?.text().await?;
+            Ok(text.to_lowercase().contains("denied").then_some(text))
+        })
+        .await?;
+        assert!(!status.is_empty());
+        // Told together with the denial, not after the policy's delay.
+        assert!(b.shown("input[name=\"token\"]").await?, "the code form");
+        assert!(b.shown("form[action=\"/2fa/sms\"] button").await?);
+        assert!(b.shown("form[action=\"/2fa/call\"] button").await?);
+        assert_eq!(b.client.current_url().await?.path(), "/2fa");
+        Ok(())
+    })
+    .await;
+}
+
+/// Scenario 3: a phone without the Authy app: at sign-in, "text me a code",
+/// read it on the virtual phone, type it in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_by_text_message_from_the_phone_signs_in() {
+    run("sms", Js::On, |b| async move {
+        register(&b, "carol").await?;
+        answer_on_phone(&b, "approve").await?;
+        on_protected_page(&b, "carol").await?;
+        log_out(&b).await?;
+
+        let signing_in = b.open_tab("/simulator/phone").await?;
+        let phone = b.client.window().await?;
+        // The app's uninstall form carries `_method=DELETE`.
+        b.click("form[action$=\"/app\"]:has(input[name=\"_method\"]) button")
+            .await?;
+        b.find("form[action$=\"/app\"]:not(:has(input[name=\"_method\"]))")
+            .await?;
+
+        b.switch_to(&signing_in).await?;
+        log_in(&b, "carol").await?;
+        b.wait_for_path("/2fa").await?;
+        // No app to push to: the fallbacks at once, on first sight.
+        b.find("form[action=\"/2fa/sms\"] button").await?;
+        assert!(b.shown("form[action=\"/2fa/sms\"] button").await?);
+        b.submit("/2fa/sms").await?;
+        b.wait_for_text("text message").await?;
+
+        b.switch_to(&phone).await?;
+        // The phone page refreshes itself until the message shows up.
+        let code = eventually("the text message on the phone", PATIENCE, || async {
+            let cells = b
+                .client
+                .find_all(Locator::XPath(
+                    "//tr[td[normalize-space()='sms']]/td[last()]",
+                ))
+                .await?;
+            match cells.first() {
+                Some(cell) => Ok(Some(cell.text().await?.trim().to_owned())),
+                None => Ok(None),
+            }
+        })
+        .await?;
+        assert!(
+            !code.is_empty() && code.chars().all(|c| c.is_ascii_digit()),
+            "a code: {code:?}"
+        );
+
+        b.switch_to(&signing_in).await?;
+        enter_code(&b, &code, false).await?;
+        let welcome = on_protected_page(&b, "carol").await?;
+        assert!(welcome.contains("code"), "{welcome:?}");
+        Ok(())
+    })
+    .await;
+}
+
+/// Scenario 4: the code form comes after the policy's delay; a wrong code is
+/// refused with a message, the right one then passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_code_shows_the_message() {
+    run("wrong-code", Js::On, |b| async move {
+        register(&b, "dave").await?;
+        b.find_shown("#onetouch-status", PATIENCE).await?;
+        // The code form waits while the push is tried: seen before the
+        // policy's delay ran out on the page's own clock (a slow machine
+        // may look later, and then there is nothing to tell).
+        let shown = b.shown("input[name=\"token\"]").await?;
+        let age = b
+            .client
+            .execute("return performance.now();", vec![])
+            .await?;
+        if age.as_f64().is_some_and(|ms| ms < 9_000.0) {
+            assert!(!shown, "the code form is held back at first");
+        }
+        b.find_shown("input[name=\"token\"]", FALLBACK_PATIENCE)
+            .await?;
+        let code = app_code(&b).await?;
+        enter_code(&b, &wrong(&code), false).await?;
+        b.wait_for_text("code is not right").await?;
+        assert_eq!(b.client.current_url().await?.path(), "/2fa");
+
+        enter_code(&b, &app_code(&b).await?, false).await?;
+        on_protected_page(&b, "dave").await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// Scenario 5: "remember this device" at the code: the next sign-in skips
+/// the challenge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_device_skips_the_challenge_next_time() {
+    run("remember", Js::On, |b| async move {
+        register(&b, "erin").await?;
+        b.find_shown("input[name=\"token\"]", FALLBACK_PATIENCE)
+            .await?;
+        enter_code(&b, &app_code(&b).await?, true).await?;
+        on_protected_page(&b, "erin").await?;
+        log_out(&b).await?;
+
+        log_in(&b, "erin").await?;
+        let welcome = on_protected_page(&b, "erin").await?;
+        assert!(welcome.contains("remembered_device"), "{welcome:?}");
+        Ok(())
+    })
+    .await;
+}
+
+/// Scenario 6: JavaScript off: the challenge shows the code form at once,
+/// sends no push, and the code signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_code_path_works_without_javascript() {
+    run("no-js", Js::Off, |b| async move {
+        register(&b, "frank").await?;
+        // Nothing hides the code form.
+        b.find("input[name=\"token\"]").await?;
+        assert!(b.shown("input[name=\"token\"]").await?, "the code form");
+        // The push button is there for those who want one.
+        assert!(b.shown("form[action=\"/2fa/onetouch\"] button").await?);
+
+        enter_code(&b, &app_code(&b).await?, false).await?;
+        let welcome = on_protected_page(&b, "frank").await?;
+        assert!(welcome.contains("code"), "{welcome:?}");
+        // The page's script never ran: no push reached the phone all along.
+        let users = b.phone_api("users").await?;
+        let id = users[0]["authy_id"]
+            .as_u64()
+            .ok_or("no user on the phone")?;
+        let requests = b
+            .phone_api(&format!("users/{id}/approval_requests"))
+            .await?;
+        assert_eq!(requests, serde_json::json!([]), "a push without script");
+        Ok(())
+    })
+    .await;
+}
