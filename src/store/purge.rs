@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::SharedStore;
+use super::{PurgeStore, SharedStore};
 
 /// Runs [`PurgeStore::purge_expired`] every `every` in a background task, and
 /// stops when the returned handle is dropped. Failures are logged and retried
