@@ -2,9 +2,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{PurgeStore, SharedStore};
+use super::SharedStore;
 
-/// Runs [`PurgeStore::purge_expired`] every `every` in a background task, and
+/// Runs [`PurgeStore::purge_expired`](super::PurgeStore::purge_expired) every `every` in a background task, and
 /// stops when the returned handle is dropped. Failures are logged and retried
 /// at the next tick.
 ///
