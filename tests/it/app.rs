@@ -175,6 +175,53 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `GET path` with `http`.
+    pub async fn get(&self, http: &reqwest::Client, path: &str) -> reqwest::Response {
+        http.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// The status of `GET path`.
+    pub async fn status(&self, http: &reqwest::Client, path: &str) -> reqwest::StatusCode {
+        self.get(http, path).await.status()
+    }
+
+    /// The body of `GET path`.
+    pub async fn text(&self, http: &reqwest::Client, path: &str) -> String {
+        self.get(http, path).await.text().await.unwrap()
+    }
+
+    /// `GET path` asking for JSON, whatever the client usually asks for.
+    pub async fn get_json(&self, http: &reqwest::Client, path: &str) -> Value {
+        http.get(self.url(path))
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// `POST path` with a form body.
+    pub async fn post_form(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        http.post(self.url(path)).form(form).send().await.unwrap()
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        body: Value,
+    ) -> reqwest::Response {
+        http.post(self.url(path)).json(&body).send().await.unwrap()
+    }
+
     /// Signs `username` in with the first factor.
     pub async fn sign_in(&self, http: &reqwest::Client, username: &str) {
         let answer = http

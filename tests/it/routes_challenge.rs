@@ -182,14 +182,7 @@ async fn a_wrong_code_is_refused_and_counted_until_lockout() {
         (html.status().as_u16(), location(&html)),
         (303, "/2fa?error=code_rejected".into())
     );
-    let page = browser
-        .get(app.url("/2fa?error=code_rejected"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text(&browser, "/2fa?error=code_rejected").await;
     assert!(page.contains("One attempt is left"), "{page}");
     let locked = post_token(&app, &browser, "0000000").await;
     assert_eq!(location(&locked), "/2fa?error=locked_out");
@@ -203,25 +196,10 @@ async fn a_wrong_code_is_refused_and_counted_until_lockout() {
         .unwrap();
     assert_eq!(refused.status(), 429);
     assert!(refused.headers().contains_key("retry-after"));
-    let page = browser
-        .get(app.url("/2fa?error=locked_out"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text(&browser, "/2fa?error=locked_out").await;
     assert!(page.contains("Too many wrong codes"), "{page}");
     assert!(page.contains("try again in 10 minutes"), "{page}");
-    assert_eq!(
-        browser
-            .get(app.url("/protected"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(app.status(&browser, "/protected").await, 303);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,15 +238,7 @@ async fn a_code_works_once() {
     app.sign_in(&other, "frank").await;
     let replay = post_token(&app, &other, &token).await;
     assert_eq!(location(&replay), "/2fa?error=code_rejected");
-    assert_eq!(
-        other
-            .get(app.url("/protected"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(app.status(&other, "/protected").await, 303);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,11 +294,7 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
         assert_eq!(answer.status(), 403, "{header}");
         assert_eq!(answer.json::<Value>().await.unwrap()["error"], "cross_site");
     }
-    assert_eq!(
-        bare.get(app.url("/api/me")).send().await.unwrap().status(),
-        401,
-        "still pending"
-    );
+    assert_eq!(app.status(&bare, "/api/me").await, 401, "still pending");
     // With the session's CSRF token (from the challenge), the same POST works.
     let challenge: Value = bare
         .get(app.url("/2fa"))
@@ -355,15 +321,7 @@ async fn logging_out_ends_everything() {
     let (app, browser, authy_id) = pending("ivy", policy()).await;
     let token = app.soft_token(authy_id).await;
     post_token(&app, &browser, &token).await;
-    assert_eq!(
-        browser
-            .get(app.url("/protected"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.status(&browser, "/protected").await, 200);
     browser.post(app.url("/logout")).send().await.unwrap();
     let after = browser.get(app.url("/protected")).send().await.unwrap();
     assert_eq!(
@@ -384,15 +342,7 @@ async fn users_who_never_enrolled_pass_under_opt_in() {
         .await
         .unwrap();
     assert_eq!(location(&challenge), "/protected");
-    assert_eq!(
-        browser
-            .get(app.url("/protected"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.status(&browser, "/protected").await, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -416,14 +366,7 @@ async fn disabled_channels_are_refused() {
         .build()
         .unwrap();
     let (app, browser, _) = pending("liam", policy).await;
-    let page = browser
-        .get(app.url("/2fa"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text(&browser, "/2fa").await;
     assert!(!page.contains("/2fa/call"), "the page does not offer it");
     let call = browser.post(app.url("/2fa/call")).send().await.unwrap();
     assert_eq!(location(&call), "/2fa?error=channel_off");
@@ -510,10 +453,7 @@ async fn a_phone_planted_with_the_password_alone_cannot_lock_the_owner_out() {
         skipped.json::<Value>().await.unwrap()["method"],
         "not_required"
     );
-    assert_eq!(
-        owner.get(app.url("/api/me")).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(app.status(&owner, "/api/me").await, 200);
     let replaced = owner
         .post(app.url("/2fa/enroll"))
         .json(&serde_json::json!({"email": "olga@example.com", "country_code": "1", "phone_number": "5550142002"}))
@@ -533,26 +473,11 @@ async fn a_phone_planted_with_the_password_alone_cannot_lock_the_owner_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confirmed_phone_cannot_be_skipped() {
     let (app, browser, _) = pending("pete", policy()).await;
-    let page = browser
-        .get(app.url("/2fa"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text(&browser, "/2fa").await;
     assert!(!page.contains("/2fa/skip"), "not offered");
     let skip = browser.post(app.url("/2fa/skip")).send().await.unwrap();
     assert_eq!(location(&skip), "/2fa?error=not_possible");
-    assert_eq!(
-        browser
-            .get(app.url("/protected"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(app.status(&browser, "/protected").await, 303);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -566,14 +491,7 @@ async fn an_overridden_template_is_the_page_the_route_shows() {
     app.enroll("zoe", EnrollmentState::Enabled).await;
     let browser = app.browser();
     app.sign_in(&browser, "zoe").await;
-    let page = browser
-        .get(app.url("/2fa?error=code_rejected"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text(&browser, "/2fa?error=code_rejected").await;
     assert!(page.contains(r#"<h1 id="acme">Acme check</h1>"#), "{page}");
     assert!(!page.contains("Confirm it is you"), "{page}");
     assert!(

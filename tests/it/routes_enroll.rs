@@ -5,8 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, SET_COOKIE};
-use serde_json::Value;
+use reqwest::header::SET_COOKIE;
 use tower_authy::config::RememberDevice;
 use tower_authy::store::{EnrollmentState, UserId};
 
@@ -34,45 +33,15 @@ fn remember() -> RememberDevice {
     RememberDevice::new(Duration::from_secs(3600), "k".repeat(32)).with_secure(false)
 }
 
-/// A JSON GET from any client (the browser too).
-async fn get_json(app: &TestApp, http: &reqwest::Client, path: &str) -> Value {
-    http.get(app.url(path))
-        .header(ACCEPT, "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// How `GET /2fa` decides for this session: `challenge`, or the method the
 /// session completed with.
 async fn second_factor(app: &TestApp, http: &reqwest::Client) -> String {
-    let answer = get_json(app, http, "/2fa").await;
+    let answer = app.get_json(http, "/2fa").await;
     match answer["status"].as_str() {
         Some("complete") => answer["method"].as_str().unwrap().to_owned(),
         Some(other) => other.to_owned(),
         None => panic!("{answer}"),
     }
-}
-
-async fn post_form(
-    app: &TestApp,
-    http: &reqwest::Client,
-    path: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    http.post(app.url(path)).form(form).send().await.unwrap()
-}
-
-async fn post_json(
-    app: &TestApp,
-    http: &reqwest::Client,
-    path: &str,
-    body: Value,
-) -> reqwest::Response {
-    http.post(app.url(path)).json(&body).send().await.unwrap()
 }
 
 /// The state of the user's stored enrollment.

@@ -60,12 +60,7 @@ async fn status(app: &TestApp, http: &reqwest::Client, query: &str) -> (u16, Val
 }
 
 async fn me(app: &TestApp, http: &reqwest::Client) -> u16 {
-    http.get(app.url("/api/me"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    app.status(http, "/api/me").await.as_u16()
 }
 
 async fn requests(app: &TestApp, authy_id: u64) -> Vec<Value> {
@@ -140,14 +135,7 @@ async fn a_browser_approval_returns_to_the_page_first_asked_for() {
     app.sign_in(&browser, "alice").await;
     let first = browser.get(app.url("/protected")).send().await.unwrap();
     assert_eq!(location(&first), "/2fa?next=%2Fprotected");
-    let page = browser
-        .get(app.url(&location(&first)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text(&browser, &location(&first)).await;
     assert!(page.contains("id=\"onetouch\""), "{page}");
     assert!(page.contains("new EventSource"), "{page}");
     assert!(page.contains("data-after=\"10\""), "{page}");
@@ -217,14 +205,7 @@ async fn a_denial_is_answered_and_the_fallbacks_still_work() {
     app.answer(&uuid, "deny").await;
     let denied = browser.get(app.url("/2fa/status")).send().await.unwrap();
     assert_eq!(location(&denied), "/2fa?error=denied");
-    let page = browser
-        .get(app.url("/2fa?error=denied"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text(&browser, "/2fa?error=denied").await;
     assert!(page.contains("denied on your phone"), "{page}");
     assert!(
         page.contains("data-autostart=\"no\""),
@@ -546,14 +527,7 @@ async fn onetouch_turned_off_is_not_offered_and_refused() {
     app.enroll("alice", EnrollmentState::Enabled).await;
     let browser = app.browser();
     app.sign_in(&browser, "alice").await;
-    let page = browser
-        .get(app.url("/2fa"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text(&browser, "/2fa").await;
     assert!(!page.contains("<script"), "{page}");
     assert!(page.contains("data-after=\"0\""), "{page}");
     let api = app.api();

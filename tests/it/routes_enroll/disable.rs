@@ -6,8 +6,8 @@ use tower_authy::config::{EnrollmentPolicy, Policy};
 use tower_authy::store::EnrollmentState;
 
 use super::{
-    browser_with_device, cookie_value, device_set_cookie, enrollment_state, fresh_token, get_json,
-    post_form, post_json, redirected_to, remember, second_factor, simulator_users,
+    browser_with_device, cookie_value, device_set_cookie, enrollment_state, fresh_token,
+    redirected_to, remember, second_factor, simulator_users,
 };
 use crate::app::{TestApp, location};
 
@@ -16,7 +16,9 @@ async fn passed_with_code(app: &TestApp, user: &str, authy_id: u64) -> reqwest::
     let api = app.api();
     app.sign_in(&api, user).await;
     let token = fresh_token(app, authy_id).await;
-    let passed = post_json(app, &api, "/2fa/token", json!({"token": token})).await;
+    let passed = app
+        .post_json(&api, "/2fa/token", json!({"token": token}))
+        .await;
     assert_eq!(passed.status(), 200);
     api
 }
@@ -34,13 +36,13 @@ async fn turning_off_needs_a_fresh_second_factor_and_then_removes_everything() {
     let browser = app.browser();
     app.sign_in(&browser, "alice").await;
     let token = fresh_token(&app, authy_id).await;
-    let passed = post_form(
-        &app,
-        &browser,
-        "/2fa/token",
-        &[("token", &token), ("remember", "true")],
-    )
-    .await;
+    let passed = app
+        .post_form(
+            &browser,
+            "/2fa/token",
+            &[("token", &token), ("remember", "true")],
+        )
+        .await;
     let device = cookie_value(&device_set_cookie(&passed).unwrap());
 
     // Signed in again by the remembered device: not a fresh factor.
@@ -59,7 +61,7 @@ async fn turning_off_needs_a_fresh_second_factor_and_then_removes_everything() {
         refused.json::<Value>().await.unwrap()["error"],
         "fresh_factor_required"
     );
-    let page = post_form(&app, &api, "/2fa/disable", &[]).await;
+    let page = app.post_form(&api, "/2fa/disable", &[]).await;
     assert_eq!(
         redirected_to(&page),
         "/2fa/enroll?error=fresh_factor_required"
@@ -70,7 +72,9 @@ async fn turning_off_needs_a_fresh_second_factor_and_then_removes_everything() {
     } else {
         "000000"
     };
-    let page = post_form(&app, &api, "/2fa/disable", &[("token", wrong)]).await;
+    let page = app
+        .post_form(&api, "/2fa/disable", &[("token", wrong)])
+        .await;
     assert_eq!(redirected_to(&page), "/2fa/enroll?error=code_rejected");
     assert_eq!(
         enrollment_state(&app, "alice").await,
@@ -79,7 +83,9 @@ async fn turning_off_needs_a_fresh_second_factor_and_then_removes_everything() {
     assert_eq!(simulator_users(&app).await, [authy_id]);
 
     // With a code sent along, it goes through.
-    let done = post_form(&app, &api, "/2fa/disable", &[("token", &right)]).await;
+    let done = app
+        .post_form(&api, "/2fa/disable", &[("token", &right)])
+        .await;
     assert_eq!(redirected_to(&done), "/2fa/enroll?notice=disabled");
     assert!(
         device_set_cookie(&done).is_some_and(|c| c.contains("Max-Age=0")),
@@ -101,15 +107,7 @@ async fn turning_off_needs_a_fresh_second_factor_and_then_removes_everything() {
     app.sign_in(&again, "alice").await;
     let next = again.get(app.url("/2fa")).send().await.unwrap();
     assert_eq!(location(&next), "/");
-    assert_eq!(
-        again
-            .get(app.url("/protected"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.status(&again, "/protected").await, 200);
 
     // Enrolled again (a new Authy user), the old cookie still does not count.
     let new_id = app.enroll("alice", EnrollmentState::Enabled).await;
@@ -128,11 +126,8 @@ async fn a_code_just_passed_is_fresh_enough() {
     let app = TestApp::start(Policy::default()).await;
     let authy_id = app.enroll("bob", EnrollmentState::Enabled).await;
     let api = passed_with_code(&app, "bob", authy_id).await;
-    assert_eq!(
-        get_json(&app, &api, "/2fa/enroll").await["can_disable"],
-        true
-    );
-    let done = post_json(&app, &api, "/2fa/disable", json!({})).await;
+    assert_eq!(app.get_json(&api, "/2fa/enroll").await["can_disable"], true);
+    let done = app.post_json(&api, "/2fa/disable", json!({})).await;
     assert_eq!(done.status(), 200);
     assert_eq!(done.json::<Value>().await.unwrap()["status"], "disabled");
     assert!(!simulator_users(&app).await.contains(&authy_id));
@@ -140,10 +135,7 @@ async fn a_code_just_passed_is_fresh_enough() {
         enrollment_state(&app, "bob").await,
         Some(EnrollmentState::Disabled)
     );
-    assert_eq!(
-        get_json(&app, &api, "/2fa/enroll").await["status"],
-        "enroll"
-    );
+    assert_eq!(app.get_json(&api, "/2fa/enroll").await["status"], "enroll");
     let again = app.api();
     app.sign_in(&again, "bob").await;
     assert_eq!(second_factor(&app, &again).await, "not_required");
@@ -154,12 +146,12 @@ async fn a_session_that_skipped_the_second_factor_cannot_turn_it_off() {
     let app = TestApp::start(Policy::default()).await;
     let api = app.api();
     app.sign_in(&api, "carol").await;
-    let pending = post_json(&app, &api, "/2fa/disable", json!({})).await;
+    let pending = app.post_json(&api, "/2fa/disable", json!({})).await;
     assert_eq!(pending.status(), 401, "the second factor is still pending");
     // Enrolled after this session passed as "not required".
     assert_eq!(second_factor(&app, &api).await, "not_required");
     let authy_id = app.enroll("carol", EnrollmentState::Enabled).await;
-    let refused = post_json(&app, &api, "/2fa/disable", json!({})).await;
+    let refused = app.post_json(&api, "/2fa/disable", json!({})).await;
     assert_eq!(refused.status(), 403);
     assert_eq!(
         refused.json::<Value>().await.unwrap()["error"],
@@ -185,10 +177,10 @@ async fn mandatory_enrollment_allows_opting_out_only_as_the_policy_says() {
     let id = strict.enroll("dave", EnrollmentState::Enabled).await;
     let api = passed_with_code(&strict, "dave", id).await;
     assert_eq!(
-        get_json(&strict, &api, "/2fa/enroll").await["can_disable"],
+        strict.get_json(&api, "/2fa/enroll").await["can_disable"],
         false
     );
-    let refused = post_json(&strict, &api, "/2fa/disable", json!({})).await;
+    let refused = strict.post_json(&api, "/2fa/disable", json!({})).await;
     assert_eq!(refused.status(), 403);
     assert_eq!(
         refused.json::<Value>().await.unwrap()["error"],
@@ -200,7 +192,7 @@ async fn mandatory_enrollment_allows_opting_out_only_as_the_policy_says() {
     let lenient = TestApp::start(opt_out(true)).await;
     let id = lenient.enroll("erin", EnrollmentState::Enabled).await;
     let api = passed_with_code(&lenient, "erin", id).await;
-    let done = post_json(&lenient, &api, "/2fa/disable", json!({})).await;
+    let done = lenient.post_json(&api, "/2fa/disable", json!({})).await;
     assert_eq!(done.status(), 200);
     assert!(simulator_users(&lenient).await.is_empty());
     let next = lenient.api();
@@ -210,7 +202,7 @@ async fn mandatory_enrollment_allows_opting_out_only_as_the_policy_says() {
     // No grace login left: opting out is over.
     let id = lenient.enroll("erin", EnrollmentState::Enabled).await;
     let api = passed_with_code(&lenient, "erin", id).await;
-    let refused = post_json(&lenient, &api, "/2fa/disable", json!({})).await;
+    let refused = lenient.post_json(&api, "/2fa/disable", json!({})).await;
     assert_eq!(refused.status(), 403);
     assert_eq!(
         refused.json::<Value>().await.unwrap()["error"],

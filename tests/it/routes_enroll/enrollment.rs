@@ -6,10 +6,7 @@ use serde_json::{Value, json};
 use tower_authy::config::{ChannelMode, EnrollmentPolicy, Policy};
 use tower_authy::store::EnrollmentState;
 
-use super::{
-    enrollment_state, fresh_token, get_json, post_form, post_json, redirected_to, second_factor,
-    simulator_users,
-};
+use super::{enrollment_state, fresh_token, redirected_to, second_factor, simulator_users};
 use crate::app::{TestApp, location};
 
 fn mandatory(grace_logins: u32, allow_opt_out: bool) -> EnrollmentPolicy {
@@ -56,17 +53,17 @@ async fn a_pending_session_enrolls_and_a_texted_code_confirms_and_completes_it()
     assert!(html.contains("Turn on two-factor sign-in"), "{html}");
     assert!(html.contains("name=\"phone_number\""), "{html}");
 
-    let enrolled = post_form(
-        &app,
-        &browser,
-        "/2fa/enroll",
-        &[
-            ("email", "alice@example.com"),
-            ("country_code", "1"),
-            ("phone_number", "555-010-0199"),
-        ],
-    )
-    .await;
+    let enrolled = app
+        .post_form(
+            &browser,
+            "/2fa/enroll",
+            &[
+                ("email", "alice@example.com"),
+                ("country_code", "1"),
+                ("phone_number", "555-010-0199"),
+            ],
+        )
+        .await;
     assert_eq!(enrolled.status(), 303);
     assert_eq!(redirected_to(&enrolled), "/2fa/enroll?notice=enrolled");
     let authy_id = authy_id_for(&app, "5550100199")
@@ -76,14 +73,7 @@ async fn a_pending_session_enrolls_and_a_texted_code_confirms_and_completes_it()
         enrollment_state(&app, "alice").await,
         Some(EnrollmentState::PendingConfirmation)
     );
-    let confirm = browser
-        .get(app.url("/2fa/enroll?notice=enrolled"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let confirm = app.text(&browser, "/2fa/enroll?notice=enrolled").await;
     assert!(confirm.contains("Confirm your phone"), "{confirm}");
     assert!(confirm.contains("name=\"token\""), "{confirm}");
     assert!(confirm.contains("Text me a code"), "{confirm}");
@@ -95,10 +85,12 @@ async fn a_pending_session_enrolls_and_a_texted_code_confirms_and_completes_it()
     let still_blocked = browser.get(app.url("/protected")).send().await.unwrap();
     assert_eq!(still_blocked.status(), 303, "not through before confirming");
 
-    let sent = post_form(&app, &browser, "/2fa/sms", &[]).await;
+    let sent = app.post_form(&browser, "/2fa/sms", &[]).await;
     assert_eq!(redirected_to(&sent), "/2fa/enroll?notice=sms_sent");
     let code = app.last_code(authy_id).await;
-    let confirmed = post_form(&app, &browser, "/2fa/enroll/verify", &[("token", &code)]).await;
+    let confirmed = app
+        .post_form(&browser, "/2fa/enroll/verify", &[("token", &code)])
+        .await;
     assert_eq!(confirmed.status(), 303);
     assert_eq!(
         location(&confirmed),
@@ -119,17 +111,17 @@ async fn an_api_client_enrolls_and_confirms_with_the_app_code() {
     let api = app.api();
     app.sign_in(&api, "bob").await;
 
-    let form = get_json(&app, &api, "/2fa/enroll").await;
+    let form = app.get_json(&api, "/2fa/enroll").await;
     assert_eq!(form["status"], "enroll");
     assert!(form["csrf"].as_str().is_some_and(|c| !c.is_empty()));
 
-    let enrolled = post_json(
-        &app,
-        &api,
-        "/2fa/enroll",
-        json!({"email": "bob@example.com", "country_code": 44, "phone_number": "20 7946 0018"}),
-    )
-    .await;
+    let enrolled = app
+        .post_json(
+            &api,
+            "/2fa/enroll",
+            json!({"email": "bob@example.com", "country_code": 44, "phone_number": "20 7946 0018"}),
+        )
+        .await;
     assert_eq!(enrolled.status(), 200);
     let enrolled: Value = enrolled.json().await.unwrap();
     assert_eq!(enrolled["status"], "confirm");
@@ -139,13 +131,12 @@ async fn an_api_client_enrolls_and_confirms_with_the_app_code() {
         .await;
     let authy_id = users[0]["authy_id"].as_u64().expect("registered");
     assert_eq!(users[0]["email"], "bob@example.com");
-    assert_eq!(
-        get_json(&app, &api, "/2fa/enroll").await["status"],
-        "confirm"
-    );
+    assert_eq!(app.get_json(&api, "/2fa/enroll").await["status"], "confirm");
 
     let token = fresh_token(&app, authy_id).await;
-    let confirmed = post_json(&app, &api, "/2fa/enroll/verify", json!({"token": token})).await;
+    let confirmed = app
+        .post_json(&api, "/2fa/enroll/verify", json!({"token": token}))
+        .await;
     assert_eq!(confirmed.status(), 200);
     let confirmed: Value = confirmed.json().await.unwrap();
     assert_eq!(confirmed["status"], "complete");
@@ -156,10 +147,7 @@ async fn an_api_client_enrolls_and_confirms_with_the_app_code() {
     );
     let me = api.get(app.url("/api/me")).send().await.unwrap();
     assert_eq!(me.status(), 200);
-    assert_eq!(
-        get_json(&app, &api, "/2fa/enroll").await["status"],
-        "enabled"
-    );
+    assert_eq!(app.get_json(&api, "/2fa/enroll").await["status"], "enabled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,17 +194,10 @@ async fn bad_enrollment_input_is_named_and_nothing_is_stored() {
             ("country_code", country_code),
             ("phone_number", phone),
         ];
-        let page = post_form(&app, &browser, "/2fa/enroll", &form).await;
+        let page = app.post_form(&browser, "/2fa/enroll", &form).await;
         assert_eq!(page.status(), 303, "{code}");
         assert_eq!(redirected_to(&page), format!("/2fa/enroll?error={code}"));
-        let shown = browser
-            .get(app.url(&location(&page)))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let shown = app.text(&browser, &location(&page)).await;
         let alert = shown
             .split_once("role=\"alert\">")
             .and_then(|(_, rest)| rest.split_once("</p>"))
@@ -228,18 +209,11 @@ async fn bad_enrollment_input_is_named_and_nothing_is_stored() {
             shown.contains(&refilled),
             "{code}: the form keeps what was typed"
         );
-        let reloaded = browser
-            .get(app.url(&location(&page)))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let reloaded = app.text(&browser, &location(&page)).await;
         assert!(!reloaded.contains(&refilled), "{code}: only once");
 
         let body = json!({"email": email, "country_code": country_code, "phone_number": phone});
-        let answer = post_json(&app, &api, "/2fa/enroll", body).await;
+        let answer = app.post_json(&api, "/2fa/enroll", body).await;
         assert_eq!(answer.status(), 400, "{code}");
         let answer: Value = answer.json().await.unwrap();
         assert_eq!(answer["error"], code);
@@ -248,7 +222,7 @@ async fn bad_enrollment_input_is_named_and_nothing_is_stored() {
             "{answer}"
         );
     }
-    let missing = post_json(&app, &api, "/2fa/enroll", json!({})).await;
+    let missing = app.post_json(&api, "/2fa/enroll", json!({})).await;
     assert_eq!(
         missing.json::<Value>().await.unwrap()["error"],
         "invalid_email"
@@ -273,13 +247,13 @@ async fn wrong_confirmation_codes_count_towards_the_lockout() {
     let app = TestApp::start(policy).await;
     let api = app.api();
     app.sign_in(&api, "dave").await;
-    let enrolled = post_json(
-        &app,
-        &api,
-        "/2fa/enroll",
-        json!({"email": "dave@example.com", "country_code": "1", "phone_number": "5550100155"}),
-    )
-    .await;
+    let enrolled = app
+        .post_json(
+            &api,
+            "/2fa/enroll",
+            json!({"email": "dave@example.com", "country_code": "1", "phone_number": "5550100155"}),
+        )
+        .await;
     assert_eq!(enrolled.status(), 200);
     let authy_id = authy_id_for(&app, "5550100155").await.unwrap();
     let right = fresh_token(&app, authy_id).await;
@@ -287,22 +261,28 @@ async fn wrong_confirmation_codes_count_towards_the_lockout() {
     let last = right.chars().last().unwrap().to_digit(10).unwrap();
     let wrong = format!("{}{}", &right[..right.len() - 1], (last + 1) % 10);
 
-    let first = post_json(&app, &api, "/2fa/enroll/verify", json!({"token": wrong})).await;
+    let first = app
+        .post_json(&api, "/2fa/enroll/verify", json!({"token": wrong}))
+        .await;
     assert_eq!(first.status(), 401);
     let first: Value = first.json().await.unwrap();
     assert_eq!(first["error"], "code_rejected");
     assert_eq!(first["attempts_left"], 1);
-    let second = post_json(&app, &api, "/2fa/enroll/verify", json!({"token": wrong})).await;
+    let second = app
+        .post_json(&api, "/2fa/enroll/verify", json!({"token": wrong}))
+        .await;
     assert_eq!(second.status(), 429);
     assert_eq!(second.json::<Value>().await.unwrap()["error"], "locked_out");
-    let locked = post_json(&app, &api, "/2fa/enroll/verify", json!({"token": right})).await;
+    let locked = app
+        .post_json(&api, "/2fa/enroll/verify", json!({"token": right}))
+        .await;
     assert_eq!(
         locked.status(),
         429,
         "the lockout holds for the right code too"
     );
     assert_eq!(
-        get_json(&app, &api, "/2fa").await["locked_for"]
+        app.get_json(&api, "/2fa").await["locked_for"]
             .as_u64()
             .map(|s| s > 0),
         Some(true),
@@ -315,7 +295,9 @@ async fn wrong_confirmation_codes_count_towards_the_lockout() {
 
     let browser = app.browser();
     app.sign_in(&browser, "dave").await;
-    let page = post_form(&app, &browser, "/2fa/enroll/verify", &[("token", "12ab56")]).await;
+    let page = app
+        .post_form(&browser, "/2fa/enroll/verify", &[("token", "12ab56")])
+        .await;
     assert_eq!(redirected_to(&page), "/2fa/enroll?error=invalid_input");
 }
 
@@ -329,61 +311,40 @@ async fn a_signed_in_user_opts_in_and_is_challenged_from_the_next_sign_in() {
     let browser = app.browser();
     app.sign_in(&browser, "erin").await;
     assert_eq!(second_factor(&app, &browser).await, "not_required");
-    assert_eq!(
-        browser
-            .get(app.url("/protected"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.status(&browser, "/protected").await, 200);
 
-    let enrolled = post_form(
-        &app,
-        &browser,
-        "/2fa/enroll",
-        &[
-            ("email", "erin@example.com"),
-            ("country_code", "1"),
-            ("phone_number", "(555) 010-0144"),
-        ],
-    )
-    .await;
+    let enrolled = app
+        .post_form(
+            &browser,
+            "/2fa/enroll",
+            &[
+                ("email", "erin@example.com"),
+                ("country_code", "1"),
+                ("phone_number", "(555) 010-0144"),
+            ],
+        )
+        .await;
     assert_eq!(redirected_to(&enrolled), "/2fa/enroll?notice=enrolled");
     let authy_id = authy_id_for(&app, "5550100144").await.unwrap();
     // The session already passed; it may still ask for the confirming code.
-    let sent = post_form(&app, &browser, "/2fa/call", &[]).await;
+    let sent = app.post_form(&browser, "/2fa/call", &[]).await;
     assert_eq!(redirected_to(&sent), "/2fa/enroll?notice=call_sent");
     let code = app.last_code(authy_id).await;
-    let confirmed = post_form(&app, &browser, "/2fa/enroll/verify", &[("token", &code)]).await;
+    let confirmed = app
+        .post_form(&browser, "/2fa/enroll/verify", &[("token", &code)])
+        .await;
     assert_eq!(redirected_to(&confirmed), "/2fa/enroll?notice=enabled");
     assert_eq!(
         enrollment_state(&app, "erin").await,
         Some(EnrollmentState::Enabled)
     );
-    let on = browser
-        .get(app.url("/2fa/enroll?notice=enabled"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let on = app.text(&browser, "/2fa/enroll?notice=enabled").await;
     assert!(on.contains("Two-factor sign-in is on"), "{on}");
 
     let again = app.browser();
     app.sign_in(&again, "erin").await;
     assert_eq!(second_factor(&app, &again).await, "challenge");
-    assert_eq!(
-        again
-            .get(app.url("/protected"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(app.status(&again, "/protected").await, 303);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -403,15 +364,7 @@ async fn mandatory_enrollment_counts_down_grace_logins_then_blocks_until_enrolle
             "grace_login",
             "{left} left"
         );
-        assert_eq!(
-            browser
-                .get(app.url("/protected"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(app.status(&browser, "/protected").await, 200);
     }
     let browser = app.browser();
     app.sign_in(&browser, "frank").await;
@@ -427,13 +380,9 @@ async fn mandatory_enrollment_counts_down_grace_logins_then_blocks_until_enrolle
         answer.json::<Value>().await.unwrap()["status"],
         "enrollment_required"
     );
-    assert_eq!(
-        api.get(app.url("/api/me")).send().await.unwrap().status(),
-        401
-    );
+    assert_eq!(app.status(&api, "/api/me").await, 401);
 
-    post_json(
-        &app,
+    app.post_json(
         &api,
         "/2fa/enroll",
         json!({"email": "frank@example.com", "country_code": "1", "phone_number": "5550100133"}),
@@ -441,12 +390,11 @@ async fn mandatory_enrollment_counts_down_grace_logins_then_blocks_until_enrolle
     .await;
     let authy_id = authy_id_for(&app, "5550100133").await.unwrap();
     let token = fresh_token(&app, authy_id).await;
-    let done = post_json(&app, &api, "/2fa/enroll/verify", json!({"token": token})).await;
+    let done = app
+        .post_json(&api, "/2fa/enroll/verify", json!({"token": token}))
+        .await;
     assert_eq!(done.status(), 200);
-    assert_eq!(
-        api.get(app.url("/api/me")).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(app.status(&api, "/api/me").await, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -457,7 +405,9 @@ async fn a_password_alone_cannot_swap_in_another_phone() {
     app.enroll("gina", EnrollmentState::Enabled).await;
     let api = app.api();
     app.sign_in(&api, "gina").await;
-    let swap = post_json(&app, &api, "/2fa/enroll", phone_of_attacker.clone()).await;
+    let swap = app
+        .post_json(&api, "/2fa/enroll", phone_of_attacker.clone())
+        .await;
     assert_eq!(swap.status(), 409);
     assert_eq!(
         swap.json::<Value>().await.unwrap()["error"],
@@ -469,10 +419,10 @@ async fn a_password_alone_cannot_swap_in_another_phone() {
         .await;
     let api = app.api();
     app.sign_in(&api, "hank").await;
-    let step = get_json(&app, &api, "/2fa/enroll").await;
+    let step = app.get_json(&api, "/2fa/enroll").await;
     assert_eq!(step["status"], "confirm");
     assert_eq!(step["can_replace"], false);
-    let swap = post_json(&app, &api, "/2fa/enroll", phone_of_attacker).await;
+    let swap = app.post_json(&api, "/2fa/enroll", phone_of_attacker).await;
     assert_eq!(swap.status(), 401);
     assert_eq!(
         swap.json::<Value>().await.unwrap()["error"],
@@ -499,19 +449,16 @@ async fn a_session_may_correct_the_number_it_registered_before_confirming() {
     let api = app.api();
     app.sign_in(&api, "ivan").await;
     for phone in ["5550100111", "5550100112"] {
-        let answer = post_json(
-            &app,
-            &api,
-            "/2fa/enroll",
-            json!({"email": "ivan@example.com", "country_code": "1", "phone_number": phone}),
-        )
-        .await;
+        let answer = app
+            .post_json(
+                &api,
+                "/2fa/enroll",
+                json!({"email": "ivan@example.com", "country_code": "1", "phone_number": phone}),
+            )
+            .await;
         assert_eq!(answer.status(), 200, "{phone}");
     }
-    assert_eq!(
-        get_json(&app, &api, "/2fa/enroll").await["can_replace"],
-        true
-    );
+    assert_eq!(app.get_json(&api, "/2fa/enroll").await["can_replace"], true);
     let second = authy_id_for(&app, "5550100112").await.unwrap();
     let enrollment = app
         .store
@@ -529,7 +476,9 @@ async fn cross_site_posts_change_nothing() {
     let api = app.api();
     app.sign_in(&api, "judy").await;
     let token = fresh_token(&app, authy_id).await;
-    let passed = post_json(&app, &api, "/2fa/token", json!({"token": token})).await;
+    let passed = app
+        .post_json(&api, "/2fa/token", json!({"token": token}))
+        .await;
     assert_eq!(passed.status(), 200);
     let paths = [
         (

@@ -9,8 +9,8 @@ use tower_authy::config::{Policy, RememberDevice};
 use tower_authy::store::EnrollmentState;
 
 use super::{
-    DEVICE, browser_with_device, cookie_value, device_set_cookie, fresh_token, post_form,
-    post_json, redirected_to, remember, second_factor,
+    DEVICE, browser_with_device, cookie_value, device_set_cookie, fresh_token, redirected_to,
+    remember, second_factor,
 };
 use crate::app::{TestApp, location};
 
@@ -30,13 +30,13 @@ async fn remembered(app: &TestApp, user: &str, authy_id: u64) -> String {
     let browser = app.browser();
     app.sign_in(&browser, user).await;
     let token = fresh_token(app, authy_id).await;
-    let passed = post_form(
-        app,
-        &browser,
-        "/2fa/token",
-        &[("token", &token), ("remember", "true")],
-    )
-    .await;
+    let passed = app
+        .post_form(
+            &browser,
+            "/2fa/token",
+            &[("token", &token), ("remember", "true")],
+        )
+        .await;
     assert_eq!(passed.status(), 303);
     cookie_value(&device_set_cookie(&passed).expect("a device cookie"))
 }
@@ -56,13 +56,13 @@ async fn a_remembered_device_skips_the_challenge_until_forgotten() {
     let browser = app.browser();
     app.sign_in(&browser, "alice").await;
     let token = fresh_token(&app, authy_id).await;
-    let passed = post_form(
-        &app,
-        &browser,
-        "/2fa/token",
-        &[("token", &token), ("remember", "true")],
-    )
-    .await;
+    let passed = app
+        .post_form(
+            &browser,
+            "/2fa/token",
+            &[("token", &token), ("remember", "true")],
+        )
+        .await;
     let line = device_set_cookie(&passed).expect("a device cookie");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/2fa", "Max-Age=3600"] {
         assert!(line.contains(attribute), "{attribute}: {line}");
@@ -83,21 +83,13 @@ async fn a_remembered_device_skips_the_challenge_until_forgotten() {
         .unwrap();
     assert_eq!(page.status(), 303);
     assert_eq!(location(&page), "/protected");
-    assert_eq!(
-        browser
-            .get(app.url("/protected"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.status(&browser, "/protected").await, 200);
     assert_eq!(
         with_cookie(&app, "alice", &value).await,
         "remembered_device"
     );
 
-    let forgot = post_form(&app, &browser, "/2fa/devices/forget", &[]).await;
+    let forgot = app.post_form(&browser, "/2fa/devices/forget", &[]).await;
     assert_eq!(
         redirected_to(&forgot),
         "/2fa/enroll?notice=devices_forgotten"
@@ -125,7 +117,9 @@ async fn without_remember_no_cookie_is_set() {
     let api = app.api();
     app.sign_in(&api, "bob").await;
     let token = fresh_token(&app, authy_id).await;
-    let passed = post_json(&app, &api, "/2fa/token", json!({"token": token})).await;
+    let passed = app
+        .post_json(&api, "/2fa/token", json!({"token": token}))
+        .await;
     assert_eq!(passed.status(), 200);
     assert!(device_set_cookie(&passed).is_none());
 
@@ -135,13 +129,13 @@ async fn without_remember_no_cookie_is_set() {
     let api = off.api();
     off.sign_in(&api, "bob").await;
     let token = fresh_token(&off, authy_id).await;
-    let passed = post_json(
-        &off,
-        &api,
-        "/2fa/token",
-        json!({"token": token, "remember": true}),
-    )
-    .await;
+    let passed = off
+        .post_json(
+            &api,
+            "/2fa/token",
+            json!({"token": token, "remember": true}),
+        )
+        .await;
     assert_eq!(passed.status(), 200);
     assert!(device_set_cookie(&passed).is_none());
 }
@@ -212,13 +206,13 @@ async fn the_device_cookie_is_secure_by_default() {
     let browser = app.browser();
     app.sign_in(&browser, "carol").await;
     let token = fresh_token(&app, authy_id).await;
-    let passed = post_form(
-        &app,
-        &browser,
-        "/2fa/token",
-        &[("token", &token), ("remember", "true")],
-    )
-    .await;
+    let passed = app
+        .post_form(
+            &browser,
+            "/2fa/token",
+            &[("token", &token), ("remember", "true")],
+        )
+        .await;
     assert!(passed.headers().contains_key(LOCATION));
     let line = device_set_cookie(&passed).expect("a device cookie");
     assert!(line.contains("; Secure"), "{line}");
