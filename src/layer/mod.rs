@@ -237,16 +237,22 @@ impl Head {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|accept| accept.contains("text/html"));
+        // Inside `Router::nest` the URI has lost its prefix; exemptions and
+        // `next` name the path the client asked for.
+        let uri = match request.extensions().get::<axum::extract::OriginalUri>() {
+            Some(original) => original.0.clone(),
+            None => request.uri().clone(),
+        };
         let parts = with_parts.then(|| {
             let mut copy = Request::new(());
             *copy.method_mut() = request.method().clone();
-            *copy.uri_mut() = request.uri().clone();
+            *copy.uri_mut() = uri.clone();
             *copy.version_mut() = request.version();
             *copy.headers_mut() = request.headers().clone();
             copy.into_parts().0
         });
         Self {
-            uri: request.uri().clone(),
+            uri,
             wants_html,
             session: request.extensions().get::<Session>().cloned(),
             parts,

@@ -253,3 +253,23 @@ async fn sign_in_cycles_the_session_id() {
         "a session id fixed before sign-in is not the one after it"
     );
 }
+
+#[tokio::test]
+async fn nested_routes_are_judged_by_the_path_the_client_asked_for() {
+    // `Router::nest` strips `/app` from the URI the inner routes see; `next`
+    // and the exemptions must still name the full path.
+    let layer = RequireSecondFactorLayer::new().with_exempt_path("/app/public");
+    let inner = Router::new()
+        .route("/protected", get(|| async { "secret" }))
+        .route("/public", get(|| async { "public" }))
+        .layer(layer);
+    let app = Router::new()
+        .nest("/app", inner)
+        .route("/test/{state}", post(set_state))
+        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
+    let (status, location, _) = get_in(&app, "pending", "/app/protected?x=1", HTML).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, "/2fa?next=%2Fapp%2Fprotected%3Fx%3D1");
+    let (status, _, body) = get_in(&app, "pending", "/app/public", HTML).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "public"));
+}

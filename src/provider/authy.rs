@@ -26,7 +26,8 @@ impl From<AuthyError> for ProviderError {
             return Self::UnknownUser;
         }
         if error.is_rate_limited() {
-            return Self::RateLimited;
+            // Authy's 429 carries no Retry-After.
+            return Self::RateLimited { retry_after: None };
         }
         match &error {
             AuthyError::InvalidInput(input) => Self::InvalidInput(input.to_string()),

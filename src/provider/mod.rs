@@ -183,7 +183,11 @@ pub enum ProviderError {
     InvalidInput(String),
     /// The provider asks to slow down.
     #[error("too many requests; try again later")]
-    RateLimited,
+    RateLimited {
+        /// How long the provider asked to wait, when it said (Authy never
+        /// does); nobody is told a wait the provider did not give.
+        retry_after: Option<Duration>,
+    },
     /// The provider could not be reached or failed; try again or another channel.
     #[error("the second-factor provider is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

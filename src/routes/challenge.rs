@@ -84,7 +84,7 @@ pub(crate) async fn page(
         Err(RouteError::LoginRequired) if ctx.format == Format::Html => reply::see_other(
             &reply::with_query(&ctx.shared.login_path, "next", &ctx.shared.prefix),
         ),
-        Err(error) => refuse(ctx.format, "/", &error),
+        Err(error) => reply::error_page(&ctx.shared.ui, ctx.format, &ctx.shared.prefix, &error),
     }
 }
 
@@ -476,7 +476,7 @@ pub(crate) async fn reserve_send(shared: &Shared, user: &UserId) -> Result<(), R
         .await?
     {
         Attempt::Counted(_) => Ok(()),
-        Attempt::Refused { until } => Err(RouteError::TooManyCodes { until }),
+        Attempt::Refused { until } => Err(RouteError::TooManyCodes { until: Some(until) }),
     }
 }
 

@@ -70,7 +70,12 @@ pub(crate) async fn page(ctx: Ctx, Query(query): Query<PageQuery>) -> Response {
         Err(RouteError::LoginRequired) if ctx.format == Format::Html => reply::see_other(
             &reply::with_query(&ctx.shared.login_path, "next", &enroll_page(&ctx.shared)),
         ),
-        Err(error) => refuse(ctx.format, "/", &error),
+        Err(error) => reply::error_page(
+            &ctx.shared.ui,
+            ctx.format,
+            &enroll_page(&ctx.shared),
+            &error,
+        ),
     }
 }
 

@@ -268,7 +268,7 @@ impl TwoFactorBuilder {
     /// | `base.html` | the layout the others extend: blocks `title` and `content`; shows `error` (`role="alert"`) and `notice` (`role="status"`) | the page's context |
     /// | `challenge.html` | `GET {prefix}`: OneTouch, the code form, "text me a code", "call me" | see below |
     /// | `enroll.html` | `GET {prefix}/enroll`, one of three `step`s: `"enroll"` (e-mail, country code, phone), `"confirm"` (the first code), `"enabled"` (forget devices, turn off) | see below |
-    /// | `message.html` | a plain page with `title` and an optional `link`, `link_text`; not shown by the built-in routes yet | |
+    /// | `message.html` | a page that cannot be shown (the store or the provider is down): `title`, the `error` and its `error_code`, and `link`, `link_text` ("Try again") | the page's context |
     ///
     /// Every page gets `prefix` (where the routes are mounted), `csrf` (the
     /// session's token, to send as the hidden field `csrf` with every form),

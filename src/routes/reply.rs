@@ -56,8 +56,10 @@ pub(crate) enum RouteError {
     CodeRejected { remaining: u32 },
     #[error("too many wrong codes; try again later")]
     LockedOut { until: SystemTime },
+    /// `until` is known for the crate's own send limit; a provider's limit
+    /// may come without one.
     #[error("too many codes sent; wait before asking again")]
-    TooManyCodes { until: SystemTime },
+    TooManyCodes { until: Option<SystemTime> },
     #[error("this way of signing in is turned off")]
     ChannelOff,
     #[error("{0}")]
@@ -131,7 +133,7 @@ impl RouteError {
     /// Seconds until a lockout or pause ends.
     pub(crate) fn retry_after(&self) -> Option<u64> {
         match self {
-            Self::LockedOut { until } | Self::TooManyCodes { until } => Some(
+            Self::LockedOut { until } | Self::TooManyCodes { until: Some(until) } => Some(
                 until
                     .duration_since(SystemTime::now())
                     .map(|d| d.as_secs() + 1)
@@ -185,8 +187,8 @@ impl From<ProviderError> for RouteError {
             ProviderError::CodeRejected => Self::CodeRejected { remaining: 0 },
             ProviderError::InvalidInput(message) => Self::InvalidInput(message),
             ProviderError::NotPossible(message) => Self::NotPossible(message),
-            ProviderError::RateLimited => Self::TooManyCodes {
-                until: SystemTime::now() + std::time::Duration::from_secs(60),
+            ProviderError::RateLimited { retry_after } => Self::TooManyCodes {
+                until: retry_after.map(|wait| SystemTime::now() + wait),
             },
             ProviderError::UnknownUser => Self::NotEnrolled,
             other => {
@@ -204,6 +206,33 @@ pub(crate) fn refuse(format: Format, page: &str, error: &RouteError) -> Response
         Format::Json => error.json(),
         Format::Html => see_other(&with_query(page, "error", error.code())),
     }
+}
+
+/// A page that could not be shown: a browser gets `message.html` saying what
+/// went wrong, with the error's status and a link to try again (there is no
+/// page of ours to go back to); an API client gets JSON.
+pub(crate) fn error_page(
+    ui: &crate::ui::Ui,
+    format: Format,
+    again: &str,
+    error: &RouteError,
+) -> Response {
+    if format == Format::Json {
+        return error.json();
+    }
+    let html = ui.render(
+        "message.html",
+        json!({
+            "title": "Two-factor sign-in cannot go on right now",
+            "error": message_for(error.code()).map_or_else(|| error.to_string(), str::to_owned),
+            "error_code": error.code(),
+            "link": again,
+            "link_text": "Try again",
+        }),
+    );
+    let mut response = (error.status(), Html(html)).into_response();
+    no_store(&mut response);
+    response
 }
 
 pub(crate) fn see_other(location: &str) -> Response {
@@ -290,4 +319,38 @@ pub(crate) fn message_for(code: &str) -> Option<&'static str> {
         "devices_forgotten" => "Every remembered device will be asked for a code again.",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    async fn answer(error: ProviderError) -> (Option<String>, Value) {
+        let response = RouteError::from(error).json();
+        let header = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (header, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_provider_limit_says_how_long_to_wait_only_when_the_provider_did() {
+        let (header, body) = answer(ProviderError::RateLimited { retry_after: None }).await;
+        assert_eq!(header, None, "no wait was given, so none is made up");
+        assert_eq!(body["error"], "too_many_codes");
+        assert!(body.get("retry_after").is_none(), "{body}");
+
+        let given = ProviderError::RateLimited {
+            retry_after: Some(Duration::from_secs(30)),
+        };
+        let (header, body) = answer(given).await;
+        let seconds: u64 = header.expect("the provider's wait").parse().unwrap();
+        assert!((30..=31).contains(&seconds), "{seconds}");
+        assert_eq!(body["retry_after"], seconds);
+    }
 }

@@ -65,18 +65,27 @@ impl TestApp {
         policy: Policy,
         adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
     ) -> Self {
-        Self::launch(policy, true, adjust).await
+        Self::launch(policy, true, Arc::new(MemoryStore::new()), adjust).await
+    }
+
+    /// The app on this store.
+    pub async fn start_on(policy: Policy, store: SharedStore) -> Self {
+        Self::launch(policy, true, store, |builder| builder).await
     }
 
     /// The app with OneTouch callbacks off: the simulator sends none and the
     /// router has no webhook (for `StatusMode::Polling`).
     pub async fn start_without_callbacks(policy: Policy) -> Self {
-        Self::launch(policy, false, |builder| builder).await
+        Self::launch(policy, false, Arc::new(MemoryStore::new()), |builder| {
+            builder
+        })
+        .await
     }
 
     async fn launch(
         policy: Policy,
         callbacks: bool,
+        store: SharedStore,
         adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -87,7 +96,6 @@ impl TestApp {
             sim = sim.callback(&callback, CallbackMethod::Post);
         }
         let sim = sim.build();
-        let store: SharedStore = Arc::new(MemoryStore::new());
         let client = Client::builder(sim.api_key().clone())
             .base_url(&format!("{base}/simulator"))
             .build()

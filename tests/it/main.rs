@@ -1,8 +1,21 @@
 //! Integration tests: one binary, one module per concern (linking one test
 //! binary instead of many keeps the suite fast on small machines).
 
+// The dev-dependency on this crate turns every feature on; should it ever
+// not, say so instead of skipping the tests that need them.
+#[cfg(not(all(
+    feature = "simulator",
+    feature = "testing",
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "axum-login"
+)))]
+compile_error!(
+    "tests/it needs the features simulator, testing, sqlite, postgres and axum-login \
+     (the dev-dependency on tower-authy in Cargo.toml turns them on)"
+);
+
 mod app;
-#[cfg(feature = "axum-login")]
 mod axum_login;
 mod common;
 
@@ -11,7 +24,6 @@ mod client_simulator;
 mod custom_store_example;
 mod official_clients;
 mod poll;
-#[cfg(feature = "postgres")]
 mod postgres_server;
 mod routes_challenge;
 mod routes_enroll;
@@ -19,6 +31,5 @@ mod routes_onetouch;
 mod simulator_api;
 mod simulator_phone;
 mod store_memory;
-#[cfg(all(feature = "sqlite", feature = "postgres"))]
 mod store_sql;
 mod webhook;

@@ -499,3 +499,44 @@ async fn an_overridden_template_is_the_page_the_route_shows() {
         "the default layout still shows the message: {page}"
     );
 }
+
+/// A store that stops working under a running app (its table dropped behind
+/// its back) turns the challenge and settings pages into a page that says
+/// so, with the status and a way to try again — not a redirect to a home
+/// page that cannot show why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_store_shows_a_page_that_says_so() {
+    use tower_authy::store::SqliteStore;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("broken-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite:{}", dir.join("app.db").display());
+    let _ = std::fs::remove_file(dir.join("app.db"));
+    let store = SqliteStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let pool = store.pool().clone();
+    let app = TestApp::start_on(Policy::default(), std::sync::Arc::new(store)).await;
+    let browser = app.browser();
+    app.sign_in(&browser, "alice").await;
+    sqlx::query("DROP TABLE tower_authy_enrollments")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    for (page, again) in [
+        ("/2fa", "href=\"/2fa\""),
+        ("/2fa/enroll", "href=\"/2fa/enroll\""),
+    ] {
+        let answer = app.get(&browser, page).await;
+        assert_eq!(answer.status(), 503, "{page}");
+        // minijinja escapes `/` in attributes.
+        let html = answer.text().await.unwrap().replace("&#x2f;", "/");
+        assert!(
+            html.contains("Sign-in cannot be checked right now"),
+            "{page}: {html}"
+        );
+        assert!(html.contains(again), "{page}: {html}");
+        let json = app.get_json(&browser, page).await;
+        assert_eq!(json["error"], "storage_unavailable", "{page}");
+    }
+}

@@ -126,7 +126,6 @@ async fn forwarded_headers_are_used_only_when_trusted() {
 
 /// An approval created before a restart of a SQLite-backed application
 /// completes after it.
-#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_request_made_before_a_restart_completes_after_it() {
     use tower_authy::store::SqliteStore;
