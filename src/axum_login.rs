@@ -58,7 +58,7 @@ where
 async fn sync<B: AuthnBackend>(auth: &AuthSession<B>) -> Result<(), session::SessionError> {
     let current = session::load(&auth.session).await?;
     match (&auth.user, current) {
-        (Some(user), Some(state)) if state.user_id == user.id().to_string() => Ok(()),
+        (Some(user), Some(state)) if state.user_id.as_str() == user.id().to_string() => Ok(()),
         (Some(user), _) => session::sign_in(&auth.session, user.id().to_string()).await,
         (None, Some(_)) => session::clear(&auth.session).await,
         (None, None) => Ok(()),

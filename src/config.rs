@@ -26,6 +26,22 @@ pub enum ConfigError {
         /// The allowed range.
         reason: String,
     },
+    /// A path setting (prefix, login path, callback path) is not a path
+    /// like `/2fa`.
+    #[error("{setting} must be a path like /2fa, without a trailing slash, query or fragment")]
+    InvalidPath {
+        /// The setting's name.
+        setting: &'static str,
+    },
+    /// [`TwoFactorBuilder::with_template`](crate::TwoFactorBuilder::with_template)
+    /// named a template the crate does not have.
+    #[error("no template is called {0:?}")]
+    UnknownTemplate(String),
+    /// A template given to
+    /// [`TwoFactorBuilder::with_template`](crate::TwoFactorBuilder::with_template)
+    /// does not compile.
+    #[error("a template does not compile: {0}")]
+    Template(String),
     /// A setting that has no default was not given.
     #[error("{0} must be set")]
     Missing(&'static str),

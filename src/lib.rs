@@ -111,8 +111,11 @@ mod api_key;
 pub mod authy;
 #[cfg(feature = "axum-login")]
 pub mod axum_login;
+pub mod code;
 pub mod config;
+mod domain;
 mod layer;
+mod negotiate;
 mod params;
 pub mod provider;
 mod routes;
@@ -120,11 +123,14 @@ pub mod session;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod store;
+mod two_factor;
 mod ui;
 pub mod webhook;
 
 pub use api_key::ApiKey;
+pub use code::Code;
 pub use config::ConfigError;
+pub use domain::EnrollError;
 pub use layer::{RequireSecondFactor, RequireSecondFactorLayer, Requirement, ResponseFuture};
 pub use params::ParamsError;
-pub use routes::{EnrollError, TwoFactor, TwoFactorBuilder};
+pub use two_factor::{TwoFactor, TwoFactorBuilder};

@@ -22,8 +22,17 @@ use tower_sessions::Session;
 
 use crate::store::UserId;
 
-/// The session key everything of this crate lives under.
+/// The session key the 2FA state lives under.
 const KEY: &str = "tower_authy";
+
+/// The session key that records which pending enrollment this session
+/// registered, so it may correct a typo before confirming.
+const ENROLLING: &str = "tower_authy_enrolling";
+
+/// The session key that keeps a refused enrollment form for the page that
+/// says what was wrong, so the user corrects one field instead of
+/// retyping three. Shown once, to the same session only.
+const REFUSED_FORM: &str = "tower_authy_refused_enrollment";
 
 /// How a session passed the second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -43,8 +52,14 @@ pub enum SecondFactorMethod {
     GraceLogin,
 }
 
+impl fmt::Display for SecondFactorMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl SecondFactorMethod {
-    /// A stable name (`code`, `one_touch`, …).
+    /// A stable name (`code`, `one_touch`, …), as in JSON answers.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Code => "code",
@@ -103,7 +118,7 @@ pub struct SessionError(#[source] tower_sessions::session::Error);
 /// What this crate keeps in the session. Times are Unix seconds.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct AuthState {
-    pub user_id: String,
+    pub user_id: UserId,
     pub first_factor_at: u64,
     pub passed: Option<Passed>,
     /// The anti-CSRF token of this session's forms and POSTs.
@@ -159,7 +174,7 @@ pub(crate) fn random_token() -> String {
 
 impl AuthState {
     pub(crate) fn status(&self) -> TwoFactorStatus {
-        let user_id = UserId::new(self.user_id.clone());
+        let user_id = self.user_id.clone();
         match self.passed {
             Some(passed) => TwoFactorStatus::Complete {
                 user_id,
@@ -205,7 +220,7 @@ async fn cycle(session: &Session) -> Result<(), SessionError> {
 pub async fn sign_in(session: &Session, user_id: impl Into<UserId>) -> Result<(), SessionError> {
     cycle(session).await?;
     let state = AuthState {
-        user_id: user_id.into().as_str().to_owned(),
+        user_id: user_id.into(),
         first_factor_at: unix(SystemTime::now()),
         passed: None,
         csrf: random_token(),
@@ -255,4 +270,68 @@ pub(crate) async fn complete(
     cycle(session).await?;
     save(session, &state).await?;
     Ok(true)
+}
+
+/// Which pending enrollment this session registered.
+#[derive(Serialize, Deserialize)]
+struct Registered {
+    user: UserId,
+    provider_user_id: String,
+}
+
+/// Records that this session registered `provider_user_id` for `user`, so
+/// it may replace that enrollment (a typo) before confirming it.
+pub(crate) async fn mark_enrolling(
+    session: &Session,
+    user: &UserId,
+    provider_user_id: &str,
+) -> Result<(), SessionError> {
+    let registered = Registered {
+        user: user.clone(),
+        provider_user_id: provider_user_id.to_owned(),
+    };
+    session
+        .insert(ENROLLING, registered)
+        .await
+        .map_err(SessionError)
+}
+
+/// Whether this session registered this pending enrollment.
+pub(crate) async fn enrolled_here(
+    session: &Session,
+    user: &UserId,
+    provider_user_id: &str,
+) -> Result<bool, SessionError> {
+    Ok(session
+        .get::<Registered>(ENROLLING)
+        .await
+        .map_err(SessionError)?
+        .is_some_and(|r| r.user == *user && r.provider_user_id == provider_user_id))
+}
+
+/// Forgets the enrollment marker (its enrollment is confirmed).
+pub(crate) async fn forget_enrolling(session: &Session) -> Result<(), SessionError> {
+    session
+        .remove_value(ENROLLING)
+        .await
+        .map(drop)
+        .map_err(SessionError)
+}
+
+/// Keeps a refused enrollment form for the next page of this session.
+pub(crate) async fn keep_refused_form<T: Serialize>(
+    session: &Session,
+    form: &T,
+) -> Result<(), SessionError> {
+    session
+        .insert(REFUSED_FORM, form)
+        .await
+        .map_err(SessionError)
+}
+
+/// Takes the refused enrollment form back, once.
+pub(crate) async fn take_refused_form<T: serde::de::DeserializeOwned>(
+    session: &Session,
+) -> Result<Option<T>, SessionError> {
+    session.remove(REFUSED_FORM).await.map_err(SessionError)
 }

@@ -32,6 +32,9 @@ use tower::Service;
 use tower_layer::Layer;
 use tower_sessions::Session;
 
+use crate::code::Code;
+use crate::domain::is_stale;
+use crate::negotiate::Format;
 use crate::session::{self, from_unix};
 use crate::store::UserId;
 
@@ -224,7 +227,7 @@ where
 /// on (so the body need not be `Sync` to wait for the session read).
 struct Head {
     uri: http::Uri,
-    wants_html: bool,
+    format: Format,
     session: Option<Session>,
     /// A body-less copy for the requirement hook, made only when one is set.
     parts: Option<Parts>,
@@ -232,11 +235,7 @@ struct Head {
 
 impl Head {
     fn of<B>(request: &Request<B>, with_parts: bool) -> Self {
-        let wants_html = request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"));
+        let format = Format::of(request.headers());
         // Inside `Router::nest` the URI has lost its prefix; exemptions and
         // `next` name the path the client asked for.
         let uri = match request.extensions().get::<axum::extract::OriginalUri>() {
@@ -253,7 +252,7 @@ impl Head {
         });
         Self {
             uri,
-            wants_html,
+            format,
             session: request.extensions().get::<Session>().cloned(),
             parts,
         }
@@ -344,19 +343,13 @@ async fn decide(config: &Config, head: Head) -> Decision {
         tracing::error!(
             "tower-authy: no session; add tower_sessions::SessionManagerLayer outside RequireSecondFactorLayer"
         );
-        return Decision::Deny(failure(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "session_missing",
-        ));
+        return Decision::Deny(failure(Code::SessionMissing));
     };
     let state = match session::load(session).await {
         Ok(state) => state,
         Err(error) => {
             tracing::warn!(%error, "tower-authy: session unreadable; refusing");
-            return Decision::Deny(failure(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "session_unavailable",
-            ));
+            return Decision::Deny(failure(Code::SessionUnavailable));
         }
     };
     let Some(state) = state else {
@@ -365,8 +358,11 @@ async fn decide(config: &Config, head: Head) -> Decision {
     if state.passed.is_some() {
         return Decision::Pass;
     }
-    let pending_since = from_unix(state.first_factor_at);
-    if SystemTime::now() >= pending_since + config.pending_ttl {
+    if is_stale(
+        from_unix(state.first_factor_at),
+        SystemTime::now(),
+        config.pending_ttl,
+    ) {
         // Too long between the factors: start again from the password.
         if let Err(error) = session::clear(session).await {
             tracing::warn!(%error, "tower-authy: could not clear an expired pending session");
@@ -374,7 +370,7 @@ async fn decide(config: &Config, head: Head) -> Decision {
         return Decision::Deny(deny(config, &head, Denied::Login));
     }
     if let (Some(requirement), Some(parts)) = (&config.requirement, &head.parts) {
-        if !requirement.requires_second_factor(parts, &UserId::new(state.user_id)) {
+        if !requirement.requires_second_factor(parts, &state.user_id) {
             return Decision::Pass;
         }
     }
@@ -424,20 +420,16 @@ enum Denied {
 }
 
 fn deny(config: &Config, head: &Head, why: Denied) -> Response<Body> {
-    let (target, code, message) = match why {
-        Denied::Login => (&config.login_path, "login_required", "sign in first"),
-        Denied::SecondFactor => (
-            &config.challenge_path,
-            "second_factor_required",
-            "complete the second factor",
-        ),
+    let (target, code) = match why {
+        Denied::Login => (&config.login_path, Code::LoginRequired),
+        Denied::SecondFactor => (&config.challenge_path, Code::SecondFactorRequired),
     };
     let next = head.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let location = format!(
         "{target}?next={}",
         utf8_percent_encode(next, NON_ALPHANUMERIC)
     );
-    let mut response = if head.wants_html {
+    let mut response = if head.format == Format::Html {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::SEE_OTHER;
         if let Ok(value) = HeaderValue::from_str(&location) {
@@ -446,8 +438,8 @@ fn deny(config: &Config, head: &Head, why: Denied) -> Response<Body> {
         response
     } else {
         json_response(
-            StatusCode::UNAUTHORIZED,
-            json!({"error": code, "message": message, "location": location}),
+            code.status(),
+            json!({"error": code, "message": code.message(), "location": location}),
         )
     };
     response
@@ -456,8 +448,11 @@ fn deny(config: &Config, head: &Head, why: Denied) -> Response<Body> {
     response
 }
 
-fn failure(status: StatusCode, code: &str) -> Response<Body> {
-    json_response(status, json!({"error": code}))
+fn failure(code: Code) -> Response<Body> {
+    json_response(
+        code.status(),
+        json!({"error": code, "message": code.message()}),
+    )
 }
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response<Body> {

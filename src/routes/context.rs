@@ -12,9 +12,11 @@ use serde_json::Value;
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
-use super::Shared;
-use super::reply::{Format, RouteError};
-use crate::session::{self, AuthState};
+use super::reply;
+use crate::domain::{Refusal, is_stale};
+use crate::negotiate::Format;
+use crate::session::{self, AuthState, from_unix};
+use crate::two_factor::Shared;
 
 /// A POST body larger than this is refused before it is read.
 const BODY_LIMIT: usize = 16 * 1024;
@@ -29,26 +31,20 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     /// The state of a signed-in session, or the refusal to send.
-    pub(crate) fn signed_in(&self) -> Result<&AuthState, RouteError> {
-        self.state.as_ref().ok_or(RouteError::LoginRequired)
+    pub(crate) fn signed_in(&self) -> Result<&AuthState, Refusal> {
+        self.state.as_ref().ok_or(Refusal::LoginRequired)
     }
 
-    pub(crate) fn signed_in_mut(&mut self) -> Result<&mut AuthState, RouteError> {
-        self.state.as_mut().ok_or(RouteError::LoginRequired)
+    pub(crate) fn signed_in_mut(&mut self) -> Result<&mut AuthState, Refusal> {
+        self.state.as_mut().ok_or(Refusal::LoginRequired)
     }
 
-    pub(crate) async fn save(&self) -> Result<(), RouteError> {
+    pub(crate) async fn save(&self) -> Result<(), Refusal> {
         if let Some(state) = &self.state {
             session::save(&self.session, state).await?;
         }
         Ok(())
     }
-}
-
-/// Whether a first factor has waited longer than the policy allows.
-pub(crate) fn is_stale(shared: &Shared, state: &AuthState) -> bool {
-    let since = crate::session::from_unix(state.first_factor_at);
-    std::time::SystemTime::now() >= since + shared.policy.pending_ttl
 }
 
 /// A failure before the handler ran (no session layer, unreadable session).
@@ -72,20 +68,22 @@ impl FromRequestParts<Arc<Shared>> for Ctx {
             tracing::error!(
                 "tower-authy: no session; add tower_sessions::SessionManagerLayer around the 2FA router"
             );
-            return Err(Rejection(RouteError::Storage.json()));
+            return Err(Rejection(reply::json_refusal(&Refusal::Storage)));
         };
         let mut state = session::load(&session)
             .await
-            .map_err(|e| Rejection(RouteError::from(e).json()))?;
+            .map_err(|e| Rejection(reply::json_refusal(&e.into())))?;
         // A first factor that waited too long for the second is void here
         // as in the layer: the session starts again from the password.
+        let ttl = shared.rules.policy.pending_ttl;
+        let now = std::time::SystemTime::now();
         if state
             .as_ref()
-            .is_some_and(|s| s.passed.is_none() && is_stale(shared, s))
+            .is_some_and(|s| s.passed.is_none() && is_stale(from_unix(s.first_factor_at), now, ttl))
         {
             session::clear(&session)
                 .await
-                .map_err(|e| Rejection(RouteError::from(e).json()))?;
+                .map_err(|e| Rejection(reply::json_refusal(&e.into())))?;
             state = None;
         }
         Ok(Self {
@@ -110,9 +108,9 @@ where
     async fn from_request(request: Request, shared: &Arc<Shared>) -> Result<Self, Rejection> {
         let (mut parts, body) = request.into_parts();
         let ctx = Ctx::from_request_parts(&mut parts, shared).await?;
-        let refuse = |error: RouteError| Rejection(error.json());
+        let refuse = |refusal: Refusal| Rejection(reply::json_refusal(&refusal));
         let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
-            refuse(RouteError::InvalidInput(
+            refuse(Refusal::InvalidInput(
                 "the request body is too large".into(),
             ))
         })?;
@@ -127,10 +125,10 @@ where
                 "tower-authy: refused a cross-site POST to {}",
                 parts.uri.path()
             );
-            Rejection(super::reply::refuse(ctx.format, &shared.prefix, &e))
+            Rejection(reply::refuse(ctx.format, &shared.prefix, &e))
         })?;
         let value: T = serde_json::from_value(Value::Object(fields)).map_err(|e| {
-            refuse(RouteError::InvalidInput(format!(
+            refuse(Refusal::InvalidInput(format!(
                 "the request is missing a field or has a wrong one: {e}"
             )))
         })?;
@@ -146,7 +144,7 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 fn parse_body(
     headers: &HeaderMap,
     bytes: &[u8],
-) -> Result<serde_json::Map<String, Value>, RouteError> {
+) -> Result<serde_json::Map<String, Value>, Refusal> {
     let content_type = header_text(headers, header::CONTENT_TYPE.as_str()).unwrap_or("");
     if bytes.is_empty() {
         return Ok(serde_json::Map::new());
@@ -154,13 +152,13 @@ fn parse_body(
     if content_type.starts_with("application/json") {
         match serde_json::from_slice(bytes) {
             Ok(Value::Object(map)) => Ok(map),
-            _ => Err(RouteError::InvalidInput(
+            _ => Err(Refusal::InvalidInput(
                 "the body is not a JSON object".into(),
             )),
         }
     } else {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
-            .map_err(|_| RouteError::InvalidInput("the form could not be read".into()))?;
+            .map_err(|_| Refusal::InvalidInput("the form could not be read".into()))?;
         Ok(pairs
             .into_iter()
             .map(|(k, v)| (k, Value::String(v)))
@@ -175,19 +173,19 @@ fn check_origin(
     headers: &HeaderMap,
     token: Option<&str>,
     session_token: Option<&str>,
-) -> Result<(), RouteError> {
+) -> Result<(), Refusal> {
     if let Some(token) = token {
         let right = session_token
             .is_some_and(|expected| bool::from(expected.as_bytes().ct_eq(token.as_bytes())));
         if !right {
-            return Err(RouteError::CrossSite);
+            return Err(Refusal::CrossSite);
         }
     }
     if let Some(site) = header_text(headers, "sec-fetch-site") {
         return if site.eq_ignore_ascii_case("same-origin") {
             Ok(())
         } else {
-            Err(RouteError::CrossSite)
+            Err(Refusal::CrossSite)
         };
     }
     if let Some(origin) = header_text(headers, header::ORIGIN.as_str()) {
@@ -198,13 +196,13 @@ fn check_origin(
             .and_then(|uri| uri.authority().map(|a| a.as_str().to_owned()));
         return match (origin_host, host) {
             (Some(origin_host), Some(host)) if origin_host.eq_ignore_ascii_case(host) => Ok(()),
-            _ => Err(RouteError::CrossSite),
+            _ => Err(Refusal::CrossSite),
         };
     }
     if token.is_some() {
         Ok(())
     } else {
-        Err(RouteError::CrossSite)
+        Err(Refusal::CrossSite)
     }
 }
 

@@ -15,7 +15,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use axum::extract::Query;
 use axum::http::StatusCode;
@@ -24,31 +24,36 @@ use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use subtle::ConstantTimeEq;
 
-use super::challenge::{Empty, confirm_enrollment, enrollment, reserve_send};
+use super::complete::{completed, finish};
 use super::context::{Ctx, Post};
-use super::reply::{self, Format, RouteError, message_for, refuse};
-use super::{Shared, finish};
-use crate::config::StatusMode;
-use crate::provider::PushRequest;
-use crate::session::{AuthState, PendingApproval, SecondFactorMethod, random_token};
+use super::forms::Empty;
+use super::reply;
+use crate::code::Code;
+use crate::domain::{Binding, MAX_WAIT, Refusal};
+use crate::negotiate::Format;
+use crate::session::{AuthState, PendingApproval, SecondFactorMethod};
 use crate::store::{ApprovalRecord, ApprovalStatus};
-use crate::webhook::{PollError, poll_approval};
+use crate::two_factor::Shared;
 
-/// The longest a `/status` request is held open: below the idle timeouts of
-/// common proxies, so a long-poll is answered rather than cut.
-const MAX_WAIT: Duration = Duration::from_secs(25);
-
-/// The detail that shows whose sign-in the push is for.
-const USERNAME: &str = "Username";
+/// The session's request, as the rules know it.
+fn binding(state: &AuthState) -> Option<Binding> {
+    state.approval.as_ref().map(|pending| Binding {
+        uuid: pending.uuid.clone(),
+        secret: pending.binding.clone(),
+    })
+}
 
 /// `POST /2fa/onetouch`: push an approval request for this session.
 pub(crate) async fn start(Post(mut ctx, _): Post<Empty>) -> Response {
     let page = ctx.shared.prefix.clone();
     match push(&mut ctx).await {
         Ok(record) => match ctx.format {
-            Format::Html => reply::see_other(&reply::with_query(&page, "notice", "onetouch_sent")),
+            Format::Html => reply::see_other(&reply::with_query(
+                &page,
+                "notice",
+                Code::OnetouchSent.as_str(),
+            )),
             Format::Json => reply::json(
                 StatusCode::OK,
                 json!({
@@ -58,138 +63,37 @@ pub(crate) async fn start(Post(mut ctx, _): Post<Empty>) -> Response {
                 }),
             ),
         },
-        Err(error) => refuse(ctx.format, &page, &error),
+        Err(refusal) => reply::refuse(ctx.format, &page, &refusal),
     }
 }
 
-async fn push(ctx: &mut Ctx) -> Result<ApprovalRecord, RouteError> {
+async fn push(ctx: &mut Ctx) -> Result<ApprovalRecord, Refusal> {
     let shared = ctx.shared.clone();
-    let policy = &shared.policy;
-    if !policy.onetouch {
-        return Err(RouteError::ChannelOff);
+    let rules = &shared.rules;
+    if !rules.policy.onetouch {
+        return Err(Refusal::ChannelOff);
     }
     let state = ctx.signed_in()?;
     if state.passed.is_some() {
-        return Err(RouteError::InvalidInput(
+        return Err(Refusal::InvalidInput(
             "the second factor is already done".into(),
         ));
     }
-    let user_name = state.user_id.clone();
-    let enrollment = enrollment(ctx).await?;
     let now = SystemTime::now();
-    // A reload of the challenge must not push again (and spend the send
-    // limit) while the last push can still be answered.
-    if let Ok(record) = bound_request(ctx, now).await {
-        if record.status == ApprovalStatus::Pending {
-            return Ok(record);
-        }
+    let enrollment = rules.enrollment(&state.user_id).await?;
+    let current = rules
+        .bound_request(&state.user_id, binding(state).as_ref(), now)
+        .await
+        .ok();
+    let (record, binding) = rules.push(&enrollment, current, now).await?;
+    if let Some(binding) = binding {
+        ctx.signed_in_mut()?.approval = Some(PendingApproval {
+            uuid: binding.uuid,
+            binding: binding.secret,
+        });
+        ctx.save().await?;
     }
-    reserve_send(&shared, &enrollment.user_id).await?;
-    let mut request =
-        PushRequest::new(&policy.onetouch_message, policy.onetouch_ttl).detail(USERNAME, user_name);
-    // The user name is what the phone's owner checks: a policy detail of
-    // the same name must not replace it.
-    for (key, value) in &policy.onetouch_details {
-        if !key.eq_ignore_ascii_case(USERNAME) {
-            request = request.detail(key, value);
-        }
-    }
-    let uuid = shared
-        .provider
-        .start_push(&enrollment.provider_user_id, &request)
-        .await?;
-    let binding = random_token();
-    let record = ApprovalRecord::pending(
-        uuid.clone(),
-        enrollment.user_id.clone(),
-        binding.clone(),
-        now,
-        Some(policy.onetouch_ttl),
-    );
-    shared.store.insert_approval(&record).await?;
-    ctx.signed_in_mut()?.approval = Some(PendingApproval { uuid, binding });
-    ctx.save().await?;
-    tracing::info!(user = %enrollment.user_id, "tower-authy: OneTouch request sent");
     Ok(record)
-}
-
-/// This session's request as the store has it, checked to be this
-/// session's and this user's.
-async fn bound_request(ctx: &Ctx, now: SystemTime) -> Result<ApprovalRecord, RouteError> {
-    let state = ctx.signed_in()?;
-    let pending = state
-        .approval
-        .as_ref()
-        .ok_or(RouteError::NoApprovalRequest)?;
-    let record = ctx
-        .shared
-        .store
-        .approval(&pending.uuid, now)
-        .await?
-        .ok_or(RouteError::NoApprovalRequest)?;
-    if belongs(&record, state, pending) {
-        Ok(record)
-    } else {
-        tracing::warn!(
-            user = %state.user_id,
-            "tower-authy: a session named an approval request that is not bound to it"
-        );
-        Err(RouteError::NoApprovalRequest)
-    }
-}
-
-fn belongs(record: &ApprovalRecord, state: &AuthState, pending: &PendingApproval) -> bool {
-    let same_binding: bool = record
-        .session_binding
-        .as_bytes()
-        .ct_eq(pending.binding.as_bytes())
-        .into();
-    same_binding && record.uuid == pending.uuid && record.user_id.as_str() == state.user_id
-}
-
-/// Waits up to `wait` for the request to leave `pending` and returns it as it
-/// then stands. In polling mode the provider is asked every `every`; a
-/// status recorded meanwhile by a callback (or another instance) wakes the
-/// wait at once in either mode.
-async fn settle(shared: &Shared, uuid: &str, wait: Duration) -> Result<ApprovalRecord, RouteError> {
-    let store = &shared.store;
-    let every = match shared.policy.status_mode {
-        StatusMode::Polling { every } => every,
-        StatusMode::Callback => {
-            let record = if wait.is_zero() {
-                store.approval(uuid, SystemTime::now()).await?
-            } else {
-                store.wait_for_approval(uuid, wait).await?
-            };
-            return record.ok_or(RouteError::NoApprovalRequest);
-        }
-    };
-    let deadline = Instant::now() + wait;
-    loop {
-        let polled = poll_approval(
-            shared.provider.as_ref(),
-            store.as_ref(),
-            uuid,
-            SystemTime::now(),
-        )
-        .await;
-        let left = deadline.saturating_duration_since(Instant::now());
-        match polled {
-            Ok(record) if record.status.is_final() || left.is_zero() => return Ok(record),
-            Ok(_) => {}
-            // A passing provider failure: the next poll may work.
-            Err(PollError::Provider(error)) if !left.is_zero() => {
-                tracing::warn!(%error, "tower-authy: asking for a OneTouch status failed; retrying");
-            }
-            Err(PollError::Provider(error)) => return Err(error.into()),
-            Err(PollError::Store(error)) => return Err(error.into()),
-            Err(error) => {
-                tracing::warn!(%error, "tower-authy: OneTouch status refused");
-                return Err(RouteError::NoApprovalRequest);
-            }
-        }
-        store.wait_for_approval(uuid, every.min(left)).await?;
-    }
 }
 
 fn expires_in(record: &ApprovalRecord) -> Option<u64> {
@@ -207,13 +111,13 @@ pub(crate) struct StatusQuery {
     wait: Option<String>,
 }
 
-fn wait_of(query: &StatusQuery) -> Result<Duration, RouteError> {
+fn wait_of(query: &StatusQuery) -> Result<Duration, Refusal> {
     match query.wait.as_deref() {
         None | Some("") => Ok(Duration::ZERO),
         Some(text) => text
             .parse::<u64>()
             .map(|secs| Duration::from_secs(secs).min(MAX_WAIT))
-            .map_err(|_| RouteError::InvalidInput("wait is a number of seconds".into())),
+            .map_err(|_| Refusal::InvalidInput("wait is a number of seconds".into())),
     }
 }
 
@@ -223,39 +127,42 @@ pub(crate) async fn status(mut ctx: Ctx, Query(query): Query<StatusQuery>) -> Re
     let page = ctx.shared.prefix.clone();
     match status_of(&mut ctx, &query).await {
         Ok(response) => response,
-        Err(error) => refuse(ctx.format, &page, &error),
+        Err(refusal) => reply::refuse(ctx.format, &page, &refusal),
     }
 }
 
-async fn status_of(ctx: &mut Ctx, query: &StatusQuery) -> Result<Response, RouteError> {
+async fn status_of(ctx: &mut Ctx, query: &StatusQuery) -> Result<Response, Refusal> {
     let wait = wait_of(query)?;
     let state = ctx.signed_in()?;
     // Another tab (or the event stream's follow-up) may ask after the session
     // completed: the answer is where to go.
     if let Some(passed) = state.passed {
-        return Ok(super::completed(ctx.format, state, passed.method));
+        return Ok(completed(ctx.format, state, passed.method));
     }
     let shared = ctx.shared.clone();
-    if !shared.policy.onetouch {
-        return Err(RouteError::ChannelOff);
+    let rules = &shared.rules;
+    if !rules.policy.onetouch {
+        return Err(Refusal::ChannelOff);
     }
-    let record = bound_request(ctx, SystemTime::now()).await?;
+    let record = rules
+        .bound_request(&state.user_id, binding(state).as_ref(), SystemTime::now())
+        .await?;
     let record = if record.status.is_final() {
         record
     } else {
-        settle(&shared, &record.uuid, wait).await?
+        rules.settle(&record.uuid, wait).await?
     };
     match record.status {
         ApprovalStatus::Approved => {
-            let enrollment = enrollment(ctx).await?;
-            confirm_enrollment(&shared, &enrollment).await?;
+            let enrollment = rules.enrollment(&record.user_id).await?;
+            rules.confirm(&enrollment, SystemTime::now()).await?;
             finish(ctx, SecondFactorMethod::OneTouch).await
         }
         ApprovalStatus::Pending => Ok(match ctx.format {
             Format::Html => reply::see_other(&reply::with_query(
                 &shared.prefix,
                 "notice",
-                "onetouch_pending",
+                Code::OnetouchPending.as_str(),
             )),
             Format::Json => reply::json(
                 StatusCode::OK,
@@ -267,13 +174,18 @@ async fn status_of(ctx: &mut Ctx, query: &StatusQuery) -> Result<Response, Route
         status => {
             ctx.signed_in_mut()?.approval = None;
             ctx.save().await?;
-            let code = status.as_str();
-            tracing::info!(user = %record.user_id, status = code, "tower-authy: OneTouch not approved");
+            let code = match status {
+                ApprovalStatus::Denied => Code::Denied,
+                _ => Code::Expired,
+            };
+            tracing::info!(user = %record.user_id, status = %code, "tower-authy: OneTouch not approved");
             Ok(match ctx.format {
-                Format::Html => reply::see_other(&reply::with_query(&shared.prefix, "error", code)),
+                Format::Html => {
+                    reply::see_other(&reply::with_query(&shared.prefix, "error", code.as_str()))
+                }
                 Format::Json => reply::json(
                     StatusCode::OK,
-                    json!({"status": code, "message": message_for(code)}),
+                    json!({"status": code, "message": code.message()}),
                 ),
             })
         }
@@ -289,23 +201,25 @@ pub(crate) async fn events(ctx: Ctx) -> Response {
         Ok(response) => response,
         // An event-stream client cannot use a redirect to a page; the status
         // and JSON body tell a script what went wrong.
-        Err(error) => error.json(),
+        Err(refusal) => reply::json_refusal(&refusal),
     }
 }
 
-async fn open_events(ctx: &Ctx) -> Result<Response, RouteError> {
+async fn open_events(ctx: &Ctx) -> Result<Response, Refusal> {
     let state = ctx.signed_in()?;
     if let Some(passed) = state.passed {
-        let next = state.next.clone().unwrap_or_else(|| "/".into());
-        let done =
-            json!({"status": "complete", "method": passed.method.as_str(), "redirect": next});
+        let next = state.next.as_deref().unwrap_or("/");
+        let done = json!({"status": "complete", "method": passed.method, "redirect": next});
         let once = futures_util::stream::iter([Ok::<_, Infallible>(status_event(&done))]);
         return Ok(Sse::new(once).into_response());
     }
-    if !ctx.shared.policy.onetouch {
-        return Err(RouteError::ChannelOff);
+    let rules = &ctx.shared.rules;
+    if !rules.policy.onetouch {
+        return Err(Refusal::ChannelOff);
     }
-    let record = bound_request(ctx, SystemTime::now()).await?;
+    let record = rules
+        .bound_request(&state.user_id, binding(state).as_ref(), SystemTime::now())
+        .await?;
     let stream = watch(ctx.shared.clone(), record.uuid);
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::default())
@@ -343,7 +257,7 @@ fn watch(shared: Arc<Shared>, uuid: String) -> impl Stream<Item = Result<Event, 
                 MAX_WAIT
             };
             let finish_url = format!("{}/status", watch.shared.prefix);
-            let data = match settle(&watch.shared, &watch.uuid, wait).await {
+            let data = match watch.shared.rules.settle(&watch.uuid, wait).await {
                 Ok(record) if watch.last == Some(record.status) => continue,
                 Ok(record) => {
                     watch.last = Some(record.status);
@@ -354,10 +268,10 @@ fn watch(shared: Arc<Shared>, uuid: String) -> impl Stream<Item = Result<Event, 
                         json!({"status": "pending", "expires_in": expires_in(&record)})
                     }
                 }
-                Err(error) => {
+                Err(refusal) => {
                     // `/status` gives the full answer (and the page its message).
                     watch.done = true;
-                    json!({"status": "error", "error": error.code(), "finish": finish_url})
+                    json!({"status": "error", "error": refusal.code(), "finish": finish_url})
                 }
             };
             return Some((Ok(status_event(&data)), watch));
@@ -368,38 +282,6 @@ fn watch(shared: Arc<Shared>, uuid: String) -> impl Stream<Item = Result<Event, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::UserId;
-
-    fn state(user: &str, binding: &str) -> (AuthState, PendingApproval) {
-        let pending = PendingApproval {
-            uuid: "u-1".into(),
-            binding: binding.into(),
-        };
-        let state = AuthState {
-            user_id: user.into(),
-            first_factor_at: 0,
-            passed: None,
-            csrf: "c".into(),
-            approval: Some(pending.clone()),
-            next: None,
-        };
-        (state, pending)
-    }
-
-    #[test]
-    fn a_request_belongs_only_to_its_session_and_user() {
-        let now = SystemTime::now();
-        let record = ApprovalRecord::pending("u-1", UserId::new("alice"), "b-1", now, None);
-        let (alice, pending) = state("alice", "b-1");
-        assert!(belongs(&record, &alice, &pending));
-        let (other_session, pending) = state("alice", "b-2");
-        assert!(!belongs(&record, &other_session, &pending));
-        let (mallory, pending) = state("mallory", "b-1");
-        assert!(!belongs(&record, &mallory, &pending));
-        let (alice, mut pending) = state("alice", "b-1");
-        pending.uuid = "u-2".into();
-        assert!(!belongs(&record, &alice, &pending));
-    }
 
     #[test]
     fn the_wait_is_capped_and_must_be_a_number() {

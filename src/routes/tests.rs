@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use tower::ServiceExt;
 use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
 
-use super::TwoFactor;
+use crate::TwoFactor;
 use crate::config::{Policy, StatusMode};
 use crate::provider::{
     Channel, CodeSent, Devices, Enrolled, EnrollmentRequest, ProviderError, PushRequest, PushState,

@@ -43,7 +43,8 @@ pub use sql::SqliteStore;
 
 /// The application's own id for a user: whatever its first-factor login
 /// knows the user by, as text.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct UserId(String);
 
 impl UserId {

@@ -13,13 +13,45 @@ use std::sync::Arc;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-/// The templates and their default sources.
-pub(crate) const DEFAULTS: &[(&str, &str)] = &[
-    ("base.html", include_str!("templates/base.html")),
-    ("challenge.html", include_str!("templates/challenge.html")),
-    ("enroll.html", include_str!("templates/enroll.html")),
-    ("message.html", include_str!("templates/message.html")),
-];
+/// The pages, each a template an application may replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Template {
+    /// The layout the others extend.
+    Base,
+    /// `GET {prefix}`.
+    Challenge,
+    /// `GET {prefix}/enroll`.
+    Enroll,
+    /// A page that cannot be shown otherwise.
+    Message,
+}
+
+impl Template {
+    pub(crate) const ALL: [Self; 4] = [Self::Base, Self::Challenge, Self::Enroll, Self::Message];
+
+    /// The name the builder knows it by.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Base => "base.html",
+            Self::Challenge => "challenge.html",
+            Self::Enroll => "enroll.html",
+            Self::Message => "message.html",
+        }
+    }
+
+    fn default_source(self) -> &'static str {
+        match self {
+            Self::Base => include_str!("templates/base.html"),
+            Self::Challenge => include_str!("templates/challenge.html"),
+            Self::Enroll => include_str!("templates/enroll.html"),
+            Self::Message => include_str!("templates/message.html"),
+        }
+    }
+
+    pub(crate) fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
 
 /// The rendering environment, shared by every request.
 #[derive(Debug, Clone)]
@@ -35,17 +67,19 @@ impl Ui {
         // Tags on lines of their own leave no blank lines behind.
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
-        for (name, source) in DEFAULTS {
-            match overrides.get(*name) {
-                Some(own) => env.add_template_owned(name.to_string(), own.clone())?,
-                None => env.add_template(name, source)?,
+        for template in Template::ALL {
+            let name = template.name();
+            match overrides.get(name) {
+                Some(own) => env.add_template_owned(name, own.clone())?,
+                None => env.add_template(name, template.default_source())?,
             }
         }
         Ok(Self { env: Arc::new(env) })
     }
 
     /// Renders a page; a template error is logged and shown as a plain page.
-    pub(crate) fn render(&self, name: &str, context: impl Serialize) -> String {
+    pub(crate) fn render(&self, template: Template, context: impl Serialize) -> String {
+        let name = template.name();
         match self.env.get_template(name).and_then(|t| t.render(context)) {
             Ok(html) => html,
             Err(error) => {
@@ -64,18 +98,20 @@ mod tests {
     #[test]
     fn every_default_template_compiles_and_escapes() {
         let ui = Ui::new(&BTreeMap::new()).unwrap();
-        let html = ui.render("message.html", json!({"title": "<script>x</script>"}));
+        let html = ui.render(Template::Message, json!({"title": "<script>x</script>"}));
         assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(!html.contains("<script>x"), "{html}");
-        for (name, _) in DEFAULTS {
+        for template in Template::ALL {
             assert!(
-                !ui.render(name, json!({})).contains("could not be shown"),
-                "{name}"
+                !ui.render(template, json!({}))
+                    .contains("could not be shown"),
+                "{template:?}"
             );
+            assert_eq!(Template::named(template.name()), Some(template));
         }
     }
 
-    fn page(name: &str, extra: serde_json::Value) -> String {
+    fn page(name: Template, extra: serde_json::Value) -> String {
         let mut context =
             json!({"prefix": "/2fa", "csrf": "c", "codes": true, "sms": true, "call": true});
         for (key, value) in extra.as_object().unwrap() {
@@ -87,7 +123,7 @@ mod tests {
     #[test]
     fn the_code_path_needs_no_script_and_says_what_went_wrong() {
         let html = page(
-            "challenge.html",
+            Template::Challenge,
             json!({"onetouch": false, "error": "Wrong.", "error_code": "code_rejected"}),
         );
         assert!(!html.contains("<script"), "{html}");
@@ -103,7 +139,7 @@ mod tests {
         }
         // No inline handlers: one script block is all a CSP must allow.
         let with_push = page(
-            "challenge.html",
+            Template::Challenge,
             json!({"onetouch": true, "onetouch_ttl": 120}),
         );
         assert_eq!(with_push.matches("<script").count(), 1);
@@ -113,7 +149,7 @@ mod tests {
     #[test]
     fn enrollment_marks_the_wrong_field() {
         let html = page(
-            "enroll.html",
+            Template::Enroll,
             json!({"step": "enroll", "error": "Bad.", "error_code": "invalid_country_code"}),
         );
         let field = html
@@ -131,6 +167,9 @@ mod tests {
     fn an_override_replaces_a_default() {
         let own = BTreeMap::from([("message.html".to_owned(), "mine: {{ title }}".to_owned())]);
         let ui = Ui::new(&own).unwrap();
-        assert_eq!(ui.render("message.html", json!({"title": "t"})), "mine: t");
+        assert_eq!(
+            ui.render(Template::Message, json!({"title": "t"})),
+            "mine: t"
+        );
     }
 }

@@ -168,6 +168,8 @@ async fn axum_login_users_must_pass_the_second_factor() {
     let passed = browser
         .post(format!("{base}/2fa/token"))
         .header("origin", &base)
+        // A browser's form post asks for HTML (else the answer is JSON).
+        .header("accept", "text/html")
         .form(&[("token", token["token"].as_str().unwrap())])
         .send()
         .await

@@ -540,3 +540,34 @@ async fn a_broken_store_shows_a_page_that_says_so() {
         assert_eq!(json["error"], "storage_unavailable", "{page}");
     }
 }
+
+/// One content negotiation for the layer and the routes: a client that does
+/// not ask for HTML (`*/*`, as curl and `fetch` send, or no `Accept`) gets
+/// JSON from both, and a browser gets pages and redirects from both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_layer_and_the_routes_answer_in_the_same_format() {
+    let (app, browser, _) = pending("alice", Policy::default()).await;
+    for accept in ["*/*", ""] {
+        for path in ["/protected", "/2fa"] {
+            let mut request = browser.get(app.url(path));
+            request = request.header(reqwest::header::ACCEPT, accept);
+            let answer = request.send().await.unwrap();
+            let kind = answer.headers()[reqwest::header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                kind.starts_with("application/json"),
+                "{path} {accept:?}: {kind}"
+            );
+        }
+    }
+    assert_eq!(app.status(&browser, "/protected").await, 303);
+    let page = app.get(&browser, "/2fa").await;
+    assert!(
+        page.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}

@@ -1,0 +1,189 @@
+//! Push approvals (OneTouch): sending one bound to the session that asked,
+//! finding it again only through that binding, and waiting for its outcome
+//! — recorded by the webhook, or asked of the provider in polling mode.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use subtle::ConstantTimeEq;
+
+use super::{Refusal, Rules};
+use crate::config::StatusMode;
+use crate::provider::PushRequest;
+use crate::session::random_token;
+use crate::store::{ApprovalRecord, ApprovalStatus, Enrollment, UserId};
+use crate::webhook::{PollError, poll_approval};
+
+/// The longest a wait for an outcome is held open: below the idle timeouts
+/// of common proxies, so a long-poll is answered rather than cut.
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(25);
+
+/// The detail that shows whose sign-in the push is for.
+const USERNAME: &str = "Username";
+
+/// What ties a push request to the session that made it: its uuid and a
+/// random value only that session and the store know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Binding {
+    pub(crate) uuid: String,
+    pub(crate) secret: String,
+}
+
+/// Whether the stored request is the one this session made, for this user.
+fn belongs(record: &ApprovalRecord, user: &UserId, binding: &Binding) -> bool {
+    let same_secret: bool = record
+        .session_binding
+        .as_bytes()
+        .ct_eq(binding.secret.as_bytes())
+        .into();
+    same_secret && record.uuid == binding.uuid && record.user_id == *user
+}
+
+impl Rules {
+    /// The request `binding` names, as the store has it at `now`, if it is
+    /// this user's and this session's.
+    pub(crate) async fn bound_request(
+        &self,
+        user: &UserId,
+        binding: Option<&Binding>,
+        now: SystemTime,
+    ) -> Result<ApprovalRecord, Refusal> {
+        let binding = binding.ok_or(Refusal::NoApprovalRequest)?;
+        let record = self
+            .store
+            .approval(&binding.uuid, now)
+            .await?
+            .ok_or(Refusal::NoApprovalRequest)?;
+        if belongs(&record, user, binding) {
+            Ok(record)
+        } else {
+            tracing::warn!(
+                user = %user,
+                "tower-authy: a session named an approval request that is not bound to it"
+            );
+            Err(Refusal::NoApprovalRequest)
+        }
+    }
+
+    /// Pushes an approval request for `enrollment`, unless `current` (the
+    /// session's last request) can still be answered: a reload must not push
+    /// again and spend the send limit. Returns the request and, for a new
+    /// one, the binding the session keeps.
+    pub(crate) async fn push(
+        &self,
+        enrollment: &Enrollment,
+        current: Option<ApprovalRecord>,
+        now: SystemTime,
+    ) -> Result<(ApprovalRecord, Option<Binding>), Refusal> {
+        let policy = &self.policy;
+        if !policy.onetouch {
+            return Err(Refusal::ChannelOff);
+        }
+        if let Some(record) = current.filter(|r| r.status == ApprovalStatus::Pending) {
+            return Ok((record, None));
+        }
+        self.reserve_send(&enrollment.user_id, now).await?;
+        let mut request = PushRequest::new(&policy.onetouch_message, policy.onetouch_ttl)
+            .detail(USERNAME, enrollment.user_id.as_str());
+        // The user name is what the phone's owner checks: a policy detail of
+        // the same name must not replace it.
+        for (key, value) in &policy.onetouch_details {
+            if !key.eq_ignore_ascii_case(USERNAME) {
+                request = request.detail(key, value);
+            }
+        }
+        let uuid = self
+            .provider
+            .start_push(&enrollment.provider_user_id, &request)
+            .await?;
+        let binding = Binding {
+            uuid: uuid.clone(),
+            secret: random_token(),
+        };
+        let record = ApprovalRecord::pending(
+            uuid,
+            enrollment.user_id.clone(),
+            binding.secret.clone(),
+            now,
+            Some(policy.onetouch_ttl),
+        );
+        self.store.insert_approval(&record).await?;
+        tracing::info!(user = %enrollment.user_id, "tower-authy: OneTouch request sent");
+        Ok((record, Some(binding)))
+    }
+
+    /// Waits up to `wait` for the request to leave `pending` and returns it
+    /// as it then stands. In polling mode the provider is asked every
+    /// `every`; a status recorded meanwhile by a callback (or another
+    /// instance) wakes the wait at once in either mode.
+    pub(crate) async fn settle(
+        &self,
+        uuid: &str,
+        wait: Duration,
+    ) -> Result<ApprovalRecord, Refusal> {
+        let store = &self.store;
+        let every = match self.policy.status_mode {
+            StatusMode::Polling { every } => every,
+            StatusMode::Callback => {
+                let record = if wait.is_zero() {
+                    store.approval(uuid, SystemTime::now()).await?
+                } else {
+                    store.wait_for_approval(uuid, wait).await?
+                };
+                return record.ok_or(Refusal::NoApprovalRequest);
+            }
+        };
+        let deadline = Instant::now() + wait;
+        loop {
+            let polled = poll_approval(
+                self.provider.as_ref(),
+                store.as_ref(),
+                uuid,
+                SystemTime::now(),
+            )
+            .await;
+            let left = deadline.saturating_duration_since(Instant::now());
+            match polled {
+                Ok(record) if record.status.is_final() || left.is_zero() => return Ok(record),
+                Ok(_) => {}
+                // A passing provider failure: the next poll may work.
+                Err(PollError::Provider(error)) if !left.is_zero() => {
+                    tracing::warn!(%error, "tower-authy: asking for a OneTouch status failed; retrying");
+                }
+                Err(PollError::Provider(error)) => return Err(error.into()),
+                Err(PollError::Store(error)) => return Err(error.into()),
+                Err(error) => {
+                    tracing::warn!(%error, "tower-authy: OneTouch status refused");
+                    return Err(Refusal::NoApprovalRequest);
+                }
+            }
+            store.wait_for_approval(uuid, every.min(left)).await?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_belongs_only_to_its_session_and_user() {
+        let now = SystemTime::now();
+        let record = ApprovalRecord::pending("u-1", UserId::new("alice"), "b-1", now, None);
+        let binding = |uuid: &str, secret: &str| Binding {
+            uuid: uuid.into(),
+            secret: secret.into(),
+        };
+        let alice = UserId::new("alice");
+        assert!(belongs(&record, &alice, &binding("u-1", "b-1")));
+        assert!(
+            !belongs(&record, &alice, &binding("u-1", "b-2")),
+            "another session"
+        );
+        assert!(!belongs(
+            &record,
+            &UserId::new("mallory"),
+            &binding("u-1", "b-1")
+        ));
+        assert!(!belongs(&record, &alice, &binding("u-2", "b-1")));
+    }
+}

@@ -1,0 +1,180 @@
+//! The challenge decision: who must pass, with what; skipping a phone that
+//! was never confirmed; sending a code.
+
+use std::time::{Duration, SystemTime};
+
+use super::{Refusal, Rules};
+use crate::code::Code;
+use crate::config::{ChannelMode, EnrollmentPolicy};
+use crate::provider::Channel;
+use crate::session::SecondFactorMethod;
+use crate::store::{Enrollment, EnrollmentState, GraceLogin, UserId};
+
+/// What a signed-in user must do for the second factor.
+#[derive(Debug)]
+pub(crate) enum Need {
+    /// Pass the challenge of this enrollment.
+    Challenge(Enrollment),
+    /// Nothing: the session goes through this way.
+    Pass(SecondFactorMethod),
+    /// Enroll first: no access until then.
+    Enroll,
+}
+
+/// Whether an enrollment is a factor the challenge acts on: confirmed, or
+/// registered and awaiting its first code.
+fn is_active(enrollment: &Enrollment) -> bool {
+    matches!(
+        enrollment.state,
+        EnrollmentState::Enabled | EnrollmentState::PendingConfirmation
+    )
+}
+
+impl Rules {
+    /// The user's enrollment the challenge acts on, if any.
+    pub(crate) async fn active_enrollment(
+        &self,
+        user: &UserId,
+    ) -> Result<Option<Enrollment>, Refusal> {
+        Ok(self.store.enrollment(user).await?.filter(is_active))
+    }
+
+    /// The enrollment the code and push routes act on: the user must have one.
+    pub(crate) async fn enrollment(&self, user: &UserId) -> Result<Enrollment, Refusal> {
+        self.active_enrollment(user)
+            .await?
+            .ok_or(Refusal::NotEnrolled)
+    }
+
+    /// What `user` must do now. A user without a factor passes under opt-in
+    /// enrollment; under mandatory enrollment they spend a grace login, or
+    /// must enroll once none is left.
+    pub(crate) async fn need(&self, user: &UserId) -> Result<Need, Refusal> {
+        if let Some(enrollment) = self.active_enrollment(user).await? {
+            return Ok(Need::Challenge(enrollment));
+        }
+        Ok(match self.grace(user).await? {
+            Some(method) => Need::Pass(method),
+            None => Need::Enroll,
+        })
+    }
+
+    /// How a user without a confirmed factor may go on: not required under
+    /// opt-in, a grace login under mandatory enrollment (`None`: none left).
+    async fn grace(&self, user: &UserId) -> Result<Option<SecondFactorMethod>, Refusal> {
+        Ok(match self.policy.enrollment {
+            EnrollmentPolicy::OptIn => Some(SecondFactorMethod::NotRequired),
+            EnrollmentPolicy::Mandatory { grace_logins, .. } => {
+                match self.store.use_grace_login(user, grace_logins).await? {
+                    GraceLogin::Granted { .. } => Some(SecondFactorMethod::GraceLogin),
+                    GraceLogin::Exhausted => None,
+                }
+            }
+        })
+    }
+
+    /// Goes on without confirming a phone that was registered but never
+    /// confirmed (not yet a factor), so a phone planted with the password
+    /// alone cannot lock its owner out. A confirmed phone cannot be skipped.
+    pub(crate) async fn skip(&self, user: &UserId) -> Result<SecondFactorMethod, Refusal> {
+        let enrollment = self.enrollment(user).await?;
+        if enrollment.state != EnrollmentState::PendingConfirmation {
+            return Err(Refusal::NotPossible(
+                "two-factor sign-in is on: use your phone".into(),
+            ));
+        }
+        self.grace(user).await?.ok_or_else(|| {
+            Refusal::NotPossible("confirm your phone to continue: no grace logins are left".into())
+        })
+    }
+
+    /// The first passed challenge confirms a pending enrollment; one
+    /// confirmed meanwhile (another tab) is the same outcome.
+    pub(crate) async fn confirm(
+        &self,
+        enrollment: &Enrollment,
+        now: SystemTime,
+    ) -> Result<(), Refusal> {
+        if enrollment.state != EnrollmentState::PendingConfirmation {
+            return Ok(());
+        }
+        match self
+            .store
+            .transition_enrollment(
+                &enrollment.user_id,
+                EnrollmentState::PendingConfirmation,
+                EnrollmentState::Enabled,
+                now,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_conflict() => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Sends a code by `channel`, counted against the send limit first.
+    /// `passed`: the session already passed its second factor (it may still
+    /// ask for a code to confirm a pending enrollment, nothing else). The
+    /// answer is the notice to show.
+    pub(crate) async fn send_code(
+        &self,
+        user: &UserId,
+        channel: Channel,
+        passed: bool,
+        now: SystemTime,
+    ) -> Result<Code, Refusal> {
+        let mode = match channel {
+            Channel::Sms => self.policy.sms,
+            Channel::Call => self.policy.call,
+        };
+        if mode == ChannelMode::Off {
+            return Err(Refusal::ChannelOff);
+        }
+        let enrollment = self.enrollment(user).await?;
+        if passed && enrollment.state != EnrollmentState::PendingConfirmation {
+            return Err(Refusal::InvalidInput(
+                "the second factor is already done".into(),
+            ));
+        }
+        self.reserve_send(user, now).await?;
+        let sent = self
+            .provider
+            .send_code(
+                &enrollment.provider_user_id,
+                channel,
+                mode == ChannelMode::Forced,
+            )
+            .await?;
+        Ok(match (sent.ignored, channel) {
+            (true, _) => Code::SentToApp,
+            (false, Channel::Sms) => Code::SmsSent,
+            (false, Channel::Call) => Code::CallSent,
+        })
+    }
+
+    /// Whether the user has the provider's app, so a push can be offered.
+    /// When the provider cannot say, codes still work: no push.
+    pub(crate) async fn offers_push(&self, enrollment: &Enrollment) -> bool {
+        if !self.policy.onetouch {
+            return false;
+        }
+        match self.provider.devices(&enrollment.provider_user_id).await {
+            Ok(devices) => devices.has_app,
+            Err(error) => {
+                tracing::warn!(%error, "tower-authy: cannot ask for the user's devices");
+                false
+            }
+        }
+    }
+
+    /// How long the challenge waits on a push before offering the codes.
+    pub(crate) fn fallback_after(&self, push: bool) -> Duration {
+        if push {
+            self.policy.fallback_delay
+        } else {
+            Duration::ZERO
+        }
+    }
+}

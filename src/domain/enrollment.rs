@@ -1,0 +1,314 @@
+//! Turning two-factor sign-in on and off: what a new enrollment must look
+//! like, when one may replace another, who may turn it off and how fresh
+//! their second factor must be.
+
+use std::time::{Duration, SystemTime};
+
+use super::{Refusal, Rules};
+use crate::code::Code;
+use crate::config::EnrollmentPolicy;
+use crate::provider::{EnrollmentRequest, ProviderError};
+use crate::session::SecondFactorMethod;
+use crate::store::{Enrollment, EnrollmentState, UserId};
+
+/// Why an enrollment ([`TwoFactor::enroll`](crate::TwoFactor::enroll))
+/// did not happen. Nothing was stored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnrollError {
+    /// The user already has a confirmed second factor.
+    #[error("the user is already enrolled")]
+    AlreadyEnrolled,
+    /// The user has a phone registered and awaiting its first code, which
+    /// this caller may not replace (changing it needs a second factor).
+    #[error("the user has an enrollment awaiting confirmation")]
+    AwaitingConfirmation,
+    /// The enrollment changed during the provider call (a confirmation in
+    /// another tab, another registration); nothing was overwritten.
+    #[error("the enrollment changed meanwhile")]
+    ChangedMeanwhile,
+    /// The provider refused or could not be reached.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl From<EnrollError> for Refusal {
+    fn from(error: EnrollError) -> Self {
+        match error {
+            EnrollError::AlreadyEnrolled => Self::AlreadyEnabled,
+            EnrollError::AwaitingConfirmation => Self::SecondFactorRequired,
+            EnrollError::ChangedMeanwhile => Self::ChangedMeanwhile,
+            EnrollError::Provider(ProviderError::InvalidInput(message)) => Self::InvalidField {
+                code: Code::PhoneRejected,
+                message,
+            },
+            EnrollError::Provider(other) => other.into(),
+            EnrollError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// Which existing enrollment a new one may replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replace {
+    /// None: the user must have no active enrollment.
+    Nothing,
+    /// One awaiting its first code (the caller proved it may: it passed the
+    /// second factor, or registered that one itself).
+    Unconfirmed,
+}
+
+/// A plausible address: one `@`, a local part, a dotted domain of letters,
+/// digits and hyphens, no spaces.
+fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    email.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && !local.chars().any(|c| c.is_whitespace() || c.is_control())
+        && domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+}
+
+fn invalid(code: Code, message: &str) -> Refusal {
+    Refusal::InvalidField {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Checks what a user typed before anything is sent to the provider.
+pub(crate) fn validate(
+    email: &str,
+    country_code: &str,
+    phone_number: &str,
+) -> Result<EnrollmentRequest, Refusal> {
+    let email = email.trim();
+    if !valid_email(email) {
+        return Err(invalid(
+            Code::InvalidEmail,
+            "the e-mail address must look like name@example.com",
+        ));
+    }
+    let code = country_code.trim();
+    let code = code.strip_prefix('+').unwrap_or(code);
+    let country_code =
+        (!code.is_empty() && code.len() <= 3 && code.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| code.parse::<u16>().ok())
+            .flatten()
+            .filter(|c| (1..=999).contains(c))
+            .ok_or_else(|| {
+                invalid(
+                    Code::InvalidCountryCode,
+                    "the country calling code must be a number from 1 to 999, like 1 or 44",
+                )
+            })?;
+    let phone = phone_number.trim();
+    let separators = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')');
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    if !phone.chars().all(separators) || !(4..=15).contains(&digits) {
+        return Err(invalid(
+            Code::InvalidPhoneNumber,
+            "the phone number must be 4 to 15 digits; spaces, dashes, dots and brackets are allowed",
+        ));
+    }
+    Ok(EnrollmentRequest::new(email, country_code, phone))
+}
+
+/// Whether a session passed a real second factor (a code or an approval,
+/// not a grace login or a remembered device) within `window` before `now`.
+pub(crate) fn is_fresh(
+    method: SecondFactorMethod,
+    at: SystemTime,
+    now: SystemTime,
+    window: Duration,
+) -> bool {
+    let real = matches!(
+        method,
+        SecondFactorMethod::Code | SecondFactorMethod::OneTouch
+    );
+    real && now.duration_since(at).unwrap_or_default() <= window
+}
+
+impl Rules {
+    /// Registers `user` with the provider and stores a pending enrollment,
+    /// which the first passed code or approval confirms. The one path for
+    /// [`TwoFactor::enroll`](crate::TwoFactor::enroll) and the enrollment
+    /// route. The store write is a compare-and-set against what was read
+    /// before the provider call, so a confirmation or another registration
+    /// made meanwhile is never overwritten.
+    pub(crate) async fn enroll(
+        &self,
+        user: &UserId,
+        request: &EnrollmentRequest,
+        replace: Replace,
+        now: SystemTime,
+    ) -> Result<Enrollment, EnrollError> {
+        let current = self.store.enrollment(user).await?;
+        match (&current, replace) {
+            (Some(e), _) if e.state == EnrollmentState::Enabled => {
+                return Err(EnrollError::AlreadyEnrolled);
+            }
+            (Some(e), Replace::Nothing) if e.state == EnrollmentState::PendingConfirmation => {
+                return Err(EnrollError::AwaitingConfirmation);
+            }
+            _ => {}
+        }
+        let enrolled = self.provider.enroll(request).await?;
+        let enrollment = Enrollment::pending(
+            user.clone(),
+            enrolled.provider_user_id,
+            Some(request.masked_phone()),
+            now,
+        );
+        match self
+            .store
+            .replace_enrollment(current.as_ref(), &enrollment)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(user = %user, "tower-authy: enrolled; awaiting the first code");
+                Ok(enrollment)
+            }
+            Err(error) if error.is_conflict() => Err(EnrollError::ChangedMeanwhile),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Whether the policy lets this user turn two-factor sign-in off.
+    pub(crate) async fn opt_out_allowed(&self, user: &UserId) -> Result<bool, Refusal> {
+        Ok(match self.policy.enrollment {
+            EnrollmentPolicy::OptIn => true,
+            EnrollmentPolicy::Mandatory {
+                allow_opt_out: false,
+                ..
+            } => false,
+            EnrollmentPolicy::Mandatory {
+                grace_logins,
+                allow_opt_out: true,
+            } => self.store.grace_logins_used(user).await? < grace_logins,
+        })
+    }
+
+    /// Turns two-factor sign-in off for a session that passed its second
+    /// factor as `passed` (method, when): it must be fresh, or `code` is
+    /// checked (and counted) like any code. The provider forgets the user
+    /// first — if that fails nothing changes — then the enrollment is marked
+    /// disabled and every remembered device is voided.
+    pub(crate) async fn turn_off(
+        &self,
+        user: &UserId,
+        passed: Option<(SecondFactorMethod, SystemTime)>,
+        code: &str,
+        now: SystemTime,
+    ) -> Result<(), Refusal> {
+        let Some((method, at)) = passed else {
+            return Err(Refusal::SecondFactorRequired);
+        };
+        let enrollment = self
+            .store
+            .enrollment(user)
+            .await?
+            .filter(|e| e.state != EnrollmentState::Disabled)
+            .ok_or(Refusal::NotEnrolled)?;
+        if !self.opt_out_allowed(user).await? {
+            return Err(Refusal::OptOutNotAllowed);
+        }
+        if !is_fresh(method, at, now, self.policy.fresh_for_changes) {
+            if code.trim().is_empty() || !self.policy.codes {
+                return Err(Refusal::FreshFactorRequired);
+            }
+            self.check_code(&enrollment, code, now).await?;
+        }
+        match self.provider.remove(&enrollment.provider_user_id).await {
+            // A user the provider no longer knows is already what we want.
+            Ok(()) | Err(ProviderError::UnknownUser) => {}
+            Err(other) => return Err(other.into()),
+        }
+        self.store
+            .transition_enrollment(user, enrollment.state, EnrollmentState::Disabled, now)
+            .await?;
+        self.store.revoke_devices(user).await?;
+        tracing::info!(user = %user, "tower-authy: two-factor sign-in turned off");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(email: &str, country_code: &str, phone: &str) -> &'static str {
+        match validate(email, country_code, phone) {
+            Ok(_) => "ok",
+            Err(e) => e.code().as_str(),
+        }
+    }
+
+    #[test]
+    fn enrollment_input_is_checked_field_by_field() {
+        assert_eq!(code_of("a@example.com", "1", "555-123-4567"), "ok");
+        assert_eq!(code_of(" a@example.com ", "+44", "(20) 7946 0018"), "ok");
+        for email in [
+            "",
+            "a",
+            "a@b",
+            "@example.com",
+            "a b@example.com",
+            "a@exa mple.com",
+            "a@.com",
+            "a@example..com",
+            "a@b@example.com",
+        ] {
+            assert_eq!(
+                code_of(email, "1", "5551234567"),
+                "invalid_email",
+                "{email:?}"
+            );
+        }
+        for cc in ["", "0", "1000", "x", "1a", "-1", "+"] {
+            assert_eq!(
+                code_of("a@example.com", cc, "5551234567"),
+                "invalid_country_code",
+                "{cc:?}"
+            );
+        }
+        for phone in [
+            "",
+            "123",
+            "555-123-456a",
+            "+15551234567",
+            "1234567890123456",
+        ] {
+            assert_eq!(
+                code_of("a@example.com", "1", phone),
+                "invalid_phone_number",
+                "{phone:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_real_recent_factors_are_fresh() {
+        let now = SystemTime::now();
+        let window = Duration::from_secs(300);
+        let ago = |secs| now - Duration::from_secs(secs);
+        assert!(is_fresh(SecondFactorMethod::Code, ago(10), now, window));
+        assert!(is_fresh(SecondFactorMethod::OneTouch, now, now, window));
+        assert!(!is_fresh(SecondFactorMethod::Code, ago(301), now, window));
+        for method in [
+            SecondFactorMethod::NotRequired,
+            SecondFactorMethod::GraceLogin,
+            SecondFactorMethod::RememberedDevice,
+        ] {
+            assert!(!is_fresh(method, now, now, window), "{method:?}");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The rules of the second factor, in one place that knows nothing of HTTP.
+//!
+//! Who must pass and with what, the attempt reservation before every check,
+//! lockouts and send limits, grace logins, confirming a new enrollment,
+//! remembered devices, staleness and freshness. Every operation takes `now`
+//! from its caller and returns a typed outcome or a [`Refusal`]; turning
+//! those into pages and JSON is the routes' job, and reading or writing the
+//! session is theirs too.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::config::Policy;
+use crate::provider::SecondFactorProvider;
+use crate::store::SharedStore;
+
+mod approval;
+mod attempts;
+mod challenge;
+mod device;
+mod enrollment;
+mod refusal;
+
+pub(crate) use approval::{Binding, MAX_WAIT};
+pub(crate) use challenge::Need;
+pub use enrollment::EnrollError;
+pub(crate) use enrollment::{Replace, validate};
+pub(crate) use refusal::Refusal;
+
+/// What the rules act on: the store, the provider and the policy.
+#[derive(Debug)]
+pub(crate) struct Rules {
+    pub(crate) store: SharedStore,
+    pub(crate) provider: Arc<dyn SecondFactorProvider>,
+    pub(crate) policy: Policy,
+}
+
+/// Whether a first factor done at `since` has waited `ttl` or longer for the
+/// second at `now`: then the session starts again from the password.
+pub(crate) fn is_stale(since: SystemTime, now: SystemTime, ttl: Duration) -> bool {
+    now >= since + ttl
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_factor_goes_stale_exactly_at_its_ttl() {
+        let since = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let ttl = Duration::from_secs(600);
+        assert!(!is_stale(since, since, ttl));
+        assert!(!is_stale(
+            since,
+            since + ttl - Duration::from_millis(1),
+            ttl
+        ));
+        assert!(is_stale(since, since + ttl, ttl));
+    }
+}

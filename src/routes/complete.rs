@@ -1,0 +1,55 @@
+//! Completion: the session is marked passed (its id cycled) and the client
+//! is told where to go.
+
+use std::time::SystemTime;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+
+use super::context::Ctx;
+use super::reply;
+use crate::domain::{Refusal, is_stale};
+use crate::negotiate::Format;
+use crate::session::{self, AuthState, SecondFactorMethod, from_unix};
+
+/// Marks the session complete and sends the client where it was going. Call
+/// only after a factor was checked (or the rules ask for none): completing
+/// also makes the session "fresh" for changes such as turning 2FA off.
+pub(crate) async fn finish(ctx: &mut Ctx, method: SecondFactorMethod) -> Result<Response, Refusal> {
+    let now = SystemTime::now();
+    // The first factor may have gone stale while a check or a long-poll ran.
+    let ttl = ctx.shared.rules.policy.pending_ttl;
+    match session::load(&ctx.session).await? {
+        Some(state)
+            if state.passed.is_none() && is_stale(from_unix(state.first_factor_at), now, ttl) =>
+        {
+            session::clear(&ctx.session).await?;
+            return Err(Refusal::LoginRequired);
+        }
+        None => return Err(Refusal::LoginRequired),
+        Some(_) => {}
+    }
+    if !session::complete(&ctx.session, method, now).await? {
+        return Err(Refusal::LoginRequired);
+    }
+    ctx.state = session::load(&ctx.session).await?;
+    let Some(state) = ctx.state.as_ref() else {
+        return Err(Refusal::LoginRequired);
+    };
+    tracing::info!(user = %state.user_id, method = %method, "tower-authy: second factor passed");
+    Ok(completed(ctx.format, state, method))
+}
+
+/// The answer for a session that has passed: where to go next. Changes
+/// nothing, so asking again never makes a session look freshly checked.
+pub(crate) fn completed(format: Format, state: &AuthState, method: SecondFactorMethod) -> Response {
+    let next = state.next.as_deref().unwrap_or("/");
+    match format {
+        Format::Html => reply::see_other(next),
+        Format::Json => reply::json(
+            StatusCode::OK,
+            json!({"status": "complete", "method": method, "redirect": next}),
+        ),
+    }
+}

@@ -1,0 +1,313 @@
+//! [`TwoFactor`]: the one place the crate's configuration lives. The
+//! router, the layer and the webhook are all made from it, so the prefix,
+//! the login path, the pending time, the store and the provider exist once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Router;
+
+use crate::config::{ConfigError, Policy, StatusMode};
+use crate::domain::{EnrollError, Rules};
+use crate::layer::RequireSecondFactorLayer;
+use crate::provider::{EnrollmentRequest, SecondFactorProvider};
+use crate::store::{Enrollment, SharedStore, UserId};
+use crate::ui::Ui;
+use crate::webhook::Webhook;
+
+/// Everything the routes share: the rules, and where things are.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) rules: Rules,
+    pub(crate) prefix: String,
+    pub(crate) login_path: String,
+    pub(crate) callback_path: String,
+    pub(crate) webhook: Option<Webhook>,
+    pub(crate) ui: Ui,
+}
+
+/// tower-authy set up for one application: hands out the router to mount
+/// and the layer to wrap protected routes in. Cheap to clone.
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::{Router, routing::get};
+/// use tower_authy::{TwoFactor, authy::Client, config::{Policy, StatusMode}, store::MemoryStore};
+/// use tower_sessions::{MemoryStore as Sessions, SessionManagerLayer};
+///
+/// # fn demo() -> Result<(), tower_authy::ConfigError> {
+/// let client = Client::builder("authy-api-key").build()?;
+/// let policy = Policy::builder()
+///     .with_status_mode(StatusMode::Polling { every: std::time::Duration::from_secs(2) })
+///     .build()?;
+/// let two_factor = TwoFactor::builder(client, Arc::new(MemoryStore::new()))
+///     .with_policy(policy)
+///     .build()?;
+/// let app: Router = Router::new()
+///     .route("/protected", get(|| async { "secret" }))
+///     .layer(two_factor.layer())
+///     .merge(two_factor.router())
+///     .layer(SessionManagerLayer::new(Sessions::default()));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TwoFactor {
+    shared: Arc<Shared>,
+}
+
+/// Builds a [`TwoFactor`].
+#[derive(Debug)]
+#[must_use]
+pub struct TwoFactorBuilder {
+    provider: Arc<dyn SecondFactorProvider>,
+    store: SharedStore,
+    policy: Policy,
+    prefix: String,
+    login_path: String,
+    callback_path: Option<String>,
+    webhook: Option<Webhook>,
+    templates: BTreeMap<String, String>,
+}
+
+impl TwoFactor {
+    /// Starts with a provider (the Authy client) and a store.
+    pub fn builder(
+        provider: impl SecondFactorProvider + 'static,
+        store: SharedStore,
+    ) -> TwoFactorBuilder {
+        TwoFactorBuilder {
+            provider: Arc::new(provider),
+            store,
+            policy: Policy::default(),
+            prefix: "/2fa".into(),
+            login_path: "/login".into(),
+            callback_path: None,
+            webhook: None,
+            templates: BTreeMap::new(),
+        }
+    }
+
+    /// The routes, to merge into the application's router. They need
+    /// `tower_sessions::SessionManagerLayer` around them, like the layer.
+    ///
+    /// Under the prefix (`/2fa` by default), besides the challenge and its
+    /// code channels:
+    ///
+    /// | method | path | does |
+    /// |---|---|---|
+    /// | GET | `/2fa/enroll` | the enrollment form, its confirm step, or "on" with the settings below |
+    /// | POST | `/2fa/enroll` | registers `email`, `country_code`, `phone_number` with the provider; enforced once confirmed |
+    /// | POST | `/2fa/enroll/verify` | the first `token`: confirms the enrollment (and completes a pending session) |
+    /// | POST | `/2fa/disable` | turns 2FA off: needs a code or approval passed within the policy's freshness window, or a `token` sent along; under mandatory enrollment only if opting out is allowed and grace logins remain |
+    /// | POST | `/2fa/devices/forget` | voids every device the user had remembered |
+    /// | POST | `/2fa/skip` | goes on without a phone registered but never confirmed (not yet a factor): as not required under opt-in, or as a grace login |
+    ///
+    /// `/2fa/disable`, `/2fa/devices/forget` and `/2fa/skip` are additions to the route
+    /// table of the design.
+    ///
+    /// OneTouch: `POST {prefix}/onetouch` pushes an approval request bound
+    /// to the session; `GET {prefix}/status?wait=SECONDS` long-polls its
+    /// outcome (at most 25 s) and completes the session once the webhook (or,
+    /// in polling mode, the provider) reports it approved; `GET
+    /// {prefix}/events` streams the same as Server-Sent Events named
+    /// `status`. A stream cannot change the session, so its final event
+    /// carries `finish`, the `/status` URL the page calls to complete.
+    pub fn router<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        crate::routes::router(self.shared.clone())
+    }
+
+    /// The layer for the protected routes, set up with this router's paths
+    /// and the policy's pending time.
+    pub fn layer(&self) -> RequireSecondFactorLayer {
+        let shared = &self.shared;
+        RequireSecondFactorLayer::new()
+            .with_challenge_path(&shared.prefix)
+            .with_login_path(&shared.login_path)
+            .with_exempt_route(&shared.callback_path)
+            .with_pending_ttl(shared.rules.policy.pending_ttl)
+    }
+
+    /// The store, for the application's own needs (an admin page, say).
+    pub fn store(&self) -> &SharedStore {
+        &self.shared.rules.store
+    }
+
+    /// Registers a user who has no second factor yet (a sign-up form, a
+    /// batch enrollment): the provider learns the phone number, and the
+    /// enrollment waits for its first code or approval, which the challenge
+    /// asks for. A user already enrolled is refused: changing a number goes
+    /// through the enrollment routes, which ask for a second factor.
+    pub async fn enroll(
+        &self,
+        user: &UserId,
+        request: &EnrollmentRequest,
+    ) -> Result<Enrollment, EnrollError> {
+        use crate::domain::Replace;
+        self.shared
+            .rules
+            .enroll(user, request, Replace::Nothing, SystemTime::now())
+            .await
+    }
+}
+
+impl TwoFactorBuilder {
+    /// The policy (default: [`Policy::default`]).
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Where the routes are mounted (default `/2fa`).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The application's sign-in page (default `/login`).
+    pub fn with_login_path(mut self, path: impl Into<String>) -> Self {
+        self.login_path = path.into();
+        self
+    }
+
+    /// Receives OneTouch callbacks (needed for [`StatusMode::Callback`]),
+    /// at `path` (default: the prefix + `/callback`).
+    pub fn with_webhook(mut self, webhook: Webhook, path: Option<String>) -> Self {
+        self.webhook = Some(webhook);
+        self.callback_path = path;
+        self
+    }
+
+    /// Replaces one of the default page templates with the application's
+    /// own [minijinja](https://docs.rs/minijinja) source. `build()` refuses
+    /// an unknown name or a template that does not compile.
+    ///
+    /// | name | what it is | context |
+    /// |---|---|---|
+    /// | `base.html` | the layout the others extend: blocks `title` and `content`; shows `error` (`role="alert"`) and `notice` (`role="status"`) | the page's context |
+    /// | `challenge.html` | `GET {prefix}`: OneTouch, the code form, "text me a code", "call me" | see below |
+    /// | `enroll.html` | `GET {prefix}/enroll`, one of three `step`s: `"enroll"` (e-mail, country code, phone), `"confirm"` (the first code), `"enabled"` (forget devices, turn off) | see below |
+    /// | `message.html` | a page that cannot be shown (the store or the provider is down): `title`, the `error` and its `error_code`, and `link`, `link_text` ("Try again") | the page's context |
+    ///
+    /// Every page gets `prefix` (where the routes are mounted), `csrf` (the
+    /// session's token, to send as the hidden field `csrf` with every form),
+    /// `error` and `notice` (the message to show, already worded, or
+    /// nothing), `error_code` and `notice_code` (its stable code, such as
+    /// `code_rejected`, `locked_out`, `provider_unavailable`, `denied`,
+    /// `expired`, `sms_sent`), `attempts_left` (wrong codes left before the
+    /// lockout, once one was wrong) and `locked_for` (seconds until a lockout
+    /// ends), and the channels as booleans: `codes`, `sms`, `call`, and
+    /// `remember` (offer "remember this device": a checkbox named
+    /// `remember`). A page never shows text taken from its URL.
+    ///
+    /// `challenge.html` also gets `onetouch` (offered to this user),
+    /// `fallback_after` (seconds before the code channels are offered while
+    /// OneTouch runs; 0 for at once), `onetouch_ttl` (seconds a push can be
+    /// answered) and `masked_phone`. Its forms post to `{prefix}/onetouch`,
+    /// `{prefix}/token` (field `token`), `{prefix}/sms` and `{prefix}/call`;
+    /// `GET {prefix}/status` finishes after an approval. The default's
+    /// script pushes at once and follows `{prefix}/events`; a replacement
+    /// can keep it (it needs the ids and `data-*` attributes of the
+    /// default's `#onetouch` and `#fallbacks`) or work without script.
+    ///
+    /// `enroll.html` also gets `step`, `masked_phone`, `passed` (the session
+    /// passed its second factor), `can_replace` (may register another
+    /// number while confirming), `can_disable`, and `email`, `country_code`,
+    /// `phone_number` (what a refused form held, to fill it in again; empty
+    /// otherwise). Its forms post `email`,
+    /// `country_code`, `phone_number` to `{prefix}/enroll`, `token` to
+    /// `{prefix}/enroll/verify` (or `{prefix}/disable`), and nothing but
+    /// `csrf` to `{prefix}/devices/forget`.
+    ///
+    /// Autoescaping is on for every template.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_authy::{TwoFactor, authy::Client, config::Policy, store::MemoryStore};
+    ///
+    /// // The default pages, in the application's own layout.
+    /// let layout = r#"<!doctype html>
+    /// <html lang="en"><head><meta charset="utf-8"><title>{% block title %}Acme{% endblock %}</title></head>
+    /// <body><header>Acme</header><main>
+    /// {% if error %}<p role="alert">{{ error }}</p>{% endif %}
+    /// {% if notice %}<p role="status">{{ notice }}</p>{% endif %}
+    /// {% block content %}{% endblock %}
+    /// </main></body></html>"#;
+    /// let policy = Policy::builder().with_onetouch(false).build()?;
+    /// let store = Arc::new(MemoryStore::new());
+    /// let client = || Client::builder("authy-api-key").build();
+    ///
+    /// let two_factor = TwoFactor::builder(client()?, store.clone())
+    ///     .with_policy(policy.clone())
+    ///     .with_template("base.html", layout)
+    ///     .build();
+    /// assert!(two_factor.is_ok());
+    ///
+    /// // Unknown names and broken templates are refused at start-up.
+    /// let unknown = TwoFactor::builder(client()?, store.clone())
+    ///     .with_policy(policy.clone())
+    ///     .with_template("login.html", "<p>hi</p>")
+    ///     .build();
+    /// assert!(unknown.is_err());
+    /// let broken = TwoFactor::builder(client()?, store)
+    ///     .with_policy(policy)
+    ///     .with_template("challenge.html", "{% if %}")
+    ///     .build();
+    /// assert!(broken.is_err());
+    /// # Ok::<(), tower_authy::ConfigError>(())
+    /// ```
+    pub fn with_template(mut self, name: impl Into<String>, source: impl Into<String>) -> Self {
+        self.templates.insert(name.into(), source.into());
+        self
+    }
+
+    /// Checks the set-up.
+    pub fn build(self) -> Result<TwoFactor, ConfigError> {
+        let path = |setting: &'static str, path: &str| {
+            if path.starts_with('/') && !path.ends_with('/') && !path.contains(['?', '#']) {
+                Ok(())
+            } else {
+                Err(ConfigError::InvalidPath { setting })
+            }
+        };
+        path("prefix", &self.prefix)?;
+        path("login path", &self.login_path)?;
+        let callback_path = self
+            .callback_path
+            .unwrap_or_else(|| format!("{}/callback", self.prefix));
+        path("callback path", &callback_path)?;
+        if self.policy.onetouch
+            && self.policy.status_mode == StatusMode::Callback
+            && self.webhook.is_none()
+        {
+            return Err(ConfigError::Missing(
+                "webhook (OneTouch in callback mode needs one; or use StatusMode::Polling)",
+            ));
+        }
+        if let Some(name) = self
+            .templates
+            .keys()
+            .find(|name| crate::ui::Template::named(name).is_none())
+        {
+            return Err(ConfigError::UnknownTemplate(name.clone()));
+        }
+        let ui = Ui::new(&self.templates).map_err(|e| ConfigError::Template(e.to_string()))?;
+        Ok(TwoFactor {
+            shared: Arc::new(Shared {
+                rules: Rules {
+                    provider: self.provider,
+                    store: self.store,
+                    policy: self.policy,
+                },
+                prefix: self.prefix,
+                login_path: self.login_path,
+                callback_path,
+                webhook: self.webhook,
+                ui,
+            }),
+        })
+    }
+}
