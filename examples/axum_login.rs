@@ -139,11 +139,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let store: SharedStore = Arc::new(MemoryStore::new());
-    let webhook = Webhook::builder(key, store.clone())
-        .public_url(&callback_url)
-        .build()?;
     let two_factor = TwoFactor::builder(client, store)
-        .with_webhook(webhook, None)
+        .with_webhook(Webhook::builder(key).with_public_url(&callback_url))
         .build()?;
 
     let mut app = Router::new()

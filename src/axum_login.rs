@@ -2,7 +2,7 @@
 //! with `axum_login::AuthSession` is the user the second factor is asked of.
 //!
 //! Put [`first_factor`] between axum-login's `AuthManagerLayer` (outside) and
-//! [`RequireSecondFactorLayer`](crate::RequireSecondFactorLayer) (inside). On
+//! [`TwoFactor::layer`](crate::TwoFactor::layer) (inside). On
 //! every request it keeps this crate's session state in step with
 //! axum-login: a newly signed-in user starts with the second factor pending,
 //! another user replaces the previous one, and an axum-login logout clears
@@ -18,14 +18,20 @@
 //! #     async fn authenticate(&self, _: ()) -> Result<Option<User>, Self::Error> { Ok(None) }
 //! #     async fn get_user(&self, _: &UserId<Self>) -> Result<Option<User>, Self::Error> { Ok(None) }
 //! # }
+//! # use std::sync::Arc;
+//! # use tower_authy::{authy::Client, config::{Policy, StatusMode}, store::MemoryStore};
 //! use axum::{Router, middleware::from_fn, routing::get};
-//! use tower_authy::RequireSecondFactorLayer;
+//! use tower_authy::TwoFactor;
+//! # let policy = Policy::builder().with_status_mode(StatusMode::Polling { every: std::time::Duration::from_secs(2) }).build()?;
+//! # let two_factor = TwoFactor::builder(Client::builder("key").build()?, Arc::new(MemoryStore::new())).with_policy(policy).build()?;
 //!
 //! let protected: Router = Router::new()
 //!     .route("/protected", get(|| async { "secret" }))
-//!     .layer(RequireSecondFactorLayer::new())
-//!     .layer(from_fn(tower_authy::axum_login::first_factor::<Backend>));
+//!     .layer(two_factor.layer())
+//!     .layer(from_fn(tower_authy::axum_login::first_factor::<Backend>))
+//!     .merge(two_factor.router());
 //! // …then axum-login's AuthManagerLayer and the session layer around it all.
+//! # Ok::<(), tower_authy::ConfigError>(())
 //! ```
 
 use axum::extract::Request;

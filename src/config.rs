@@ -143,7 +143,7 @@ pub enum StatusMode {
 #[derive(Clone)]
 pub struct RememberDevice {
     pub(crate) lifetime: Duration,
-    pub(crate) key: crate::ApiKey,
+    pub(crate) key: crate::Secret,
     pub(crate) secure: bool,
 }
 
@@ -160,7 +160,7 @@ impl RememberDevice {
     /// Cookies valid for `lifetime`, signed with `key` (at least 32 bytes of
     /// secret randomness, kept across restarts). The cookie is `HttpOnly`,
     /// `SameSite=Lax` and `Secure`.
-    pub fn new(lifetime: Duration, key: impl Into<crate::ApiKey>) -> Self {
+    pub fn new(lifetime: Duration, key: impl Into<crate::Secret>) -> Self {
         Self {
             lifetime,
             key: key.into(),

@@ -34,11 +34,10 @@
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     let key = std::env::var("AUTHY_API_KEY")?;
 //!     let store = Arc::new(MemoryStore::new());
-//!     let webhook = Webhook::builder(key.as_str(), store.clone())
-//!         .public_url("https://app.example.com/2fa/callback")
-//!         .build()?;
+//!     let webhook = Webhook::builder(key.as_str())
+//!         .with_public_url("https://app.example.com/2fa/callback");
 //!     let two_factor = TwoFactor::builder(Client::builder(key.as_str()).build()?, store)
-//!         .with_webhook(webhook, None)
+//!         .with_webhook(webhook)
 //!         .build()?;
 //!     let app = Router::new()
 //!         .route("/protected", get(|| async { "only with both factors" }))
@@ -114,11 +113,12 @@ pub mod axum_login;
 pub mod code;
 pub mod config;
 mod domain;
-mod layer;
+pub mod layer;
 mod negotiate;
 mod params;
 pub mod provider;
 mod routes;
+mod secret;
 pub mod session;
 #[cfg(feature = "simulator")]
 pub mod simulator;
@@ -131,6 +131,7 @@ pub use api_key::ApiKey;
 pub use code::Code;
 pub use config::ConfigError;
 pub use domain::EnrollError;
-pub use layer::{RequireSecondFactor, RequireSecondFactorLayer, Requirement, ResponseFuture};
+pub use layer::{RequireSecondFactor, RequireSecondFactorLayer, Requirement, Verified};
 pub use params::ParamsError;
+pub use secret::Secret;
 pub use two_factor::{TwoFactor, TwoFactorBuilder};

@@ -14,7 +14,7 @@ use crate::layer::RequireSecondFactorLayer;
 use crate::provider::{EnrollmentRequest, SecondFactorProvider};
 use crate::store::{Enrollment, SharedStore, UserId};
 use crate::ui::Ui;
-use crate::webhook::Webhook;
+use crate::webhook::{Webhook, WebhookBuilder};
 
 /// Everything the routes share: the rules, and where things are.
 #[derive(Debug)]
@@ -65,8 +65,7 @@ pub struct TwoFactorBuilder {
     policy: Policy,
     prefix: String,
     login_path: String,
-    callback_path: Option<String>,
-    webhook: Option<Webhook>,
+    webhook: Option<WebhookBuilder>,
     templates: BTreeMap<String, String>,
 }
 
@@ -82,7 +81,6 @@ impl TwoFactor {
             policy: Policy::default(),
             prefix: "/2fa".into(),
             login_path: "/login".into(),
-            callback_path: None,
             webhook: None,
             templates: BTreeMap::new(),
         }
@@ -124,11 +122,12 @@ impl TwoFactor {
     /// and the policy's pending time.
     pub fn layer(&self) -> RequireSecondFactorLayer {
         let shared = &self.shared;
-        RequireSecondFactorLayer::new()
-            .with_challenge_path(&shared.prefix)
-            .with_login_path(&shared.login_path)
-            .with_exempt_route(&shared.callback_path)
-            .with_pending_ttl(shared.rules.policy.pending_ttl)
+        RequireSecondFactorLayer::new(
+            &shared.login_path,
+            &shared.prefix,
+            shared.rules.policy.pending_ttl,
+        )
+        .with_exempt_route(&shared.callback_path)
     }
 
     /// The store, for the application's own needs (an admin page, say).
@@ -173,11 +172,24 @@ impl TwoFactorBuilder {
         self
     }
 
-    /// Receives OneTouch callbacks (needed for [`StatusMode::Callback`]),
-    /// at `path` (default: the prefix + `/callback`).
-    pub fn with_webhook(mut self, webhook: Webhook, path: Option<String>) -> Self {
+    /// Receives OneTouch callbacks (needed for [`StatusMode::Callback`];
+    /// default: none), on this two-factor set-up's own store, at the path of
+    /// the webhook's public URL.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_authy::{TwoFactor, authy::Client, store::MemoryStore, webhook::Webhook};
+    ///
+    /// let key = "authy-api-key";
+    /// let two_factor = TwoFactor::builder(Client::builder(key).build()?, Arc::new(MemoryStore::new()))
+    ///     .with_webhook(Webhook::builder(key).with_public_url("https://app.example.com/hooks/authy"))
+    ///     .build()?;
+    /// // The router now serves POST and GET /hooks/authy.
+    /// # let _ = two_factor;
+    /// # Ok::<(), tower_authy::ConfigError>(())
+    /// ```
+    pub fn with_webhook(mut self, webhook: WebhookBuilder) -> Self {
         self.webhook = Some(webhook);
-        self.callback_path = path;
         self
     }
 
@@ -276,7 +288,9 @@ impl TwoFactorBuilder {
         path("prefix", &self.prefix)?;
         path("login path", &self.login_path)?;
         let callback_path = self
-            .callback_path
+            .webhook
+            .as_ref()
+            .and_then(WebhookBuilder::path)
             .unwrap_or_else(|| format!("{}/callback", self.prefix));
         path("callback path", &callback_path)?;
         if self.policy.onetouch
@@ -295,6 +309,10 @@ impl TwoFactorBuilder {
             return Err(ConfigError::UnknownTemplate(name.clone()));
         }
         let ui = Ui::new(&self.templates).map_err(|e| ConfigError::Template(e.to_string()))?;
+        let webhook = self
+            .webhook
+            .map(|webhook| webhook.build(self.store.clone()))
+            .transpose()?;
         Ok(TwoFactor {
             shared: Arc::new(Shared {
                 rules: Rules {
@@ -305,7 +323,7 @@ impl TwoFactorBuilder {
                 prefix: self.prefix,
                 login_path: self.login_path,
                 callback_path,
-                webhook: self.webhook,
+                webhook,
                 ui,
             }),
         })

@@ -18,11 +18,11 @@ use serde::Deserialize;
 use serde_json::json;
 use tower_authy::config::{Policy, RememberDevice};
 use tower_authy::provider::EnrollmentRequest;
-use tower_authy::session::{self, TwoFactorStatus};
+use tower_authy::session;
 use tower_authy::simulator::{CallbackMethod, Simulator};
 use tower_authy::store::{SharedStore, UserId};
 use tower_authy::webhook::Webhook;
-use tower_authy::{ApiKey, TwoFactor, authy::Client};
+use tower_authy::{ApiKey, TwoFactor, Verified, authy::Client};
 use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
 
 struct AppUser {
@@ -103,12 +103,9 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
     let remember =
         RememberDevice::new(Duration::from_secs(30 * 24 * 3600), remember_key).with_secure(secure);
     let policy = Policy::builder().with_remember_device(remember).build()?;
-    let webhook = Webhook::builder(key, store.clone())
-        .public_url(&callback_url)
-        .build()?;
     let two_factor = TwoFactor::builder(client, store)
         .with_policy(policy)
-        .with_webhook(webhook, None)
+        .with_webhook(Webhook::builder(key).with_public_url(&callback_url))
         .build()?;
 
     let app = App {
@@ -340,48 +337,26 @@ async fn logout(session: Session) -> Redirect {
     Redirect::to("/login")
 }
 
-fn signed_in_as(status: &TwoFactorStatus) -> (String, &'static str) {
-    match status {
-        TwoFactorStatus::Complete {
-            user_id, method, ..
-        } => (user_id.to_string(), method.as_str()),
-        other => (
-            other.user_id().map(ToString::to_string).unwrap_or_default(),
-            "none",
-        ),
-    }
-}
-
-async fn protected_page(session: Session) -> Html<String> {
-    let status = session::status(&session)
-        .await
-        .unwrap_or(TwoFactorStatus::Anonymous);
-    let (user, method) = signed_in_as(&status);
+// Behind the layer, `Verified` says who passed both factors and how: no
+// second session read.
+async fn protected_page(verified: Verified) -> Html<String> {
     page(
         "Protected",
         &format!(
             "<p id=\"welcome\">Signed in as <strong>{}</strong> with both factors ({}).</p>\
              <p><a href=\"/profile\">Two-factor settings</a> · <a href=\"/api/me\">/api/me</a></p>\
              <form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form>",
-            escape(&user),
-            escape(method)
+            escape(verified.user_id.as_str()),
+            escape(verified.method.as_str())
         ),
     )
 }
 
-async fn me(session: Session) -> Json<serde_json::Value> {
-    let status = session::status(&session)
-        .await
-        .unwrap_or(TwoFactorStatus::Anonymous);
-    let (user, method) = signed_in_as(&status);
-    Json(json!({"user": user, "second_factor": method}))
+async fn me(verified: Verified) -> Json<serde_json::Value> {
+    Json(json!({"user": verified.user_id, "second_factor": verified.method}))
 }
 
-async fn profile(State(app): State<App>, session: Session) -> Html<String> {
-    let status = session::status(&session)
-        .await
-        .unwrap_or(TwoFactorStatus::Anonymous);
-    let (user, _) = signed_in_as(&status);
+async fn profile(State(app): State<App>, session: Session, verified: Verified) -> Html<String> {
     let csrf = session::csrf_token(&session)
         .await
         .ok()
@@ -390,7 +365,7 @@ async fn profile(State(app): State<App>, session: Session) -> Html<String> {
     let enrollment = app
         .two_factor
         .store()
-        .enrollment(&UserId::new(user.as_str()))
+        .enrollment(&verified.user_id)
         .await
         .ok()
         .flatten();

@@ -42,7 +42,7 @@ fn unix(time: SystemTime) -> u64 {
 }
 
 fn mac(remember: &RememberDevice, payload: &str) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(remember.key.expose().as_bytes())
+    let mut mac = Hmac::<Sha256>::new_from_slice(remember.key.expose())
         .expect("HMAC accepts keys of any length");
     mac.update(CONTEXT);
     mac.update(payload.as_bytes());

@@ -44,6 +44,11 @@ async fn set_state(session: Session, Path(which): Path<String>) -> &'static str 
     "ok"
 }
 
+/// The layer as `TwoFactor::layer` makes it by default.
+fn layer() -> RequireSecondFactorLayer {
+    RequireSecondFactorLayer::new("/login", "/2fa", Duration::from_secs(600))
+}
+
 fn app(layer: RequireSecondFactorLayer) -> Router {
     Router::new()
         .route("/protected", get(|| async { "secret" }))
@@ -108,7 +113,7 @@ const JSON: &str = "application/json";
 
 #[tokio::test]
 async fn anonymous_sessions_go_to_login() {
-    let app = app(RequireSecondFactorLayer::new());
+    let app = app(layer());
     let (status, location, _) = get_in(&app, "anonymous", "/protected", HTML).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location, "/login?next=%2Fprotected");
@@ -119,7 +124,7 @@ async fn anonymous_sessions_go_to_login() {
 
 #[tokio::test]
 async fn first_factor_only_goes_to_the_challenge_with_next() {
-    let app = app(RequireSecondFactorLayer::new());
+    let app = app(layer());
     let (status, location, _) = get_in(&app, "pending", "/protected?tab=a&x=1", HTML).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location, "/2fa?next=%2Fprotected%3Ftab%3Da%26x%3D1");
@@ -140,14 +145,14 @@ async fn first_factor_only_goes_to_the_challenge_with_next() {
 
 #[tokio::test]
 async fn both_factors_pass() {
-    let app = app(RequireSecondFactorLayer::new());
+    let app = app(layer());
     let (status, _, body) = get_in(&app, "complete", "/protected", HTML).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "secret"));
 }
 
 #[tokio::test]
 async fn a_stale_first_factor_starts_over() {
-    let app = app(RequireSecondFactorLayer::new());
+    let app = app(layer());
     let (status, location, _) = get_in(&app, "stale", "/protected", HTML).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(location.starts_with("/login?"), "{location}");
@@ -160,12 +165,12 @@ async fn a_stale_first_factor_starts_over() {
 }
 
 fn app_with_ttl(ttl: Duration) -> Router {
-    app(RequireSecondFactorLayer::new().with_pending_ttl(ttl))
+    app(RequireSecondFactorLayer::new("/login", "/2fa", ttl))
 }
 
 #[tokio::test]
 async fn own_routes_and_login_are_never_blocked_but_tricks_are() {
-    let app = app(RequireSecondFactorLayer::new());
+    let app = app(layer());
     for state in ["anonymous", "pending"] {
         assert_eq!(get_in(&app, state, "/2fa", HTML).await.2, "challenge");
         assert_eq!(get_in(&app, state, "/login", HTML).await.2, "login");
@@ -180,7 +185,7 @@ async fn own_routes_and_login_are_never_blocked_but_tricks_are() {
 
 #[tokio::test]
 async fn the_requirement_hook_chooses_what_needs_two_factors() {
-    let layer = RequireSecondFactorLayer::new().with_requirement(
+    let layer = layer().with_requirement(
         |request: &http::request::Parts, user: &crate::store::UserId| {
             assert_eq!(user.as_str(), "alice");
             request.uri.path().starts_with("/admin")
@@ -208,7 +213,7 @@ async fn the_requirement_hook_chooses_what_needs_two_factors() {
 async fn without_a_session_layer_it_fails_closed() {
     let app = Router::new()
         .route("/protected", get(|| async { "secret" }))
-        .layer(RequireSecondFactorLayer::new());
+        .layer(layer());
     let response = app
         .oneshot(Request::get("/protected").body(Body::empty()).unwrap())
         .await
@@ -218,7 +223,7 @@ async fn without_a_session_layer_it_fails_closed() {
 
 #[tokio::test]
 async fn sign_in_cycles_the_session_id() {
-    let app = app(RequireSecondFactorLayer::new());
+    let app = app(layer());
     let first = app
         .clone()
         .oneshot(Request::post("/test/other").body(Body::empty()).unwrap())
@@ -258,7 +263,7 @@ async fn sign_in_cycles_the_session_id() {
 async fn nested_routes_are_judged_by_the_path_the_client_asked_for() {
     // `Router::nest` strips `/app` from the URI the inner routes see; `next`
     // and the exemptions must still name the full path.
-    let layer = RequireSecondFactorLayer::new().with_exempt_path("/app/public");
+    let layer = layer().with_exempt_path("/app/public");
     let inner = Router::new()
         .route("/protected", get(|| async { "secret" }))
         .route("/public", get(|| async { "public" }))
@@ -272,4 +277,34 @@ async fn nested_routes_are_judged_by_the_path_the_client_asked_for() {
     assert_eq!(location, "/2fa?next=%2Fapp%2Fprotected%3Fx%3D1");
     let (status, _, body) = get_in(&app, "pending", "/app/public", HTML).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "public"));
+}
+
+#[tokio::test]
+async fn a_passed_session_reaches_the_handler_as_verified() {
+    use crate::layer::Verified;
+    let who =
+        |verified: Verified| async move { format!("{} {}", verified.user_id, verified.method) };
+    let maybe = |verified: Option<Verified>| async move {
+        verified.map_or("nobody".to_owned(), |v| v.user_id.to_string())
+    };
+    let layer =
+        layer().with_requirement(|request: &http::request::Parts, _: &crate::store::UserId| {
+            request.uri.path() != "/maybe"
+        });
+    let app = Router::new()
+        .route("/who", get(who))
+        .route("/maybe", get(maybe))
+        .route("/test/{state}", post(set_state))
+        .layer(layer.with_exempt_path("/test"))
+        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
+    let (status, _, body) = get_in(&app, "complete", "/who", HTML).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "alice code"));
+    let (status, _, body) = get_in(&app, "complete", "/maybe", HTML).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "alice"));
+    let (status, _, body) = get_in(&app, "pending", "/maybe", HTML).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "nobody"),
+        "let through without the second factor: not verified"
+    );
 }

@@ -80,7 +80,8 @@ pub(crate) async fn deliver(sim: &Simulator, payload: &Value) -> Option<(Value, 
         }
         Some((report, delivered))
     };
-    let signed = match signature::sign(&sim.inner.api_key, &nonce, method, &config.url, payload) {
+    let key = crate::Secret::from(&sim.inner.api_key);
+    let signed = match signature::sign(&key, &nonce, method, &config.url, payload) {
         Ok(signed) => signed,
         Err(e) => return outcome(Err(format!("could not sign the callback: {e}"))),
     };

@@ -8,7 +8,7 @@
 //! 1. its parameters parse (a JSON body for POST, the query for GET);
 //! 2. its `X-Authy-Signature` matches, in constant time, the HMAC of the
 //!    configured public callback URL (never the request's `Host` or
-//!    `X-Forwarded-*`, unless [`WebhookBuilder::trust_forwarded_headers`]);
+//!    `X-Forwarded-*`, unless [`WebhookBuilder::with_trusted_forwarded_headers`]);
 //! 3. its `X-Authy-Signature-Nonce` is a Unix time within the window
 //!    (five minutes either side by default);
 //! 4. it names a known approval request, and its `authy_id` is the enrolled
@@ -40,7 +40,7 @@ use http::StatusCode;
 use serde_json::Value;
 
 use crate::store::{ApprovalRecord, NonceInsert, SharedStore, StoreError};
-use crate::{ApiKey, ConfigError, params};
+use crate::{ConfigError, Secret, params};
 
 mod callback;
 mod poll;
@@ -147,31 +147,40 @@ pub struct Webhook {
 
 #[derive(Debug)]
 struct Inner {
-    key: ApiKey,
-    public_url: Option<String>,
-    trust_forwarded: bool,
+    key: Secret,
+    signed_url: SignedUrl,
     nonce_window: Duration,
     store: SharedStore,
 }
 
-/// Builds a [`Webhook`].
+/// Which URL a callback's signature covers.
+#[derive(Debug, Clone)]
+enum SignedUrl {
+    /// The configured public URL (the default, and the safe choice).
+    Public(String),
+    /// The URL rebuilt from the request's forwarded headers.
+    Forwarded,
+}
+
+/// Builds a [`Webhook`]: hand it to
+/// [`TwoFactorBuilder::with_webhook`](crate::TwoFactorBuilder::with_webhook),
+/// which builds it on its own store, or [`build`](Self::build) it on a store
+/// to use [`Webhook::handle`] in another framework.
 #[derive(Debug)]
 #[must_use]
 pub struct WebhookBuilder {
-    key: ApiKey,
-    store: SharedStore,
+    key: Secret,
     public_url: Option<String>,
     trust_forwarded: bool,
     nonce_window: Duration,
 }
 
 impl Webhook {
-    /// Starts a webhook for the application's API key (the HMAC key of its
-    /// callbacks) and store.
-    pub fn builder(key: impl Into<ApiKey>, store: SharedStore) -> WebhookBuilder {
+    /// Starts a webhook keyed with the application's Authy API key (the
+    /// HMAC key of its callbacks).
+    pub fn builder(key: impl Into<Secret>) -> WebhookBuilder {
         WebhookBuilder {
             key: key.into(),
-            store,
             public_url: None,
             trust_forwarded: false,
             nonce_window: Duration::from_secs(300),
@@ -190,12 +199,11 @@ impl Webhook {
         let signature = signature.ok_or(SignatureError::MissingSignature)?;
         let nonce = nonce.ok_or(SignatureError::MissingNonce)?;
         let params = callback_params(request)?;
-        let url = match (&inner.public_url, inner.trust_forwarded) {
-            (Some(url), _) => url.as_str(),
-            (None, true) => request
+        let url = match &inner.signed_url {
+            SignedUrl::Public(url) => url.as_str(),
+            SignedUrl::Forwarded => request
                 .request_url
                 .ok_or_else(|| WebhookError::Malformed("the request's URL is unknown".into()))?,
-            (None, false) => unreachable!("the builder requires a public URL"),
         };
         signature::verify(&inner.key, nonce, request.method, url, &params, signature)?;
         if !nonce_is_fresh(nonce, now, inner.nonce_window) {
@@ -251,40 +259,52 @@ impl Webhook {
 
 impl WebhookBuilder {
     /// The callback URL exactly as configured in the Authy console (scheme,
-    /// host, port and path; a trailing slash matters). Required unless
-    /// forwarded headers are trusted.
-    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+    /// host, port and path; a trailing slash matters). Required (no
+    /// default) unless forwarded headers are trusted; its path is where
+    /// [`TwoFactor::router`](crate::TwoFactor::router) serves the webhook.
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
         self.public_url = Some(url.into());
         self
     }
 
-    /// How far a nonce's time may be from now, either side (default 5 minutes).
-    pub fn nonce_window(mut self, window: Duration) -> Self {
+    /// How far a nonce's time may be from now, either side (default 5
+    /// minutes; 1 second to 1 hour).
+    pub fn with_nonce_window(mut self, window: Duration) -> Self {
         self.nonce_window = window;
         self
     }
 
     /// Rebuilds the signed URL from the request's `X-Forwarded-Proto`,
-    /// `X-Forwarded-Host` and `Host` headers when no public URL is set.
+    /// `X-Forwarded-Host` and `Host` headers when no public URL is set
+    /// (default: off).
     ///
     /// # Warning
     ///
     /// Only behind a proxy that sets these headers itself: otherwise the
-    /// sender chooses the URL that is checked. Prefer [`Self::public_url`].
-    pub fn trust_forwarded_headers(mut self) -> Self {
+    /// sender chooses the URL that is checked. Prefer
+    /// [`Self::with_public_url`].
+    pub fn with_trusted_forwarded_headers(mut self) -> Self {
         self.trust_forwarded = true;
         self
     }
 
-    /// Checks the settings.
-    pub fn build(self) -> Result<Webhook, ConfigError> {
+    /// The path of the public URL, where the callback route is mounted.
+    pub(crate) fn path(&self) -> Option<String> {
+        let url: http::Uri = self.public_url.as_deref()?.parse().ok()?;
+        Some(url.path().to_owned())
+    }
+
+    /// Checks the settings and makes the webhook, recording into `store`.
+    pub fn build(self, store: SharedStore) -> Result<Webhook, ConfigError> {
         let public_url = self
             .public_url
             .map(|url| crate::config::absolute_url("webhook public URL", &url))
             .transpose()?;
-        if public_url.is_none() && !self.trust_forwarded {
-            return Err(ConfigError::Missing("webhook public URL"));
-        }
+        let signed_url = match (public_url, self.trust_forwarded) {
+            (Some(url), _) => SignedUrl::Public(url),
+            (None, true) => SignedUrl::Forwarded,
+            (None, false) => return Err(ConfigError::Missing("webhook public URL")),
+        };
         if self.nonce_window.is_zero() || self.nonce_window > Duration::from_secs(3600) {
             return Err(ConfigError::OutOfRange {
                 setting: "nonce window",
@@ -294,10 +314,9 @@ impl WebhookBuilder {
         Ok(Webhook {
             inner: Arc::new(Inner {
                 key: self.key,
-                public_url,
-                trust_forwarded: self.trust_forwarded,
+                signed_url,
                 nonce_window: self.nonce_window,
-                store: self.store,
+                store,
             }),
         })
     }

@@ -24,9 +24,9 @@ impl Webhook {
     /// ```
     /// # use std::sync::Arc;
     /// # use tower_authy::{store::MemoryStore, webhook::Webhook};
-    /// let webhook = Webhook::builder("app-api-key", Arc::new(MemoryStore::new()))
-    ///     .public_url("https://app.example.com/2fa/callback")
-    ///     .build()?;
+    /// let webhook = Webhook::builder("app-api-key")
+    ///     .with_public_url("https://app.example.com/2fa/callback")
+    ///     .build(Arc::new(MemoryStore::new()))?;
     /// let app: axum::Router = axum::Router::new().route("/2fa/callback", webhook.method_router());
     /// # Ok::<(), tower_authy::ConfigError>(())
     /// ```

@@ -10,10 +10,10 @@
 //! simulator) and verifies (the webhook), so the two cannot drift apart.
 //!
 //! ```
-//! use tower_authy::{ApiKey, webhook::signature::{sign, verify}};
+//! use tower_authy::{Secret, webhook::signature::{sign, verify}};
 //! use serde_json::json;
 //!
-//! let key = ApiKey::new("foobar123");
+//! let key = Secret::new("foobar123");
 //! let url = "https://api.authy.com/dashboard/json/application/webhooks";
 //! let params = json!({"b": "val|ue&2", "a": "value1"});
 //! let signature = sign(&key, "1427849783.886085", "POST", url, &params)?;
@@ -30,7 +30,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::ApiKey;
+use crate::Secret;
 use crate::params::{self, ParamsError};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -153,16 +153,16 @@ pub fn string_to_sign(
     ))
 }
 
-fn mac(key: &ApiKey, data: &str) -> HmacSha256 {
-    let mut mac = HmacSha256::new_from_slice(key.expose().as_bytes())
-        .expect("HMAC accepts keys of any length");
+fn mac(key: &Secret, data: &str) -> HmacSha256 {
+    let mut mac =
+        HmacSha256::new_from_slice(key.expose()).expect("HMAC accepts keys of any length");
     mac.update(data.as_bytes());
     mac
 }
 
 /// Signs a callback as Authy does, returning the `X-Authy-Signature` value.
 pub fn sign(
-    key: &ApiKey,
+    key: &Secret,
     nonce: &str,
     method: &str,
     url: &str,
@@ -175,7 +175,7 @@ pub fn sign(
 /// Checks an `X-Authy-Signature` in constant time. It says only whether the
 /// signature matches; freshness and replay are the caller's to check.
 pub fn verify(
-    key: &ApiKey,
+    key: &Secret,
     nonce: &str,
     method: &str,
     url: &str,
@@ -247,7 +247,7 @@ mod tests {
                 .unwrap()
                 .as_str()
                 .unwrap();
-            let key = ApiKey::new(vector["api_key"].as_str().unwrap());
+            let key = Secret::new(vector["api_key"].as_str().unwrap());
             let nonce = vector["nonce"].as_str().unwrap();
             let method = vector["method"].as_str().unwrap();
             let url = vector["url"].as_str().unwrap();
@@ -291,7 +291,7 @@ mod tests {
     #[test]
     fn any_change_breaks_the_signature() {
         for vector in vectors() {
-            let key = ApiKey::new(vector["api_key"].as_str().unwrap());
+            let key = Secret::new(vector["api_key"].as_str().unwrap());
             let nonce = vector["nonce"].as_str().unwrap();
             let method = vector["method"].as_str().unwrap();
             let url = vector["url"].as_str().unwrap();
@@ -300,7 +300,7 @@ mod tests {
             let other_method = if method == "GET" { "POST" } else { "GET" };
             let mut tampered = params.clone();
             tampered["status"] = json!("tampered");
-            let wrong_key = ApiKey::new(format!("{}x", vector["api_key"].as_str().unwrap()));
+            let wrong_key = Secret::new(format!("{}x", vector["api_key"].as_str().unwrap()));
             let nonce_plus_one = format!("{nonce}1");
             let with_slash = format!("{url}/");
             let cases = [
@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn malformed_inputs_are_named() {
-        let key = ApiKey::new("k");
+        let key = Secret::new("k");
         let params = json!({"a": "b"});
         assert_eq!(
             verify(&key, "1", "POST", "https://x/", &params, ""),

@@ -102,11 +102,8 @@ impl TestApp {
             .unwrap();
         let mut builder = TwoFactor::builder(client.clone(), store.clone()).with_policy(policy);
         if callbacks {
-            let webhook = Webhook::builder(sim.api_key().clone(), store.clone())
-                .public_url(&callback)
-                .build()
-                .unwrap();
-            builder = builder.with_webhook(webhook, None);
+            builder = builder
+                .with_webhook(Webhook::builder(sim.api_key().clone()).with_public_url(&callback));
         }
         let two_factor = adjust(builder).build().unwrap();
         let protected = Router::new()

@@ -9,7 +9,7 @@ use axum::routing::any;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tower_authy::ApiKey;
+use tower_authy::Secret;
 use tower_authy::simulator::{CallbackMethod, Simulator};
 use tower_authy::webhook::signature;
 
@@ -158,13 +158,13 @@ async fn simulator_phone_approve_delivers_a_signed_post_callback() {
     let nonce = header(&got, "X-Authy-Signature-Nonce");
     assert!(nonce.parse::<u64>().is_ok(), "{nonce}");
     let signed = header(&got, "X-Authy-Signature");
-    let key = ApiKey::new(KEY);
+    let key = Secret::new(KEY);
     assert_eq!(
         signature::verify(&key, nonce, "POST", &url, &payload, signed),
         Ok(())
     );
     assert!(
-        signature::verify(&ApiKey::new("other"), nonce, "POST", &url, &payload, signed).is_err()
+        signature::verify(&Secret::new("other"), nonce, "POST", &url, &payload, signed).is_err()
     );
 
     assert_eq!(payload["status"], "approved");
@@ -243,7 +243,7 @@ async fn simulator_phone_deny_delivers_a_signed_get_callback() {
     let nonce = header(&got, "X-Authy-Signature-Nonce");
     let signed = header(&got, "X-Authy-Signature");
     assert_eq!(
-        signature::verify(&ApiKey::new(KEY), nonce, "GET", &url, &params, signed),
+        signature::verify(&Secret::new(KEY), nonce, "GET", &url, &params, signed),
         Ok(())
     );
     assert_eq!(params["status"], "denied");

@@ -114,9 +114,9 @@ impl Fixture {
     pub(super) async fn new() -> Self {
         let store: SharedStore = Arc::new(MemoryStore::new());
         seed(&store, "alice", AUTHY_ID, UUID, at(T0)).await;
-        let webhook = Webhook::builder(KEY, store.clone())
-            .public_url(URL)
-            .build()
+        let webhook = Webhook::builder(KEY)
+            .with_public_url(URL)
+            .build(store.clone())
             .unwrap();
         Self { store, webhook }
     }

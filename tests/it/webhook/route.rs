@@ -93,9 +93,9 @@ async fn the_axum_route_maps_outcomes_to_statuses() {
 async fn forwarded_headers_are_used_only_when_trusted() {
     let store: SharedStore = Arc::new(MemoryStore::new());
     seed(&store, "alice", AUTHY_ID, UUID, SystemTime::now()).await;
-    let webhook = Webhook::builder(KEY, store.clone())
-        .trust_forwarded_headers()
-        .build()
+    let webhook = Webhook::builder(KEY)
+        .with_trusted_forwarded_headers()
+        .build(store.clone())
         .unwrap();
     let app = axum::Router::new().route("/2fa/callback", webhook.method_router());
     let base = format!("http://{}/2fa/callback", serve(app).await);
@@ -119,7 +119,7 @@ async fn forwarded_headers_are_used_only_when_trusted() {
         .unwrap();
     assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
     assert!(
-        Webhook::builder(KEY, store).build().is_err(),
+        Webhook::builder(KEY).build(store).is_err(),
         "a public URL is required by default"
     );
 }
@@ -144,9 +144,9 @@ async fn a_request_made_before_a_restart_completes_after_it() {
     let after = SqliteStore::connect(&url).await.unwrap();
     after.migrate().await.unwrap();
     let after: SharedStore = Arc::new(after);
-    let webhook = Webhook::builder(KEY, after.clone())
-        .public_url(URL)
-        .build()
+    let webhook = Webhook::builder(KEY)
+        .with_public_url(URL)
+        .build(after.clone())
         .unwrap();
     let body = callback_body(UUID, "approved", AUTHY_ID);
     let secs = now.duration_since(UNIX_EPOCH).unwrap().as_secs();

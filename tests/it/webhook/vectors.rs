@@ -52,9 +52,9 @@ async fn accepts_every_shared_vector_shape() {
         if let Some((uuid, authy_id, _)) = &expected {
             seed(&store, "someone", authy_id, uuid, now).await;
         }
-        let webhook = Webhook::builder(text("api_key"), store.clone())
-            .public_url(text("url"))
-            .build()
+        let webhook = Webhook::builder(text("api_key"))
+            .with_public_url(text("url"))
+            .build(store.clone())
             .unwrap();
         let body = if method == "POST" {
             serde_json::to_vec(&params).unwrap()
