@@ -124,16 +124,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (key, client, simulator) = match env("AUTHY_API_KEY") {
         Some(key) => {
             let api_url = env("AUTHY_API_URL").unwrap_or_else(|| "https://api.authy.com".into());
-            let client = Client::builder(key.as_str()).base_url(&api_url).build()?;
+            let client = Client::builder(key.as_str())
+                .with_base_url(&api_url)
+                .build()?;
             (ApiKey::new(key), client, None)
         }
         None => {
             let simulator = Simulator::builder()
-                .callback(&callback_url, CallbackMethod::Post)
+                .with_callback(&callback_url, CallbackMethod::Post)
                 .build();
             let key = simulator.api_key().clone();
             let client = Client::builder(key.clone())
-                .base_url(&format!("{base}/simulator"))
+                .with_base_url(&format!("{base}/simulator"))
                 .build()?;
             (key, client, Some(simulator))
         }

@@ -41,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = Simulator::builder();
     let key_given = match std::env::var("AUTHY_API_KEY") {
         Ok(key) if !key.is_empty() => {
-            builder = builder.api_key(key);
+            builder = builder.with_api_key(key);
             true
         }
         _ => false,
@@ -50,7 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .filter(|url| !url.is_empty());
     if let Some(url) = &callback {
-        builder = builder.callback(url.clone(), method);
+        builder = builder.with_callback(url.clone(), method);
     }
     let sim = builder.build();
 

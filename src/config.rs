@@ -47,7 +47,7 @@ pub enum ConfigError {
     Missing(&'static str),
     /// The Authy base URL is plain `http://` to a host that is not loopback;
     /// the API key would cross the network in clear text. See
-    /// [`ClientBuilder::allow_plain_http`](crate::authy::ClientBuilder::allow_plain_http).
+    /// [`ClientBuilder::with_plain_http`](crate::authy::ClientBuilder::with_plain_http).
     #[error("refusing plain http:// to a non-loopback host: the API key would travel unencrypted")]
     PlainHttp,
     /// The API key is empty or cannot be sent in an HTTP header.
@@ -264,49 +264,51 @@ impl Policy {
 pub struct PolicyBuilder(Policy);
 
 impl PolicyBuilder {
-    /// Opt-in or mandatory enrollment.
+    /// Opt-in or mandatory enrollment (default: opt-in).
     pub fn with_enrollment(mut self, enrollment: EnrollmentPolicy) -> Self {
         self.0.enrollment = enrollment;
         self
     }
 
-    /// Whether OneTouch is offered (first, when the user has the app).
+    /// Whether OneTouch is offered, first, to users with the app (default: yes).
     pub fn with_onetouch(mut self, on: bool) -> Self {
         self.0.onetouch = on;
         self
     }
 
-    /// Whether codes can be typed in (from the app, SMS or voice).
+    /// Whether codes can be typed in, from the app, SMS or voice (default: yes).
     pub fn with_codes(mut self, on: bool) -> Self {
         self.0.codes = on;
         self
     }
 
-    /// SMS: off, on, or forced even for users with the app.
+    /// SMS: off, on, or forced even for users with the app (default: on).
     pub fn with_sms(mut self, mode: ChannelMode) -> Self {
         self.0.sms = mode;
         self
     }
 
-    /// Voice calls: off, on, or forced even for users with the app.
+    /// Voice calls: off, on, or forced even for users with the app (default: on).
     pub fn with_call(mut self, mode: ChannelMode) -> Self {
         self.0.call = mode;
         self
     }
 
-    /// How long the challenge waits on OneTouch before offering fallbacks.
+    /// How long the challenge waits on OneTouch before offering fallbacks
+    /// (default: 10 s; at most the OneTouch time to live).
     pub fn with_fallback_delay(mut self, delay: Duration) -> Self {
         self.0.fallback_delay = delay;
         self
     }
 
-    /// The OneTouch message (at most 200 characters).
+    /// The OneTouch message (default: "Sign-in request"; 1 to 200 characters).
     pub fn with_onetouch_message(mut self, message: impl Into<String>) -> Self {
         self.0.onetouch_message = message.into();
         self
     }
 
-    /// A detail shown with every OneTouch request (the user name is always shown).
+    /// A detail shown with every OneTouch request (default: none besides
+    /// the user name, which is always shown).
     pub fn with_onetouch_detail(
         mut self,
         key: impl Into<String>,
@@ -316,31 +318,33 @@ impl PolicyBuilder {
         self
     }
 
-    /// How long a OneTouch request may be answered (10 s to 1 day).
+    /// How long a OneTouch request may be answered (default: 2 minutes; 10 s to 1 day).
     pub fn with_onetouch_ttl(mut self, ttl: Duration) -> Self {
         self.0.onetouch_ttl = ttl;
         self
     }
 
-    /// Callback or polling.
+    /// Callback or polling (default: callback, which needs a webhook).
     pub fn with_status_mode(mut self, mode: StatusMode) -> Self {
         self.0.status_mode = mode;
         self
     }
 
-    /// Wrong codes: `max_failures` within `window` lock the user out for `lockout`.
+    /// Wrong codes: `max_failures` within `window` lock the user out for
+    /// `lockout` (default: 5 within 15 minutes, for 15 minutes).
     pub fn with_lockout(mut self, max_failures: u32, window: Duration, lockout: Duration) -> Self {
         self.0.lockout = LockoutRule::new(max_failures, window, lockout);
         self
     }
 
-    /// SMS and calls: `max_sends` within `window`, then a pause of `pause`.
+    /// SMS, calls and pushes: `max_sends` within `window`, then a pause of
+    /// `pause` (default: 3 within 10 minutes, then 10 minutes).
     pub fn with_send_limit(mut self, max_sends: u32, window: Duration, pause: Duration) -> Self {
         self.0.send_limit = LockoutRule::new(max_sends, window, pause);
         self
     }
 
-    /// Offer to remember the device after a passed second factor.
+    /// Offer to remember the device after a passed second factor (default: off).
     ///
     /// # Warning
     ///
@@ -351,13 +355,14 @@ impl PolicyBuilder {
         self
     }
 
-    /// How long a first factor waits for the second (1 minute to 1 hour).
+    /// How long a first factor waits for the second (default: 10 minutes;
+    /// 1 minute to 1 hour).
     pub fn with_pending_ttl(mut self, ttl: Duration) -> Self {
         self.0.pending_ttl = ttl;
         self
     }
 
-    /// How recent a passed second factor must be to turn 2FA off.
+    /// How recent a passed second factor must be to turn 2FA off (default: 5 minutes).
     pub fn with_fresh_for_changes(mut self, window: Duration) -> Self {
         self.0.fresh_for_changes = window;
         self

@@ -103,7 +103,7 @@
 //! | `axum-login` | axum-login's user as the first factor, `axum_login` |
 
 #![forbid(unsafe_code)]
-#![deny(missing_docs)]
+#![deny(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod api_key;
@@ -132,6 +132,5 @@ pub use code::Code;
 pub use config::ConfigError;
 pub use domain::EnrollError;
 pub use layer::{RequireSecondFactor, RequireSecondFactorLayer, Requirement, Verified};
-pub use params::ParamsError;
 pub use secret::Secret;
 pub use two_factor::{TwoFactor, TwoFactorBuilder};

@@ -75,7 +75,9 @@ fn split_key(key: &str) -> Result<Vec<Segment>, ParamsError> {
 
 /// Parses decoded `(key, value)` pairs into a tree. Later scalars win over
 /// earlier ones with the same key, as in Rack.
-pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Value, ParamsError>
+pub(crate) fn from_pairs<K, V>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> Result<Value, ParamsError>
 where
     K: AsRef<str>,
     V: Into<String>,
@@ -91,7 +93,7 @@ where
 
 /// Parses an `application/x-www-form-urlencoded` string (a query string or a
 /// form body) into a tree.
-pub fn from_urlencoded(input: &[u8]) -> Result<Value, ParamsError> {
+pub(crate) fn from_urlencoded(input: &[u8]) -> Result<Value, ParamsError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(input).map_err(|_| ParamsError::BadEncoding)?;
     from_pairs(pairs)
@@ -164,7 +166,7 @@ fn append(
 
 /// Turns objects whose keys are all decimal indices (`logos[0][res]`, as PHP's
 /// `http_build_query` writes) into arrays ordered by index.
-pub fn index_maps_to_arrays(value: Value) -> Value {
+pub(crate) fn index_maps_to_arrays(value: Value) -> Value {
     match value {
         Value::Object(map) => {
             let all_indices =
@@ -191,7 +193,7 @@ pub fn index_maps_to_arrays(value: Value) -> Value {
 
 /// Merges `extra` into `base`: keys already in `base` are kept. Used to merge
 /// query-string and body parameters, where both may carry parts of a request.
-pub fn merge_missing(base: &mut Map<String, Value>, extra: Map<String, Value>) {
+pub(crate) fn merge_missing(base: &mut Map<String, Value>, extra: Map<String, Value>) {
     for (key, value) in extra {
         base.entry(key).or_insert(value);
     }

@@ -6,8 +6,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::Router;
-
 use crate::config::{ConfigError, Policy, StatusMode};
 use crate::domain::{EnrollError, Rules};
 use crate::layer::RequireSecondFactorLayer;
@@ -86,36 +84,9 @@ impl TwoFactor {
         }
     }
 
-    /// The routes, to merge into the application's router. They need
-    /// `tower_sessions::SessionManagerLayer` around them, like the layer.
-    ///
-    /// Under the prefix (`/2fa` by default), besides the challenge and its
-    /// code channels:
-    ///
-    /// | method | path | does |
-    /// |---|---|---|
-    /// | GET | `/2fa/enroll` | the enrollment form, its confirm step, or "on" with the settings below |
-    /// | POST | `/2fa/enroll` | registers `email`, `country_code`, `phone_number` with the provider; enforced once confirmed |
-    /// | POST | `/2fa/enroll/verify` | the first `token`: confirms the enrollment (and completes a pending session) |
-    /// | POST | `/2fa/disable` | turns 2FA off: needs a code or approval passed within the policy's freshness window, or a `token` sent along; under mandatory enrollment only if opting out is allowed and grace logins remain |
-    /// | POST | `/2fa/devices/forget` | voids every device the user had remembered |
-    /// | POST | `/2fa/skip` | goes on without a phone registered but never confirmed (not yet a factor): as not required under opt-in, or as a grace login |
-    ///
-    /// `/2fa/disable`, `/2fa/devices/forget` and `/2fa/skip` are additions to the route
-    /// table of the design.
-    ///
-    /// OneTouch: `POST {prefix}/onetouch` pushes an approval request bound
-    /// to the session; `GET {prefix}/status?wait=SECONDS` long-polls its
-    /// outcome (at most 25 s) and completes the session once the webhook (or,
-    /// in polling mode, the provider) reports it approved; `GET
-    /// {prefix}/events` streams the same as Server-Sent Events named
-    /// `status`. A stream cannot change the session, so its final event
-    /// carries `finish`, the `/status` URL the page calls to complete.
-    pub fn router<S>(&self) -> Router<S>
-    where
-        S: Clone + Send + Sync + 'static,
-    {
-        crate::routes::router(self.shared.clone())
+    /// Everything the routes share.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// The layer for the protected routes, set up with this router's paths
@@ -194,7 +165,8 @@ impl TwoFactorBuilder {
     }
 
     /// Replaces one of the default page templates with the application's
-    /// own [minijinja](https://docs.rs/minijinja) source. `build()` refuses
+    /// own [minijinja](https://docs.rs/minijinja) source (default: the
+    /// crate's own pages). `build()` refuses
     /// an unknown name or a template that does not compile.
     ///
     /// | name | what it is | context |

@@ -86,15 +86,18 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
 
     // A real Authy application, or the simulator in this very process.
     let (client, simulator) = match authy {
-        Authy::Api { url } => (Client::builder(key.clone()).base_url(&url).build()?, None),
+        Authy::Api { url } => (
+            Client::builder(key.clone()).with_base_url(&url).build()?,
+            None,
+        ),
         Authy::Simulator => {
             let simulator = Simulator::builder()
-                .api_key(key.clone())
-                .callback(&callback_url, CallbackMethod::Post)
+                .with_api_key(key.clone())
+                .with_callback(&callback_url, CallbackMethod::Post)
                 .build();
             // The app reaches its own simulator over loopback, like any API.
             let local = format!("http://127.0.0.1:{port}/simulator");
-            let client = Client::builder(key.clone()).base_url(&local).build()?;
+            let client = Client::builder(key.clone()).with_base_url(&local).build()?;
             (client, Some(simulator))
         }
     };

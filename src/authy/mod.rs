@@ -54,7 +54,7 @@
 //!   only when no connection was ever made, never on 503;
 //! - **POSTs** never retry.
 //!
-//! The [`timeout`](ClientBuilder::timeout) applies to each attempt.
+//! The [`with_timeout`](ClientBuilder::with_timeout) applies to each attempt.
 //!
 //! # Tracing
 //!
@@ -75,6 +75,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::ApiKey;
 
 mod apps;
+mod checks;
 mod error;
 mod onetouch;
 mod phones;
@@ -85,9 +86,7 @@ mod users;
 pub use crate::ConfigError;
 pub use apps::{AppDetails, AppStats, Apps, MonthlyStats};
 pub use error::{AuthyError, InvalidInput, TransportKind, codes};
-pub use onetouch::{
-    ApprovalRequest, ApprovalStatus, ApprovalUuid, LogoResolution, NewApprovalRequest, OneTouch,
-};
+pub use onetouch::{ApprovalRequest, ApprovalUuid, LogoResolution, NewApprovalRequest, OneTouch};
 pub use phones::{
     PhoneInfo, PhoneNumber, PhoneType, Phones, StartVerification, VerificationCode,
     VerificationStarted, VerificationState, VerificationStatus, Via,
@@ -179,7 +178,7 @@ pub struct Ack {
 /// use tower_authy::authy::Client;
 ///
 /// let client = Client::builder("super-secret-key")
-///     .base_url("http://127.0.0.1:4000/simulator")
+///     .with_base_url("http://127.0.0.1:4000/simulator")
 ///     .build()
 ///     .unwrap();
 /// let shown = format!("{client:?}");
@@ -264,14 +263,14 @@ impl fmt::Debug for Client {
 /// use tower_authy::authy::{Client, RetryPolicy};
 ///
 /// let client = Client::builder("api-key")
-///     .base_url("https://api.authy.com")
-///     .connect_timeout(Duration::from_secs(2))
-///     .timeout(Duration::from_secs(5))
-///     .retry(RetryPolicy::new(1, Duration::from_millis(50)))
+///     .with_base_url("https://api.authy.com")
+///     .with_connect_timeout(Duration::from_secs(2))
+///     .with_timeout(Duration::from_secs(5))
+///     .with_retry(RetryPolicy::new(1, Duration::from_millis(50)))
 ///     .build()
 ///     .unwrap();
 /// # let _ = client;
-/// assert!(Client::builder("api-key").base_url("not a url").build().is_err());
+/// assert!(Client::builder("api-key").with_base_url("not a url").build().is_err());
 /// ```
 #[derive(Debug)]
 #[must_use]
@@ -294,13 +293,14 @@ impl ClientBuilder {
     /// The API root, without `/protected/json`: `https://api.authy.com` (the
     /// default) or e.g. `http://127.0.0.1:4000/simulator`. A path prefix is
     /// kept and the API paths are appended to it.
-    pub fn base_url(mut self, base_url: &str) -> Self {
+    pub fn with_base_url(mut self, base_url: &str) -> Self {
         self.base_url = base_url.to_owned();
         self
     }
 
     /// Sends requests through this `reqwest::Client` (to share a connection
-    /// pool or set a proxy). The total [`timeout`](Self::timeout) still
+    /// pool or set a proxy; default: a client of its own, rustls, no
+    /// redirects). The total [`with_timeout`](Self::with_timeout) still
     /// applies to every request; the connect timeout is the client's own.
     ///
     /// # Warning
@@ -308,41 +308,41 @@ impl ClientBuilder {
     /// Configure it not to follow redirects
     /// (`reqwest::redirect::Policy::none()`): reqwest forwards custom headers,
     /// the API key among them, to the redirect target.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
     }
 
     /// How long to wait for a connection (default 5 s). Only for the default
     /// HTTP client: [`build`](Self::build) refuses it with
-    /// [`http_client`](Self::http_client).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+    /// [`with_http_client`](Self::with_http_client).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
     }
 
     /// How long one attempt may take from connecting to the last body byte
     /// (default 10 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// How safe calls are retried (default: [`RetryPolicy::default`]).
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
     }
 
     /// Accepts a plain `http://` base URL to a host that is not loopback
-    /// (loopback addresses and `localhost` are always accepted, for the
-    /// simulator).
+    /// (default: no; loopback addresses and `localhost` are always
+    /// accepted, for the simulator).
     ///
     /// # Warning
     ///
     /// The API key then crosses the network unencrypted. Use it only on a
     /// network you trust, e.g. a simulator in a neighbouring container.
-    pub fn allow_plain_http(mut self, allow: bool) -> Self {
+    pub fn with_plain_http(mut self, allow: bool) -> Self {
         self.allow_plain_http = allow;
         self
     }
@@ -497,7 +497,7 @@ mod tests {
     #[test]
     fn base_url_keeps_a_path_prefix() {
         let client = Client::builder("k")
-            .base_url("http://127.0.0.1:4000/simulator/")
+            .with_base_url("http://127.0.0.1:4000/simulator/")
             .build()
             .unwrap();
         assert_eq!(client.base_url(), "http://127.0.0.1:4000/simulator");
@@ -505,7 +505,7 @@ mod tests {
 
     #[test]
     fn bad_configuration_is_an_error_not_a_panic() {
-        let build = |url: &str| Client::builder("k").base_url(url).build();
+        let build = |url: &str| Client::builder("k").with_base_url(url).build();
         assert!(matches!(
             build("api.authy.com"),
             Err(ConfigError::InvalidUrl { .. })
@@ -530,8 +530,8 @@ mod tests {
         assert!(build("http://[::1]:4000").is_ok());
         assert!(
             Client::builder("k")
-                .base_url("http://authy-sim:4000")
-                .allow_plain_http(true)
+                .with_base_url("http://authy-sim:4000")
+                .with_plain_http(true)
                 .build()
                 .is_ok()
         );
@@ -544,19 +544,19 @@ mod tests {
             Err(ConfigError::InvalidApiKey)
         ));
         assert!(matches!(
-            Client::builder("k").timeout(Duration::ZERO).build(),
+            Client::builder("k").with_timeout(Duration::ZERO).build(),
             Err(ConfigError::OutOfRange { .. })
         ));
         assert!(matches!(
             Client::builder("k")
-                .http_client(reqwest::Client::new())
-                .connect_timeout(Duration::from_secs(1))
+                .with_http_client(reqwest::Client::new())
+                .with_connect_timeout(Duration::from_secs(1))
                 .build(),
             Err(ConfigError::ConnectTimeoutWithCustomClient)
         ));
         assert!(matches!(
             Client::builder("k")
-                .retry(RetryPolicy::new(11, Duration::ZERO))
+                .with_retry(RetryPolicy::new(11, Duration::ZERO))
                 .build(),
             Err(ConfigError::OutOfRange { .. })
         ));

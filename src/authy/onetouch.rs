@@ -5,9 +5,10 @@ use std::fmt;
 use serde::ser::SerializeMap as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::checks::check_length;
 use super::transport::{Call, Kind};
-use super::users::check_length;
 use super::{AuthyError, AuthyId, Client, InvalidInput, lenient};
+use crate::store::ApprovalStatus;
 
 /// The longest message accepted (Authy's Python and Ruby clients cut there).
 const MAX_MESSAGE_CHARS: usize = 200;
@@ -252,26 +253,30 @@ fn upsert(entries: &mut Vec<(String, String)>, key: String, value: String) {
     }
 }
 
-/// Where an approval request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// Authy's status names on the wire; they become the crate's one
+/// [`ApprovalStatus`], shared by the store, the provider and the webhook.
+#[derive(Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum ApprovalStatus {
-    /// Not answered yet.
+enum WireStatus {
     Pending,
-    /// The user approved.
     Approved,
-    /// The user denied.
     Denied,
-    /// Nobody answered in time.
     Expired,
 }
 
-impl ApprovalStatus {
-    /// `true` once the status can no longer change.
-    pub fn is_final(self) -> bool {
-        !matches!(self, Self::Pending)
+impl From<WireStatus> for ApprovalStatus {
+    fn from(status: WireStatus) -> Self {
+        match status {
+            WireStatus::Pending => Self::Pending,
+            WireStatus::Approved => Self::Approved,
+            WireStatus::Denied => Self::Denied,
+            WireStatus::Expired => Self::Expired,
+        }
     }
+}
+
+fn wire_status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ApprovalStatus, D::Error> {
+    WireStatus::deserialize(d).map(ApprovalStatus::from)
 }
 
 /// An approval request as Authy reports it, from [`OneTouch::get`]. Members
@@ -282,6 +287,7 @@ pub struct ApprovalRequest {
     /// The request's uuid.
     pub uuid: ApprovalUuid,
     /// Where it stands. An unknown status is a decode error, never a guess.
+    #[serde(deserialize_with = "wire_status")]
     pub status: ApprovalStatus,
     /// The user's Authy ID (`_authy_id`; Authy has sent it as a number and
     /// as a string).

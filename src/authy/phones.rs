@@ -6,10 +6,9 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
+use super::checks::{check_length, check_locale};
 use super::onetouch::ApprovalUuid;
-use super::tokens::check_locale;
 use super::transport::{Call, Kind};
-use super::users::check_length;
 use super::{Ack, AuthyError, Client, InvalidInput, lenient, user_ip_param};
 
 /// A phone number with its country calling code, checked for shape: a code

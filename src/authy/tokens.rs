@@ -5,8 +5,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use super::checks::{check_length, check_locale};
 use super::transport::{Call, Kind};
-use super::users::check_length;
 use super::{AuthyError, AuthyId, Client, InvalidInput, lenient};
 
 /// What Authy answers for a valid token; anything else fails verification.
@@ -122,22 +122,6 @@ impl SendOptions {
             check_locale(locale)?;
         }
         Ok(())
-    }
-}
-
-/// A locale tag such as `en` or `pt-BR`: letters and hyphens.
-pub(crate) fn check_locale(locale: &str) -> Result<(), InvalidInput> {
-    let well_formed = (2..=10).contains(&locale.len())
-        && locale.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
-        && !locale.starts_with('-')
-        && !locale.ends_with('-');
-    if well_formed {
-        Ok(())
-    } else {
-        Err(InvalidInput::new(
-            "locale",
-            "must be a language tag such as `en` or `pt-BR`",
-        ))
     }
 }
 

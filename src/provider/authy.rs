@@ -10,7 +10,6 @@ use crate::authy::{
     self, ApprovalUuid, AuthyError, AuthyId, Client, NewApprovalRequest, NewUser, PhoneNumber,
     SendOptions, Token,
 };
-use crate::store::ApprovalStatus;
 
 fn authy_id(id: &str) -> Result<AuthyId, ProviderError> {
     id.parse()
@@ -120,14 +119,8 @@ impl SecondFactorProvider for Client {
         let uuid = ApprovalUuid::parse(request_id)
             .map_err(|e| ProviderError::InvalidInput(e.to_string()))?;
         let request = self.onetouch().get(&uuid).await?;
-        let status = match request.status {
-            authy::ApprovalStatus::Pending => ApprovalStatus::Pending,
-            authy::ApprovalStatus::Approved => ApprovalStatus::Approved,
-            authy::ApprovalStatus::Denied => ApprovalStatus::Denied,
-            _ => ApprovalStatus::Expired,
-        };
         Ok(PushState {
-            status,
+            status: request.status,
             provider_user_id: request.authy_id.map(|id| id.to_string()),
         })
     }

@@ -26,6 +26,12 @@ pub enum Channel {
     Call,
 }
 
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Channel {
     /// `sms` or `call`.
     pub fn as_str(self) -> &'static str {

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
+use crate::TwoFactor;
 use crate::two_factor::Shared;
 
 mod challenge;
@@ -31,8 +32,42 @@ mod next;
 mod onetouch;
 mod reply;
 
+impl TwoFactor {
+    /// The routes, to merge into the application's router. They need
+    /// `tower_sessions::SessionManagerLayer` around them, like the layer.
+    ///
+    /// Under the prefix (`/2fa` by default), besides the challenge and its
+    /// code channels:
+    ///
+    /// | method | path | does |
+    /// |---|---|---|
+    /// | GET | `/2fa/enroll` | the enrollment form, its confirm step, or "on" with the settings below |
+    /// | POST | `/2fa/enroll` | registers `email`, `country_code`, `phone_number` with the provider; enforced once confirmed |
+    /// | POST | `/2fa/enroll/verify` | the first `token`: confirms the enrollment (and completes a pending session) |
+    /// | POST | `/2fa/disable` | turns 2FA off: needs a code or approval passed within the policy's freshness window, or a `token` sent along; under mandatory enrollment only if opting out is allowed and grace logins remain |
+    /// | POST | `/2fa/devices/forget` | voids every device the user had remembered |
+    /// | POST | `/2fa/skip` | goes on without a phone registered but never confirmed (not yet a factor): as not required under opt-in, or as a grace login |
+    ///
+    /// `/2fa/disable`, `/2fa/devices/forget` and `/2fa/skip` are additions to the route
+    /// table of the design.
+    ///
+    /// OneTouch: `POST {prefix}/onetouch` pushes an approval request bound
+    /// to the session; `GET {prefix}/status?wait=SECONDS` long-polls its
+    /// outcome (at most 25 s) and completes the session once the webhook (or,
+    /// in polling mode, the provider) reports it approved; `GET
+    /// {prefix}/events` streams the same as Server-Sent Events named
+    /// `status`. A stream cannot change the session, so its final event
+    /// carries `finish`, the `/status` URL the page calls to complete.
+    pub fn router<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        router(self.shared().clone())
+    }
+}
+
 /// Every route under the prefix, bound to this configuration.
-pub(crate) fn router<S>(shared: Arc<Shared>) -> Router<S>
+fn router<S>(shared: Arc<Shared>) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {

@@ -11,8 +11,8 @@
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let sim = Simulator::builder()
-//!     .api_key("d57d919d11e6b221c9bf6f7c882028f9")
-//!     .callback("http://127.0.0.1:3000/2fa/callback", CallbackMethod::Post)
+//!     .with_api_key("d57d919d11e6b221c9bf6f7c882028f9")
+//!     .with_callback("http://127.0.0.1:3000/2fa/callback", CallbackMethod::Post)
 //!     .build();
 //! let app = axum::Router::new().nest("/simulator", sim.router());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
@@ -270,14 +270,14 @@ impl Default for SimulatorBuilder {
 
 impl SimulatorBuilder {
     /// The API key clients must present. Default: [`ApiKey::random`].
-    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
+    pub fn with_api_key(mut self, key: impl Into<ApiKey>) -> Self {
         self.api_key = Some(key.into());
         self
     }
 
     /// Where and how to deliver OneTouch callbacks when a request is approved
     /// or denied on the virtual phone. Default: no callback.
-    pub fn callback(mut self, url: impl Into<String>, method: CallbackMethod) -> Self {
+    pub fn with_callback(mut self, url: impl Into<String>, method: CallbackMethod) -> Self {
         self.callback = Some(CallbackConfig {
             url: url.into(),
             method,
@@ -288,14 +288,14 @@ impl SimulatorBuilder {
     /// Whether a newly registered user has the virtual Authy app installed
     /// (then SMS and voice are ignored unless forced, and OneTouch works).
     /// Default: `true`.
-    pub fn app_installed_by_default(mut self, installed: bool) -> Self {
+    pub fn with_app_installed_by_default(mut self, installed: bool) -> Self {
         self.app_installed_by_default = installed;
         self
     }
 
     /// The application name shown in `app/details` and OneTouch requests.
     /// Default: `Simulated App`.
-    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+    pub fn with_app_name(mut self, name: impl Into<String>) -> Self {
         self.app_name = name.into();
         self
     }
@@ -357,8 +357,8 @@ mod tests {
     #[test]
     fn debug_never_shows_the_api_key() {
         let sim = Simulator::builder()
-            .api_key("do-not-print-this-key")
-            .callback("http://127.0.0.1:1/cb", CallbackMethod::Get)
+            .with_api_key("do-not-print-this-key")
+            .with_callback("http://127.0.0.1:1/cb", CallbackMethod::Get)
             .build();
         let shown = format!("{sim:?}");
         assert!(!shown.contains("do-not-print"), "{shown}");

@@ -105,14 +105,29 @@ impl EnrollmentState {
             Self::Disabled => "disabled",
         }
     }
+}
+
+impl fmt::Display for EnrollmentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored name that is not a state or status of this crate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown name {0:?}")]
+pub struct UnknownName(pub String);
+
+impl std::str::FromStr for EnrollmentState {
+    type Err = UnknownName;
 
     /// The state a stored name stands for.
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
+    fn from_str(name: &str) -> Result<Self, UnknownName> {
+        Ok(match name {
             "pending_confirmation" => Self::PendingConfirmation,
             "enabled" => Self::Enabled,
             "disabled" => Self::Disabled,
-            _ => return None,
+            _ => return Err(UnknownName(name.to_owned())),
         })
     }
 }
@@ -183,15 +198,25 @@ impl ApprovalStatus {
             Self::Expired => "expired",
         }
     }
+}
+
+impl fmt::Display for ApprovalStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ApprovalStatus {
+    type Err = UnknownName;
 
     /// The status a stored (or Authy) name stands for.
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
+    fn from_str(name: &str) -> Result<Self, UnknownName> {
+        Ok(match name {
             "pending" => Self::Pending,
             "approved" => Self::Approved,
             "denied" => Self::Denied,
             "expired" => Self::Expired,
-            _ => return None,
+            _ => return Err(UnknownName(name.to_owned())),
         })
     }
 }

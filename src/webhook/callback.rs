@@ -52,7 +52,7 @@ impl CallbackPayload {
             return Err(malformed("`authy_id` is not a number"));
         }
         let status_name = text("status")?;
-        let status = match ApprovalStatus::parse(&status_name) {
+        let status = match status_name.parse::<ApprovalStatus>().ok() {
             Some(status @ (ApprovalStatus::Approved | ApprovalStatus::Denied)) => status,
             _ => return Err(malformed("`status` is neither approved nor denied")),
         };

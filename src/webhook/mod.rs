@@ -47,6 +47,7 @@ mod poll;
 mod route;
 pub mod signature;
 
+pub use crate::params::ParamsError;
 pub use callback::{CallbackPayload, StatusReport};
 pub use poll::{PollError, poll_approval};
 use signature::SignatureError;
@@ -124,8 +125,8 @@ pub enum Outcome {
 /// A received callback, as any web framework can describe it.
 #[derive(Debug, Clone, Copy)]
 pub struct CallbackRequest<'a> {
-    /// `GET` or `POST`.
-    pub method: &'a str,
+    /// `GET` or `POST`; anything else is refused as malformed.
+    pub method: &'a http::Method,
     /// The raw query string, without `?`.
     pub query: Option<&'a str>,
     /// The raw body.
@@ -205,7 +206,14 @@ impl Webhook {
                 .request_url
                 .ok_or_else(|| WebhookError::Malformed("the request's URL is unknown".into()))?,
         };
-        signature::verify(&inner.key, nonce, request.method, url, &params, signature)?;
+        signature::verify(
+            &inner.key,
+            nonce,
+            request.method.as_str(),
+            url,
+            &params,
+            signature,
+        )?;
         if !nonce_is_fresh(nonce, now, inner.nonce_window) {
             return Err(WebhookError::StaleNonce);
         }
@@ -323,10 +331,10 @@ impl WebhookBuilder {
 }
 
 fn callback_params(request: &CallbackRequest<'_>) -> Result<Value, WebhookError> {
-    let params = if request.method.eq_ignore_ascii_case("POST") {
+    let params = if *request.method == http::Method::POST {
         serde_json::from_slice(request.body)
             .map_err(|_| WebhookError::Malformed("the body is not JSON".into()))?
-    } else if request.method.eq_ignore_ascii_case("GET") {
+    } else if *request.method == http::Method::GET {
         params::from_urlencoded(request.query.unwrap_or("").as_bytes())
             .map_err(|e| WebhookError::Malformed(e.to_string()))?
     } else {

@@ -53,7 +53,7 @@ async fn receive(
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let request_url = forwarded_url(&headers, uri.path());
     let request = CallbackRequest {
-        method: method.as_str(),
+        method: &method,
         query: uri.query(),
         body: &body,
         signature: header("x-authy-signature"),

@@ -93,11 +93,11 @@ impl TestApp {
         let callback = format!("{base}/2fa/callback");
         let mut sim = Simulator::builder();
         if callbacks {
-            sim = sim.callback(&callback, CallbackMethod::Post);
+            sim = sim.with_callback(&callback, CallbackMethod::Post);
         }
         let sim = sim.build();
         let client = Client::builder(sim.api_key().clone())
-            .base_url(&format!("{base}/simulator"))
+            .with_base_url(&format!("{base}/simulator"))
             .build()
             .unwrap();
         let mut builder = TwoFactor::builder(client.clone(), store.clone()).with_policy(policy);

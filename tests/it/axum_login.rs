@@ -73,7 +73,7 @@ async fn axum_login_users_must_pass_the_second_factor() {
     let sim = Simulator::builder().build();
     let store: SharedStore = Arc::new(MemoryStore::new());
     let client = Client::builder(sim.api_key().clone())
-        .base_url(&format!("{base}/simulator"))
+        .with_base_url(&format!("{base}/simulator"))
         .build()
         .unwrap();
     let policy = Policy::builder()

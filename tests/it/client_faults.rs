@@ -33,9 +33,9 @@ pub(super) fn client(addr: SocketAddr) -> Client {
 
 pub(super) fn builder(addr: SocketAddr) -> tower_authy::authy::ClientBuilder {
     Client::builder(KEY)
-        .base_url(&format!("http://{addr}/prefix"))
-        .timeout(Duration::from_secs(5))
-        .retry(RetryPolicy::new(2, Duration::from_millis(1)))
+        .with_base_url(&format!("http://{addr}/prefix"))
+        .with_timeout(Duration::from_secs(5))
+        .with_retry(RetryPolicy::new(2, Duration::from_millis(1)))
 }
 
 pub(super) async fn guarded<T>(call: impl Future<Output = T>) -> T {
@@ -92,7 +92,7 @@ async fn a_server_that_never_answers_hits_the_timeout_once() {
     });
     let addr = serve(router).await;
     let client = builder(addr)
-        .timeout(Duration::from_millis(200))
+        .with_timeout(Duration::from_millis(200))
         .build()
         .unwrap();
 

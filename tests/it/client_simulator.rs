@@ -43,7 +43,7 @@ impl World {
     /// The simulator mounted under `prefix` (e.g. `/simulator`, as the
     /// quickstart mounts it), or at the root for `""`.
     pub(crate) async fn start_at(builder: SimulatorBuilder, prefix: &str) -> Self {
-        let sim = builder.api_key(KEY).build();
+        let sim = builder.with_api_key(KEY).build();
         let router = if prefix.is_empty() {
             sim.router()
         } else {
@@ -52,7 +52,7 @@ impl World {
         let addr = common::serve(router).await;
         let base = format!("http://{addr}{prefix}");
         let client = Client::builder(KEY)
-            .base_url(&base)
+            .with_base_url(&base)
             .build()
             .expect("a loopback base URL is accepted");
         Self {
@@ -65,7 +65,10 @@ impl World {
 
     /// Another client on the same simulator, with another key.
     pub(crate) fn client_with_key(&self, key: &str) -> Client {
-        Client::builder(key).base_url(&self.base).build().unwrap()
+        Client::builder(key)
+            .with_base_url(&self.base)
+            .build()
+            .unwrap()
     }
 
     pub(crate) async fn register(&self, email: &str, country_code: u16, number: &str) -> AuthyId {

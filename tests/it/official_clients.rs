@@ -152,7 +152,7 @@ async fn python_validates(key: &str, callback_url: &str, delivery: &Delivery) {
 async fn python_authy_client_works_unchanged_and_accepts_post_callbacks() {
     let (callback_url, mut deliveries) = callback_receiver().await;
     let sim = Simulator::builder()
-        .callback(callback_url.clone(), CallbackMethod::Post)
+        .with_callback(callback_url.clone(), CallbackMethod::Post)
         .build();
     let key = sim.api_key().expose_for_display().to_owned();
     let addr = serve(sim.router()).await;
@@ -177,7 +177,7 @@ async fn python_authy_client_works_unchanged_and_accepts_post_callbacks() {
 async fn python_authy_accepts_get_callbacks() {
     let (callback_url, mut deliveries) = callback_receiver().await;
     let sim = Simulator::builder()
-        .callback(callback_url.clone(), CallbackMethod::Get)
+        .with_callback(callback_url.clone(), CallbackMethod::Get)
         .build();
     let key = sim.api_key().expose_for_display().to_owned();
     let base = format!("http://{}", serve(sim.router()).await);

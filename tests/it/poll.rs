@@ -24,7 +24,7 @@ async fn setup() -> Setup {
     let sim = Simulator::builder().build();
     let base = format!("http://{}", serve(sim.router()).await);
     let client = Client::builder(sim.api_key().clone())
-        .base_url(&base)
+        .with_base_url(&base)
         .build()
         .unwrap();
     let phone = tower_authy::authy::PhoneNumber::new(1, "555-201-0001").unwrap();

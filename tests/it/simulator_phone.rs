@@ -94,7 +94,7 @@ async fn simulator_phone_lists_and_filters_users() {
 
 #[tokio::test]
 async fn simulator_phone_toggles_the_app_and_shows_its_token() {
-    let s = Sim::start_with(Simulator::builder().app_installed_by_default(false)).await;
+    let s = Sim::start_with(Simulator::builder().with_app_installed_by_default(false)).await;
     let id = s.register("a@example.com", "987-654-3210", "1").await;
     assert_eq!(s.users().await[0]["app_installed"], false);
     let (status, body) = s.phone(&format!("phone/api/users/{id}/token")).await;
@@ -124,7 +124,8 @@ async fn simulator_phone_toggles_the_app_and_shows_its_token() {
 #[tokio::test]
 async fn simulator_phone_approve_delivers_a_signed_post_callback() {
     let (url, mut inbox) = receiver().await;
-    let s = Sim::start_with(Simulator::builder().callback(url.clone(), CallbackMethod::Post)).await;
+    let s = Sim::start_with(Simulator::builder().with_callback(url.clone(), CallbackMethod::Post))
+        .await;
     let id = s.register("a@example.com", "987-654-3210", "1").await;
     let path = format!("onetouch/json/users/{id}/approval_requests");
     let (_, body) = s
@@ -206,7 +207,8 @@ async fn simulator_phone_approve_delivers_a_signed_post_callback() {
 #[tokio::test]
 async fn simulator_phone_deny_delivers_a_signed_get_callback() {
     let (url, mut inbox) = receiver().await;
-    let s = Sim::start_with(Simulator::builder().callback(url.clone(), CallbackMethod::Get)).await;
+    let s =
+        Sim::start_with(Simulator::builder().with_callback(url.clone(), CallbackMethod::Get)).await;
     let id = s.register("a@example.com", "987-654-3210", "1").await;
     let path = format!("onetouch/json/users/{id}/approval_requests");
     let (_, body) = s
@@ -279,7 +281,8 @@ async fn simulator_phone_reports_callback_failures_and_missing_config() {
         listener.local_addr().unwrap()
     };
     let url = format!("http://{closed}/cb");
-    let s = Sim::start_with(Simulator::builder().callback(url.clone(), CallbackMethod::Post)).await;
+    let s = Sim::start_with(Simulator::builder().with_callback(url.clone(), CallbackMethod::Post))
+        .await;
     let id = s.register("a@example.com", "987-654-3210", "1").await;
     let uuid = s.approval(id, "m").await;
     let (status, body) =
@@ -416,7 +419,7 @@ async fn simulator_phone_form_posts_come_back_to_the_page() {
 #[tokio::test]
 async fn simulator_phone_two_racing_approvals_decide_once() {
     let (url, mut inbox) = receiver().await;
-    let s = Sim::start_with(Simulator::builder().callback(url, CallbackMethod::Post)).await;
+    let s = Sim::start_with(Simulator::builder().with_callback(url, CallbackMethod::Post)).await;
     let id = s.register("a@example.com", "987-654-3210", "1").await;
     let uuid = s.approval(id, "m").await;
     let approve = format!("phone/api/approval_requests/{uuid}/approve");

@@ -137,7 +137,7 @@ impl Fixture {
     ) -> Result<Outcome, WebhookError> {
         let body = serde_json::to_vec(body).unwrap();
         let request = CallbackRequest {
-            method: "POST",
+            method: &http::Method::POST,
             query: None,
             body: &body,
             signature: Some(signature),
@@ -265,7 +265,7 @@ async fn refuses_missing_and_bad_signatures() {
     let good = independent_sign(KEY, &nonce, "POST", URL, &body);
     let bytes = serde_json::to_vec(&body).unwrap();
     let without = |signature: Option<&'static str>, nonce: Option<&'static str>| CallbackRequest {
-        method: "POST",
+        method: &http::Method::POST,
         query: None,
         body: &bytes,
         signature,
@@ -381,7 +381,7 @@ async fn refuses_malformed_callbacks() {
         fixture.assert_refused(result, 400).await;
     }
     let not_json = CallbackRequest {
-        method: "POST",
+        method: &http::Method::POST,
         query: None,
         body: b"{\"uuid\": truncated",
         signature: Some("c2ln"),

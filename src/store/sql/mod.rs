@@ -93,8 +93,9 @@ macro_rules! sql_store_impl {
             Ok(Enrollment {
                 user_id: UserId::new(row.try_get::<String, _>("user_id").map_err(db_error)?),
                 provider_user_id: row.try_get("provider_user_id").map_err(db_error)?,
-                state: EnrollmentState::parse(&state)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown enrollment state {state:?}")))?,
+                state: state
+                    .parse::<EnrollmentState>()
+                    .map_err(|_| StoreError::Corrupt(format!("unknown enrollment state {state:?}")))?,
                 masked_phone: row.try_get("masked_phone").map_err(db_error)?,
                 created_at: from_ms(row.try_get("created_at").map_err(db_error)?)?,
                 updated_at: from_ms(row.try_get("updated_at").map_err(db_error)?)?,
@@ -113,8 +114,9 @@ macro_rules! sql_store_impl {
                 uuid: row.try_get("uuid").map_err(db_error)?,
                 user_id: UserId::new(row.try_get::<String, _>("user_id").map_err(db_error)?),
                 session_binding: row.try_get("session_binding").map_err(db_error)?,
-                status: ApprovalStatus::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown approval status {status:?}")))?,
+                status: status
+                    .parse::<ApprovalStatus>()
+                    .map_err(|_| StoreError::Corrupt(format!("unknown approval status {status:?}")))?,
                 created_at: from_ms(row.try_get("created_at").map_err(db_error)?)?,
                 expires_at: optional("expires_at")?,
                 processed_at: optional("processed_at")?,

@@ -10,7 +10,7 @@ use super::{KEY, World, api_error, assert_no_key};
 
 #[tokio::test]
 async fn app_details_describe_the_application() {
-    let w = World::start_with(Simulator::builder().app_name("Example Shop")).await;
+    let w = World::start_with(Simulator::builder().with_app_name("Example Shop")).await;
     let app = w.client.apps().details().await.unwrap();
     assert_eq!(app.name, "Example Shop");
     assert!(app.app_id.is_some());

@@ -7,10 +7,9 @@ use axum::Json;
 use axum::routing::post;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tower_authy::authy::{
-    ApprovalStatus, ApprovalUuid, AuthyError, AuthyId, LogoResolution, NewApprovalRequest,
-};
+use tower_authy::authy::{ApprovalUuid, AuthyError, AuthyId, LogoResolution, NewApprovalRequest};
 use tower_authy::simulator::{CallbackMethod, Simulator};
+use tower_authy::store::ApprovalStatus;
 
 use super::{World, api_error};
 use crate::common;
@@ -43,7 +42,7 @@ async fn decide(w: &World, uuid: &ApprovalUuid, decision: &str) {
 #[tokio::test]
 async fn onetouch_request_carries_details_hidden_details_logos_and_ttl() {
     let (url, seen) = callback_sink().await;
-    let w = World::start_with(Simulator::builder().callback(url, CallbackMethod::Post)).await;
+    let w = World::start_with(Simulator::builder().with_callback(url, CallbackMethod::Post)).await;
     let id = w.register("ada@example.com", 1, "987-654-3210").await;
     let request = NewApprovalRequest::new("Sign in to Example?")
         .detail("Account Number", "981266321")

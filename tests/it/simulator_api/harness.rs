@@ -24,7 +24,7 @@ impl Sim {
     }
 
     pub(crate) async fn start_with(builder: SimulatorBuilder) -> Self {
-        let sim = builder.api_key(KEY).build();
+        let sim = builder.with_api_key(KEY).build();
         let addr = common::serve(Router::new().nest("/simulator", sim.router())).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -154,7 +154,7 @@ async fn a_request_made_before_a_restart_completes_after_it() {
     let signature = independent_sign(KEY, &nonce, "POST", URL, &body);
     let bytes = serde_json::to_vec(&body).unwrap();
     let request = CallbackRequest {
-        method: "POST",
+        method: &http::Method::POST,
         query: None,
         body: &bytes,
         signature: Some(&signature),

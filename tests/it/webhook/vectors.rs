@@ -62,8 +62,9 @@ async fn accepts_every_shared_vector_shape() {
             Vec::new()
         };
         let signature = text("expected_signature");
+        let verb: http::Method = method.parse().unwrap();
         let request = CallbackRequest {
-            method: &method,
+            method: &verb,
             query: (method == "GET").then_some(query.as_str()),
             body: &body,
             signature: Some(&signature),
