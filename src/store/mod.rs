@@ -36,10 +36,12 @@ pub mod conformance;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use purge::{PurgeTask, spawn_purger};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::{Backend, SqlStore};
 #[cfg(feature = "postgres")]
-pub use sql::PostgresStore;
+pub use sql::{PostgresBackend, PostgresStore};
 #[cfg(feature = "sqlite")]
-pub use sql::SqliteStore;
+pub use sql::{SqliteBackend, SqliteStore};
 
 /// The application's own id for a user: whatever its first-factor login
 /// knows the user by, as text.

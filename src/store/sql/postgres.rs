@@ -3,11 +3,13 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use sqlx::Postgres;
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use tokio::task::JoinHandle;
 
+use super::backend::{Backend, Bind, Sealed, Statement};
 use super::wake::WakeHub;
+use super::{SqlStore, db_error, ops};
+use crate::store::StoreError;
 
 /// The channel transitions are announced on; the payload is the request uuid.
 const CHANNEL: &str = "tower_authy_approval";
@@ -27,8 +29,12 @@ const MIGRATION_LOCK: i64 = 0x746f_7765_725f_6175;
 /// store.migrate().await?;
 /// # Ok(()) }
 /// ```
+pub type PostgresStore = SqlStore<PostgresBackend>;
+
+/// PostgreSQL under [`SqlStore`]: a pool, and a listener that turns
+/// notifications from every instance into local wake-ups.
 #[derive(Debug, Clone)]
-pub struct PostgresStore {
+pub struct PostgresBackend {
     pool: PgPool,
     hub: Arc<WakeHub>,
     _listener: Arc<ListenerTask>,
@@ -44,66 +50,95 @@ impl Drop for ListenerTask {
     }
 }
 
-impl PostgresStore {
-    // Notifications cover every change; nothing needs re-reading on a timer.
-    const RECHECK: Option<Duration> = None;
-
+impl SqlStore<PostgresBackend> {
     /// Connects a pool to `url` and starts listening for transitions.
-    pub async fn connect(url: &str) -> Result<Self, super::StoreError> {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
-            .map_err(super::db_error)?;
+            .map_err(db_error)?;
         Self::with_pool(pool).await
     }
 
     /// Uses an existing pool (the application's own, say); one more
     /// connection of it is held for `LISTEN`.
-    pub async fn with_pool(pool: PgPool) -> Result<Self, super::StoreError> {
-        let mut listener = PgListener::connect_with(&pool)
-            .await
-            .map_err(super::db_error)?;
+    pub async fn with_pool(pool: PgPool) -> Result<Self, StoreError> {
+        let mut listener = PgListener::connect_with(&pool).await.map_err(db_error)?;
         // Listening before the store exists means no waiter can start
         // before notifications flow.
-        listener.listen(CHANNEL).await.map_err(super::db_error)?;
+        listener.listen(CHANNEL).await.map_err(db_error)?;
         let hub = WakeHub::new();
         let task = tokio::spawn(listen(listener, Arc::downgrade(&hub)));
         Ok(Self {
-            pool,
-            hub,
-            _listener: Arc::new(ListenerTask(task)),
+            backend: PostgresBackend {
+                pool,
+                hub,
+                _listener: Arc::new(ListenerTask(task)),
+            },
         })
     }
 
-    async fn lock_migrations(
-        tx: &mut sqlx::Transaction<'_, Postgres>,
-    ) -> Result<(), super::StoreError> {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut **tx)
-            .await
-            .map_err(super::db_error)?;
-        Ok(())
+    /// The connection pool, for the application's own queries.
+    pub fn pool(&self) -> &PgPool {
+        &self.backend.pool
+    }
+}
+
+impl Sealed for PostgresBackend {}
+
+impl Backend for PostgresBackend {
+    type Row = PgRow;
+
+    async fn fetch_optional(
+        &self,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Option<PgRow>, StoreError> {
+        ops::fetch_optional(&self.pool, sql, binds).await
+    }
+
+    async fn execute(&self, sql: &str, binds: &[Bind<'_>]) -> Result<u64, StoreError> {
+        Ok(ops::execute(&self.pool, sql, binds).await?.rows_affected())
+    }
+
+    async fn transaction(
+        &self,
+        statements: &[Statement<'_>],
+    ) -> Result<Option<Vec<PgRow>>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let rows = ops::run(&mut tx, statements).await?;
+        if rows.is_some() {
+            tx.commit().await.map_err(db_error)?;
+        }
+        Ok(rows)
+    }
+
+    fn migration_lock(&self) -> Option<Statement<'static>> {
+        Some(Statement::Execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            vec![Bind::Int(MIGRATION_LOCK)],
+        ))
     }
 
     /// `NOTIFY` inside the completing transaction: it is sent if and only if
     /// the transition commits.
-    async fn announce(
-        tx: &mut sqlx::Transaction<'_, Postgres>,
-        uuid: &str,
-    ) -> Result<(), super::StoreError> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(uuid)
-            .execute(&mut **tx)
-            .await
-            .map_err(super::db_error)?;
-        Ok(())
+    fn announce<'a>(&self, uuid: &'a str) -> Option<Statement<'a>> {
+        Some(Statement::Execute(
+            "SELECT pg_notify($1, $2)",
+            vec![Bind::Text(CHANNEL), Bind::Text(uuid)],
+        ))
     }
 
-    fn after_commit(&self, _uuid: &str) {}
+    fn hub(&self) -> &WakeHub {
+        &self.hub
+    }
+
+    fn recheck(&self) -> Option<Duration> {
+        // Notifications cover every change; nothing needs re-reading on a timer.
+        None
+    }
 }
 
 async fn listen(mut listener: PgListener, hub: Weak<WakeHub>) {
@@ -125,4 +160,35 @@ async fn listen(mut listener: PgListener, hub: Weak<WakeHub>) {
     }
 }
 
-super::sql_store_impl!(PostgresStore, Postgres);
+impl ops::Transaction for sqlx::Transaction<'_, sqlx::Postgres> {
+    type Row = PgRow;
+
+    async fn script(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        for statement in ops::script_statements(sql) {
+            sqlx::query(&statement)
+                .execute(&mut **self)
+                .await
+                .map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    async fn execute(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<(), StoreError> {
+        ops::query(sql, binds)
+            .execute(&mut **self)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    async fn fetch_optional(
+        &mut self,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Option<PgRow>, StoreError> {
+        ops::query(sql, binds)
+            .fetch_optional(&mut **self)
+            .await
+            .map_err(db_error)
+    }
+}

@@ -5,17 +5,22 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use sqlx::Sqlite;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+};
 
+use super::backend::{Backend, Bind, Sealed, Statement};
 use super::wake::WakeHub;
+use super::{SqlStore, db_error, ops};
+use crate::store::StoreError;
 
 /// The store on an SQLite database file: persistence for one application
 /// instance with nothing else to run.
 ///
 /// Waiters are woken at once by transitions made in this process, through
 /// any handle on the same file. Another process writing the same file is
-/// noticed within a second; run several instances on [`super::PostgresStore`].
+/// noticed within a second; run several instances on
+/// [`PostgresStore`](super::PostgresStore).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), tower_authy::store::StoreError> {
@@ -23,28 +28,29 @@ use super::wake::WakeHub;
 /// store.migrate().await?;
 /// # Ok(()) }
 /// ```
+pub type SqliteStore = SqlStore<SqliteBackend>;
+
+/// SQLite under [`SqlStore`]: a pool on one file and the file's wake-ups.
 #[derive(Debug, Clone)]
-pub struct SqliteStore {
+pub struct SqliteBackend {
     pool: SqlitePool,
     hub: Arc<WakeHub>,
 }
 
-impl SqliteStore {
-    const RECHECK: Option<Duration> = Some(Duration::from_secs(1));
-
+impl SqlStore<SqliteBackend> {
     /// Opens (creating if missing) the database at `url` (`sqlite:path.db`),
     /// in WAL mode with a busy timeout, so concurrent writers wait rather than fail.
-    pub async fn connect(url: &str) -> Result<Self, super::StoreError> {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| super::StoreError::InvalidInput(format!("bad SQLite URL: {e}")))?
+            .map_err(|e| StoreError::InvalidInput(format!("bad SQLite URL: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options.clone())
+            .connect_with(options)
             .await
-            .map_err(super::db_error)?;
+            .map_err(db_error)?;
         Ok(Self::with_pool(pool))
     }
 
@@ -56,27 +62,66 @@ impl SqliteStore {
             .to_string_lossy()
             .into_owned();
         Self {
-            hub: hub_for(&file),
-            pool,
+            backend: SqliteBackend {
+                hub: hub_for(&file),
+                pool,
+            },
         }
     }
 
-    async fn lock_migrations(
-        _tx: &mut sqlx::Transaction<'_, Sqlite>,
-    ) -> Result<(), super::StoreError> {
+    /// The connection pool, for the application's own queries.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.backend.pool
+    }
+}
+
+impl Sealed for SqliteBackend {}
+
+impl Backend for SqliteBackend {
+    type Row = SqliteRow;
+
+    async fn fetch_optional(
+        &self,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Option<SqliteRow>, StoreError> {
+        ops::fetch_optional(&self.pool, sql, binds).await
+    }
+
+    async fn execute(&self, sql: &str, binds: &[Bind<'_>]) -> Result<u64, StoreError> {
+        Ok(ops::execute(&self.pool, sql, binds).await?.rows_affected())
+    }
+
+    async fn transaction(
+        &self,
+        statements: &[Statement<'_>],
+    ) -> Result<Option<Vec<SqliteRow>>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let rows = ops::run(&mut tx, statements).await?;
+        if rows.is_some() {
+            tx.commit().await.map_err(db_error)?;
+        }
+        Ok(rows)
+    }
+
+    fn migration_lock(&self) -> Option<Statement<'static>> {
         // SQLite serialises writers on the file; nothing more is needed.
-        Ok(())
+        None
     }
 
-    async fn announce(
-        _tx: &mut sqlx::Transaction<'_, Sqlite>,
-        _uuid: &str,
-    ) -> Result<(), super::StoreError> {
-        Ok(())
+    fn announce<'a>(&self, _uuid: &'a str) -> Option<Statement<'a>> {
+        // Only this process's handles share the hub; they are woken after
+        // the commit.
+        None
     }
 
-    fn after_commit(&self, uuid: &str) {
-        self.hub.wake(uuid);
+    fn hub(&self) -> &WakeHub {
+        &self.hub
+    }
+
+    fn recheck(&self) -> Option<Duration> {
+        // Another process may write the same file without a wake-up here.
+        Some(Duration::from_secs(1))
     }
 }
 
@@ -95,4 +140,35 @@ fn hub_for(file: &str) -> Arc<WakeHub> {
     hub
 }
 
-super::sql_store_impl!(SqliteStore, Sqlite);
+impl ops::Transaction for sqlx::Transaction<'_, sqlx::Sqlite> {
+    type Row = SqliteRow;
+
+    async fn script(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        for statement in ops::script_statements(sql) {
+            sqlx::query(&statement)
+                .execute(&mut **self)
+                .await
+                .map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    async fn execute(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<(), StoreError> {
+        ops::query(sql, binds)
+            .execute(&mut **self)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    async fn fetch_optional(
+        &mut self,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Option<SqliteRow>, StoreError> {
+        ops::query(sql, binds)
+            .fetch_optional(&mut **self)
+            .await
+            .map_err(db_error)
+    }
+}

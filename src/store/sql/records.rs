@@ -1,0 +1,60 @@
+//! Rows into records: every stored name and time is checked, and anything
+//! that does not read back is `Corrupt`, never a guess.
+
+use super::backend::SqlRow;
+use super::{count, from_ms};
+use crate::store::{
+    ApprovalRecord, ApprovalStatus, AttemptState, Enrollment, EnrollmentState, StoreError, UserId,
+};
+
+pub(super) fn enrollment(row: &impl SqlRow) -> Result<Enrollment, StoreError> {
+    let state = row.text("state")?;
+    Ok(Enrollment {
+        user_id: UserId::new(row.text("user_id")?),
+        provider_user_id: row.text("provider_user_id")?,
+        state: state
+            .parse::<EnrollmentState>()
+            .map_err(|_| StoreError::Corrupt(format!("unknown enrollment state {state:?}")))?,
+        masked_phone: row.optional_text("masked_phone")?,
+        created_at: from_ms(row.int("created_at")?)?,
+        updated_at: from_ms(row.int("updated_at")?)?,
+    })
+}
+
+pub(super) fn approval(row: &impl SqlRow) -> Result<ApprovalRecord, StoreError> {
+    let status = row.text("status")?;
+    let optional = |column: &str| row.optional_int(column)?.map(from_ms).transpose();
+    Ok(ApprovalRecord {
+        uuid: row.text("uuid")?,
+        user_id: UserId::new(row.text("user_id")?),
+        session_binding: row.text("session_binding")?,
+        status: status
+            .parse::<ApprovalStatus>()
+            .map_err(|_| StoreError::Corrupt(format!("unknown approval status {status:?}")))?,
+        created_at: from_ms(row.int("created_at")?)?,
+        expires_at: optional("expires_at")?,
+        processed_at: optional("processed_at")?,
+    })
+}
+
+/// A counter as it reads at `now` (milliseconds): a lapsed window counts
+/// nothing, a lapsed lockout is none.
+pub(super) fn attempts(row: Option<&impl SqlRow>, now: i64) -> Result<AttemptState, StoreError> {
+    let Some(row) = row else {
+        return Ok(AttemptState::new(0, None));
+    };
+    let failures = row.int("failures")?;
+    let window_ends = row.int("window_ends")?;
+    let locked_until = row.optional_int("locked_until")?;
+    Ok(AttemptState::new(
+        if now < window_ends {
+            count(failures, "failure count")?
+        } else {
+            0
+        },
+        locked_until
+            .filter(|until| now < *until)
+            .map(from_ms)
+            .transpose()?,
+    ))
+}
