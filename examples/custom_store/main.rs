@@ -20,15 +20,15 @@ use std::time::Duration;
 
 use store::HashMapStore;
 use tower_authy::config::{Policy, StatusMode};
-use tower_authy::store::{SharedStore, conformance};
+use tower_authy::store::conformance;
 use tower_authy::{TwoFactor, authy::Client};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let store = HashMapStore::new();
     // Two handles onto the same data, as two pools onto one database would be.
-    let first: SharedStore = Arc::new(store.clone());
-    let second: SharedStore = Arc::new(store.clone());
+    let first = Arc::new(store.clone());
+    let second = Arc::new(store.clone());
     // Each clause panics naming the contract it found broken; the task
     // turns that into an answer here.
     match tokio::spawn(conformance::run(first, second)).await {

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 use async_trait::async_trait;
 use tokio::sync::watch;
 use tower_authy::store::{
-    ApprovalRecord, ApprovalStatus, ApprovalStore, Attempt, AttemptState, AttemptStore,
-    DeviceStore, Enrollment, EnrollmentState, EnrollmentStore, GraceLogin, GraceLoginStore,
-    LockoutRule, NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
+    AdminStore, ApprovalRecord, ApprovalStatus, ApprovalStore, Attempt, AttemptKey, AttemptState,
+    AttemptStore, DeviceStore, Enrollment, EnrollmentState, EnrollmentStore, GraceLogin,
+    GraceLoginStore, LockoutRule, NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
 };
 
 /// One "database": clones share it, like two pools onto one server.
@@ -29,7 +29,8 @@ pub struct HashMapStore {
 struct Tables {
     enrollments: HashMap<UserId, Enrollment>,
     approvals: HashMap<String, ApprovalRecord>,
-    attempts: HashMap<UserId, Failures>,
+    /// One counter per key (what it counts, for whom).
+    attempts: HashMap<AttemptKey, Failures>,
     grace_logins_used: HashMap<UserId, u32>,
     device_generations: HashMap<UserId, u64>,
     /// Nonce → when it may be used again.
@@ -85,12 +86,6 @@ impl EnrollmentStore for HashMapStore {
         Ok(self.tables().enrollments.get(user).cloned())
     }
 
-    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError> {
-        let user = enrollment.user_id.clone();
-        self.tables().enrollments.insert(user, enrollment.clone());
-        Ok(())
-    }
-
     async fn replace_enrollment(
         &self,
         expected: Option<&Enrollment>,
@@ -138,10 +133,6 @@ impl EnrollmentStore for HashMapStore {
         enrollment.state = to;
         enrollment.updated_at = now;
         Ok(enrollment.clone())
-    }
-
-    async fn delete_enrollment(&self, user: &UserId) -> Result<bool, StoreError> {
-        Ok(self.tables().enrollments.remove(user).is_some())
     }
 }
 
@@ -230,12 +221,12 @@ impl ApprovalStore for HashMapStore {
 impl AttemptStore for HashMapStore {
     async fn record_attempt(
         &self,
-        user: &UserId,
+        key: &AttemptKey,
         rule: LockoutRule,
         now: SystemTime,
     ) -> Result<Attempt, StoreError> {
         let mut tables = self.tables();
-        let failures = tables.attempts.entry(user.clone()).or_insert(Failures {
+        let failures = tables.attempts.entry(key.clone()).or_insert(Failures {
             count: 0,
             forget_at: now,
             locked_until: None,
@@ -260,18 +251,18 @@ impl AttemptStore for HashMapStore {
 
     async fn attempt_state(
         &self,
-        user: &UserId,
+        key: &AttemptKey,
         now: SystemTime,
     ) -> Result<AttemptState, StoreError> {
         let tables = self.tables();
         Ok(tables
             .attempts
-            .get(user)
+            .get(key)
             .map_or_else(clean, |f| f.as_of(now)))
     }
 
-    async fn clear_attempts(&self, user: &UserId) -> Result<(), StoreError> {
-        self.tables().attempts.remove(user);
+    async fn clear_attempts(&self, key: &AttemptKey) -> Result<(), StoreError> {
+        self.tables().attempts.remove(key);
         Ok(())
     }
 }
@@ -297,11 +288,6 @@ impl GraceLoginStore for HashMapStore {
             .get(user)
             .copied()
             .unwrap_or(0))
-    }
-
-    async fn reset_grace_logins(&self, user: &UserId) -> Result<(), StoreError> {
-        self.tables().grace_logins_used.remove(user);
-        Ok(())
     }
 }
 
@@ -367,5 +353,25 @@ impl PurgeStore for HashMapStore {
         });
         let after = approvals.len() + attempts.len() + nonces.len();
         Ok((before - after) as u64)
+    }
+}
+
+/// The operations for the application's own tools; the conformance suite
+/// uses them to seed and inspect records.
+#[async_trait]
+impl AdminStore for HashMapStore {
+    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError> {
+        let user = enrollment.user_id.clone();
+        self.tables().enrollments.insert(user, enrollment.clone());
+        Ok(())
+    }
+
+    async fn delete_enrollment(&self, user: &UserId) -> Result<bool, StoreError> {
+        Ok(self.tables().enrollments.remove(user).is_some())
+    }
+
+    async fn reset_grace_logins(&self, user: &UserId) -> Result<(), StoreError> {
+        self.tables().grace_logins_used.remove(user);
+        Ok(())
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{Refusal, Rules};
 use crate::provider::ProviderError;
-use crate::store::{Attempt, Enrollment, UserId};
+use crate::store::{Attempt, AttemptKey, AttemptKind, Enrollment, UserId};
 
 /// A code is 6 to 12 digits: leading zeros are kept, and anything else is
 /// refused without a provider call or a counted failure.
@@ -14,10 +14,12 @@ fn well_formed(code: &str) -> bool {
     (6..=12).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The key the send limit is counted under: the user's failure counter,
-/// in a namespace no application user id can enter (a control character).
-fn send_counter(user: &UserId) -> UserId {
-    UserId::new(format!("\u{1}send\u{1}{user}"))
+fn codes_of(user: &UserId) -> AttemptKey {
+    AttemptKey::user(AttemptKind::Code, user)
+}
+
+fn sends_of(user: &UserId) -> AttemptKey {
+    AttemptKey::user(AttemptKind::Send, user)
 }
 
 /// Where a user stands with the limits at one moment, for the pages.
@@ -46,7 +48,11 @@ impl Rules {
         }
         let user = &enrollment.user_id;
         let rule = self.policy.lockout;
-        let after = match self.store.record_attempt(user, rule, now).await? {
+        let after = match self
+            .store
+            .record_attempt(&codes_of(user), rule, now)
+            .await?
+        {
             Attempt::Counted(after) => after,
             Attempt::Refused { until } => return Err(Refusal::LockedOut { until }),
         };
@@ -56,7 +62,7 @@ impl Rules {
             .await
         {
             Ok(()) => {
-                self.store.clear_attempts(user).await?;
+                self.store.clear_attempts(&codes_of(user)).await?;
                 Ok(())
             }
             Err(ProviderError::CodeRejected) => {
@@ -77,10 +83,9 @@ impl Rules {
     /// Counts one send (SMS, call or push) against the user's limit before
     /// it happens, atomically.
     pub(crate) async fn reserve_send(&self, user: &UserId, now: SystemTime) -> Result<(), Refusal> {
-        let counter = send_counter(user);
         match self
             .store
-            .record_attempt(&counter, self.policy.send_limit, now)
+            .record_attempt(&sends_of(user), self.policy.send_limit, now)
             .await?
         {
             Attempt::Counted(_) => Ok(()),
@@ -94,7 +99,7 @@ impl Rules {
         user: &UserId,
         now: SystemTime,
     ) -> Result<Standing, Refusal> {
-        let attempts = self.store.attempt_state(user, now).await?;
+        let attempts = self.store.attempt_state(&codes_of(user), now).await?;
         let locked_for = attempts.locked_until.map(|until| time_left(until, now));
         let attempts_left = (attempts.failures > 0 && locked_for.is_none()).then(|| {
             self.policy
@@ -116,7 +121,7 @@ impl Rules {
     ) -> Result<Option<Duration>, Refusal> {
         let paused = self
             .store
-            .attempt_state(&send_counter(user), now)
+            .attempt_state(&sends_of(user), now)
             .await?
             .locked_until;
         Ok(paused.map(|until| time_left(until, now)))

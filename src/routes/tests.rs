@@ -20,7 +20,7 @@ use crate::provider::{
     SecondFactorProvider,
 };
 use crate::session::{self, AuthState, Passed, SecondFactorMethod, unix};
-use crate::store::{Enrollment, EnrollmentState, MemoryStore, SharedStore, UserId};
+use crate::store::{AdminStore, Enrollment, EnrollmentState, MemoryStore, UserId};
 
 /// Accepts one code, "1234567".
 #[derive(Debug)]
@@ -92,7 +92,7 @@ async fn peek(session: Session) -> String {
 }
 
 async fn app() -> Router {
-    let store: SharedStore = Arc::new(MemoryStore::new());
+    let store = Arc::new(MemoryStore::new());
     let mut enrollment = Enrollment::pending(UserId::new("alice"), "1", None, SystemTime::now());
     enrollment.state = EnrollmentState::Enabled;
     store.put_enrollment(&enrollment).await.unwrap();

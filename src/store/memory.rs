@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use super::{
-    ApprovalRecord, ApprovalStatus, ApprovalStore, Attempt, AttemptState, AttemptStore,
-    DeviceStore, Enrollment, EnrollmentState, EnrollmentStore, GraceLogin, GraceLoginStore,
-    LockoutRule, NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
+    AdminStore, ApprovalRecord, ApprovalStatus, ApprovalStore, Attempt, AttemptKey, AttemptState,
+    AttemptStore, DeviceStore, Enrollment, EnrollmentState, EnrollmentStore, GraceLogin,
+    GraceLoginStore, LockoutRule, NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
 };
 
 /// Keeps everything in memory, behind one lock that is never held across an
@@ -30,7 +30,7 @@ pub struct MemoryStore {
 struct State {
     enrollments: HashMap<UserId, Enrollment>,
     approvals: HashMap<String, Approval>,
-    attempts: HashMap<UserId, Attempts>,
+    attempts: HashMap<AttemptKey, Attempts>,
     grace_logins: HashMap<UserId, u32>,
     device_generations: HashMap<UserId, u64>,
     nonces: HashMap<String, SystemTime>,
@@ -69,13 +69,6 @@ impl MemoryStore {
 impl EnrollmentStore for MemoryStore {
     async fn enrollment(&self, user: &UserId) -> Result<Option<Enrollment>, StoreError> {
         Ok(self.state().enrollments.get(user).cloned())
-    }
-
-    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError> {
-        self.state()
-            .enrollments
-            .insert(enrollment.user_id.clone(), enrollment.clone());
-        Ok(())
     }
 
     async fn replace_enrollment(
@@ -126,10 +119,6 @@ impl EnrollmentStore for MemoryStore {
         enrollment.state = to;
         enrollment.updated_at = now;
         Ok(enrollment.clone())
-    }
-
-    async fn delete_enrollment(&self, user: &UserId) -> Result<bool, StoreError> {
-        Ok(self.state().enrollments.remove(user).is_some())
     }
 }
 
@@ -221,12 +210,12 @@ impl ApprovalStore for MemoryStore {
 impl AttemptStore for MemoryStore {
     async fn record_attempt(
         &self,
-        user: &UserId,
+        key: &AttemptKey,
         rule: LockoutRule,
         now: SystemTime,
     ) -> Result<Attempt, StoreError> {
         let mut state = self.state();
-        let entry = state.attempts.entry(user.clone()).or_insert(Attempts {
+        let entry = state.attempts.entry(key.clone()).or_insert(Attempts {
             failures: 0,
             window_ends: now + rule.window,
             locked_until: None,
@@ -249,14 +238,14 @@ impl AttemptStore for MemoryStore {
 
     async fn attempt_state(
         &self,
-        user: &UserId,
+        key: &AttemptKey,
         now: SystemTime,
     ) -> Result<AttemptState, StoreError> {
-        Ok(read_attempts(self.state().attempts.get(user), now))
+        Ok(read_attempts(self.state().attempts.get(key), now))
     }
 
-    async fn clear_attempts(&self, user: &UserId) -> Result<(), StoreError> {
-        self.state().attempts.remove(user);
+    async fn clear_attempts(&self, key: &AttemptKey) -> Result<(), StoreError> {
+        self.state().attempts.remove(key);
         Ok(())
     }
 }
@@ -294,6 +283,20 @@ impl GraceLoginStore for MemoryStore {
 
     async fn grace_logins_used(&self, user: &UserId) -> Result<u32, StoreError> {
         Ok(self.state().grace_logins.get(user).copied().unwrap_or(0))
+    }
+}
+
+#[async_trait]
+impl AdminStore for MemoryStore {
+    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError> {
+        self.state()
+            .enrollments
+            .insert(enrollment.user_id.clone(), enrollment.clone());
+        Ok(())
+    }
+
+    async fn delete_enrollment(&self, user: &UserId) -> Result<bool, StoreError> {
+        Ok(self.state().enrollments.remove(user).is_some())
     }
 
     async fn reset_grace_logins(&self, user: &UserId) -> Result<(), StoreError> {

@@ -6,7 +6,11 @@
 //! callback may land on one instance while the browser waits on another.
 //! [`AuthyStore`] is made of small traits, one per concern, so that a
 //! framework author can implement them over their own database and check the
-//! result with the public conformance suite (feature `testing`).
+//! result with the public conformance suite (feature `testing`, one test
+//! per clause with [`store_conformance_tests!`](crate::store_conformance_tests)).
+//! [`AdminStore`] holds what only the application's own tools need (putting
+//! or deleting a record, resetting grace logins); the middleware never calls
+//! it.
 //!
 //! Every method that depends on the time takes `now` from the caller, so
 //! expiry is decided by one clock and can be tested without waiting.
@@ -284,9 +288,6 @@ pub trait EnrollmentStore: Send + Sync {
     /// record was deleted).
     async fn enrollment(&self, user: &UserId) -> Result<Option<Enrollment>, StoreError>;
 
-    /// Stores the enrollment, replacing any record of the same user.
-    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError>;
-
     /// Stores `enrollment` only if the user's record is still `expected`
     /// (same state and provider id; `None`: no record), atomically;
     /// [`StoreError::Conflict`] otherwise, changing nothing. Use it when the
@@ -307,9 +308,6 @@ pub trait EnrollmentStore: Send + Sync {
         to: EnrollmentState,
         now: SystemTime,
     ) -> Result<Enrollment, StoreError>;
-
-    /// Deletes the user's enrollment; returns whether there was one.
-    async fn delete_enrollment(&self, user: &UserId) -> Result<bool, StoreError>;
 }
 
 /// OneTouch approval requests and waiting for their outcome.
@@ -349,7 +347,93 @@ pub trait ApprovalStore: Send + Sync {
     ) -> Result<Option<ApprovalRecord>, StoreError>;
 }
 
-/// What the store knows about a user's failed codes.
+/// What an attempt counter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AttemptKind {
+    /// Codes checked (each counted before the check, cleared by a right one).
+    Code,
+    /// Codes and pushes sent.
+    Send,
+}
+
+impl AttemptKind {
+    /// A stable name for storage: `code`, `send`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::Send => "send",
+        }
+    }
+}
+
+impl fmt::Display for AttemptKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AttemptKind {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, UnknownName> {
+        match name {
+            "code" => Ok(Self::Code),
+            "send" => Ok(Self::Send),
+            _ => Err(UnknownName(name.to_owned())),
+        }
+    }
+}
+
+/// The key of one attempt counter: what it counts ([`AttemptKind`]) and
+/// for whom (the subject). Two keys never share a count: a user's wrong
+/// codes and the same user's sends are two counters.
+///
+/// A store keeps a counter per `(kind, subject)` pair and treats the
+/// subject as opaque text.
+///
+/// ```
+/// use tower_authy::store::{AttemptKey, AttemptKind, UserId};
+/// let codes = AttemptKey::user(AttemptKind::Code, &UserId::new("alice"));
+/// assert_eq!((codes.kind().as_str(), codes.subject()), ("code", "user:alice"));
+/// assert_ne!(codes, AttemptKey::user(AttemptKind::Send, &UserId::new("alice")));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AttemptKey {
+    kind: AttemptKind,
+    subject: String,
+}
+
+impl AttemptKey {
+    /// The counter of `kind` for an application user.
+    pub fn user(kind: AttemptKind, user: &UserId) -> Self {
+        Self {
+            kind,
+            subject: format!("user:{user}"),
+        }
+    }
+
+    /// A key read back from storage, as [`kind`](Self::kind) and
+    /// [`subject`](Self::subject) gave it.
+    pub fn from_parts(kind: AttemptKind, subject: impl Into<String>) -> Self {
+        Self {
+            kind,
+            subject: subject.into(),
+        }
+    }
+
+    /// What it counts.
+    pub fn kind(&self) -> AttemptKind {
+        self.kind
+    }
+
+    /// For whom, as text (`user:alice`).
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+}
+
+/// What the store knows about one attempt counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AttemptState {
@@ -413,14 +497,15 @@ impl LockoutRule {
     }
 }
 
-/// Attempt counters and lockouts (wrong codes; sends of codes and pushes).
+/// Attempt counters and lockouts (codes checked; codes and pushes sent), one
+/// per [`AttemptKey`]: what one key counts never changes another's.
 #[async_trait]
 pub trait AttemptStore: Send + Sync {
-    /// Counts one attempt at `now`, atomically — unless the user is locked
-    /// out at `now`: then nothing changes and the answer is
+    /// Counts one attempt under `key` at `now`, atomically — unless the key
+    /// is locked at `now`: then nothing changes and the answer is
     /// [`Attempt::Refused`]. Attempts older than the rule's window are
     /// forgotten first; the attempt that reaches `max_failures` locks the
-    /// user until `now + lockout` and starts a new count.
+    /// key until `now + lockout` and starts a new count.
     ///
     /// Callers count an attempt *before* checking it and clear the count on
     /// success, so that concurrent attempts can never pass the limit: of any
@@ -428,20 +513,20 @@ pub trait AttemptStore: Send + Sync {
     /// are counted.
     async fn record_attempt(
         &self,
-        user: &UserId,
+        key: &AttemptKey,
         rule: LockoutRule,
         now: SystemTime,
     ) -> Result<Attempt, StoreError>;
 
-    /// The user's state at `now`; an expired lockout or window reads as none.
+    /// The key's state at `now`; an expired lockout or window reads as none.
     async fn attempt_state(
         &self,
-        user: &UserId,
+        key: &AttemptKey,
         now: SystemTime,
     ) -> Result<AttemptState, StoreError>;
 
-    /// Forgets the user's failures and lockout (after a success, or by an admin).
-    async fn clear_attempts(&self, user: &UserId) -> Result<(), StoreError>;
+    /// Forgets the key's count and lockout (after a success, or by an admin).
+    async fn clear_attempts(&self, key: &AttemptKey) -> Result<(), StoreError>;
 }
 
 /// The outcome of asking for a grace login.
@@ -466,8 +551,21 @@ pub trait GraceLoginStore: Send + Sync {
 
     /// How many grace logins the user has used.
     async fn grace_logins_used(&self, user: &UserId) -> Result<u32, StoreError>;
+}
 
-    /// Starts the user's count again (for example after a policy change).
+/// Operations for the application's own tools (an admin page, a batch
+/// enrollment, tests): the middleware never calls them, so a store may leave
+/// them out. The conformance suite checks them on stores that have them.
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    /// Stores the enrollment, replacing any record of the same user.
+    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError>;
+
+    /// Deletes the user's enrollment; returns whether there was one.
+    async fn delete_enrollment(&self, user: &UserId) -> Result<bool, StoreError>;
+
+    /// Starts the user's count of grace logins again (for example after a
+    /// policy change).
     async fn reset_grace_logins(&self, user: &UserId) -> Result<(), StoreError>;
 }
 

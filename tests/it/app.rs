@@ -19,7 +19,9 @@ use tower_authy::authy::Client;
 use tower_authy::config::Policy;
 use tower_authy::provider::{EnrollmentRequest, SecondFactorProvider};
 use tower_authy::simulator::{CallbackMethod, Simulator};
-use tower_authy::store::{Enrollment, EnrollmentState, MemoryStore, SharedStore, UserId};
+use tower_authy::store::{
+    AdminStore, AuthyStore, Enrollment, EnrollmentState, MemoryStore, SharedStore, UserId,
+};
 use tower_authy::webhook::Webhook;
 use tower_authy::{TwoFactor, session};
 use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
@@ -28,6 +30,8 @@ pub struct TestApp {
     pub base: String,
     pub sim: Simulator,
     pub store: SharedStore,
+    /// The same store, for seeding records.
+    pub admin: Arc<dyn AdminStore>,
     pub client: Client,
     pub two_factor: TwoFactor,
 }
@@ -69,7 +73,10 @@ impl TestApp {
     }
 
     /// The app on this store.
-    pub async fn start_on(policy: Policy, store: SharedStore) -> Self {
+    pub async fn start_on<S: AuthyStore + AdminStore + 'static>(
+        policy: Policy,
+        store: Arc<S>,
+    ) -> Self {
         Self::launch(policy, true, store, |builder| builder).await
     }
 
@@ -82,10 +89,10 @@ impl TestApp {
         .await
     }
 
-    async fn launch(
+    async fn launch<S: AuthyStore + AdminStore + 'static>(
         policy: Policy,
         callbacks: bool,
-        store: SharedStore,
+        store: Arc<S>,
         adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -124,6 +131,7 @@ impl TestApp {
         Self {
             base,
             sim,
+            admin: store.clone(),
             store,
             client,
             two_factor,
@@ -262,7 +270,7 @@ impl TestApp {
             SystemTime::now(),
         );
         enrollment.state = state;
-        self.store.put_enrollment(&enrollment).await.unwrap();
+        self.admin.put_enrollment(&enrollment).await.unwrap();
         enrolled.provider_user_id.parse().unwrap()
     }
 

@@ -18,7 +18,7 @@ use tower_authy::authy::Client;
 use tower_authy::config::{Policy, StatusMode};
 use tower_authy::provider::{EnrollmentRequest, SecondFactorProvider};
 use tower_authy::simulator::Simulator;
-use tower_authy::store::{Enrollment, EnrollmentState, MemoryStore, SharedStore};
+use tower_authy::store::{AdminStore, Enrollment, EnrollmentState, MemoryStore};
 use tower_sessions::{MemoryStore as Sessions, SessionManagerLayer};
 
 use crate::app::location;
@@ -71,7 +71,7 @@ async fn axum_login_users_must_pass_the_second_factor() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let sim = Simulator::builder().build();
-    let store: SharedStore = Arc::new(MemoryStore::new());
+    let store = Arc::new(MemoryStore::new());
     let client = Client::builder(sim.api_key().clone())
         .with_base_url(&format!("{base}/simulator"))
         .build()

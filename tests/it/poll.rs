@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use tower_authy::authy::{AuthyId, Client, NewApprovalRequest};
 use tower_authy::simulator::Simulator;
 use tower_authy::store::{
-    ApprovalRecord, ApprovalStatus, Enrollment, MemoryStore, SharedStore, UserId,
+    AdminStore, ApprovalRecord, ApprovalStatus, ApprovalStore, Enrollment, EnrollmentStore,
+    MemoryStore, UserId,
 };
 use tower_authy::webhook::{PollError, poll_approval};
 
@@ -15,7 +16,7 @@ use crate::common::serve;
 
 struct Setup {
     client: Client,
-    store: SharedStore,
+    store: Arc<MemoryStore>,
     base: String,
     uuid: String,
 }
@@ -41,7 +42,7 @@ async fn setup() -> Setup {
         )
         .await
         .unwrap();
-    let store: SharedStore = Arc::new(MemoryStore::new());
+    let store = Arc::new(MemoryStore::new());
     let now = SystemTime::now();
     let alice = UserId::new("alice");
     store

@@ -212,7 +212,10 @@ async fn malformed_codes_are_refused_without_counting() {
     let state = app
         .store
         .attempt_state(
-            &tower_authy::store::UserId::new("erin"),
+            &tower_authy::store::AttemptKey::user(
+                tower_authy::store::AttemptKind::Code,
+                &tower_authy::store::UserId::new("erin"),
+            ),
             std::time::SystemTime::now(),
         )
         .await

@@ -1,35 +1,47 @@
-//! The SQL stores pass the conformance suite on a real SQLite file and a real
-//! PostgreSQL server, with two separate pools as the two handles.
+//! The SQL stores pass the conformance suite, one test per clause, on a
+//! real SQLite file and a real PostgreSQL server, with two separate pools as
+//! the two handles.
 
 use std::sync::Arc;
 
-use tower_authy::store::{PostgresStore, SharedStore, SqliteStore, conformance};
+use tower_authy::store::{PostgresStore, SqliteStore};
 
 use crate::postgres_server;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_store_conforms() {
-    let dir = tempdir("sqlite-conformance");
-    let url = format!("sqlite:{}", dir.join("store.db").display());
-    let first = SqliteStore::connect(&url).await.unwrap();
-    first.migrate().await.unwrap();
-    let second = SqliteStore::connect(&url).await.unwrap();
-    second.migrate().await.unwrap(); // idempotent
-    let (first, second): (SharedStore, SharedStore) = (Arc::new(first), Arc::new(second));
-    conformance::run(first, second).await;
+mod sqlite {
+    use super::*;
+
+    /// Two pools onto a fresh database file, migrated by both (idempotent).
+    async fn pair() -> (Arc<SqliteStore>, Arc<SqliteStore>) {
+        let dir = tempdir("sqlite-conformance");
+        let url = format!("sqlite:{}", dir.join("store.db").display());
+        let first = SqliteStore::connect(&url).await.unwrap();
+        first.migrate().await.unwrap();
+        let second = SqliteStore::connect(&url).await.unwrap();
+        second.migrate().await.unwrap();
+        (Arc::new(first), Arc::new(second))
+    }
+
+    tower_authy::store_conformance_tests!(pair());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_store_conforms_across_pools() {
-    let url = postgres_server::url().await;
-    let (first, second) = tokio::join!(PostgresStore::connect(&url), PostgresStore::connect(&url));
-    let (first, second) = (first.unwrap(), second.unwrap());
-    // Two instances migrating at once must not trip over each other.
-    let (a, b) = tokio::join!(first.migrate(), second.migrate());
-    a.unwrap();
-    b.unwrap();
-    let (first, second): (SharedStore, SharedStore) = (Arc::new(first), Arc::new(second));
-    conformance::run(first, second).await;
+mod postgres {
+    use super::*;
+
+    /// Two pools onto the test server, migrating at once: two instances
+    /// must not trip over each other.
+    async fn pair() -> (Arc<PostgresStore>, Arc<PostgresStore>) {
+        let url = postgres_server::url().await;
+        let (first, second) =
+            tokio::join!(PostgresStore::connect(&url), PostgresStore::connect(&url));
+        let (first, second) = (first.unwrap(), second.unwrap());
+        let (a, b) = tokio::join!(first.migrate(), second.migrate());
+        a.unwrap();
+        b.unwrap();
+        (Arc::new(first), Arc::new(second))
+    }
+
+    tower_authy::store_conformance_tests!(pair());
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {
@@ -40,10 +52,115 @@ fn tempdir(name: &str) -> std::path::PathBuf {
 }
 
 fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{SystemTime, UNIX_EPOCH};
+    // Tests run in parallel: the counter keeps their files apart.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    format!("{}-{nanos}", std::process::id())
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{nanos}-{n}", std::process::id())
+}
+
+/// What version 1 of the schema left, to be carried over by `migrate`.
+const SCHEMA_V1: &str = include_str!("../../src/store/sql/schema_v1.sql");
+const V1_ROWS: &str = "CREATE TABLE tower_authy_migrations \
+     (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL); \
+     INSERT INTO tower_authy_migrations VALUES (1, 0); \
+     INSERT INTO tower_authy_attempts VALUES ('alice', 2, 99999999999999, NULL); \
+     INSERT INTO tower_authy_attempts VALUES ('bob', 0, 0, 99999999999999);";
+
+/// Version 1 counted Alice's sends under the user id "\u{1}send\u{1}alice".
+const V1_SENDS: &str = "INSERT INTO tower_authy_attempts VALUES ($1, 1, 99999999999999, NULL)";
+
+async fn assert_counters_carried_over<S: tower_authy::store::AttemptStore>(store: &S) {
+    use std::time::SystemTime;
+    use tower_authy::store::{AttemptKey, AttemptKind, UserId};
+    let now = SystemTime::now();
+    let key = |kind, user: &str| AttemptKey::user(kind, &UserId::new(user));
+    let state = |kind, user| {
+        let key = key(kind, user);
+        async move { store.attempt_state(&key, now).await.unwrap() }
+    };
+    assert_eq!(
+        state(AttemptKind::Code, "alice").await.failures,
+        2,
+        "wrong codes kept"
+    );
+    assert_eq!(
+        state(AttemptKind::Send, "alice").await.failures,
+        1,
+        "sends kept as sends"
+    );
+    assert!(
+        state(AttemptKind::Code, "bob").await.locked_until.is_some(),
+        "a lockout survives the upgrade"
+    );
+    assert_eq!(
+        state(AttemptKind::Code, "\u{1}send\u{1}alice")
+            .await
+            .failures,
+        0,
+        "the old namespace is gone"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sqlite_database_of_version_1_keeps_its_counters() {
+    let dir = tempdir("sqlite-v1");
+    let url = format!("sqlite:{}", dir.join("store.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    sqlx::raw_sql(SCHEMA_V1)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::raw_sql(V1_ROWS).execute(store.pool()).await.unwrap();
+    sqlx::query(V1_SENDS)
+        .bind("\u{1}send\u{1}alice")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert_counters_carried_over(&store).await;
+    let old: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = 'tower_authy_attempts'")
+            .fetch_optional(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(old, None, "version 1's table is gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_database_of_version_1_keeps_its_counters() {
+    let server = postgres_server::url().await;
+    let admin = PostgresStore::connect(&server).await.unwrap();
+    let name = format!("v1_{}", uuid_like().replace('-', "_"));
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(admin.pool())
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", server.rsplit_once('/').unwrap().0);
+    let store = PostgresStore::connect(&url).await.unwrap();
+    sqlx::raw_sql(SCHEMA_V1)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::raw_sql(V1_ROWS).execute(store.pool()).await.unwrap();
+    sqlx::query(V1_SENDS)
+        .bind("\u{1}send\u{1}alice")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert_counters_carried_over(&store).await;
+    let old: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('tower_authy_attempts')::text")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(old, None, "version 1's table is gone");
 }

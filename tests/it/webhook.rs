@@ -15,7 +15,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use tower_authy::store::{
-    ApprovalRecord, ApprovalStatus, Enrollment, MemoryStore, SharedStore, UserId,
+    AdminStore, ApprovalRecord, ApprovalStatus, AuthyStore, Enrollment, MemoryStore, SharedStore,
+    UserId,
 };
 use tower_authy::webhook::{CallbackRequest, Outcome, Webhook, WebhookError};
 
@@ -112,8 +113,9 @@ pub(super) struct Fixture {
 impl Fixture {
     /// Alice is enrolled with Authy ID 688611 and has one pending request.
     pub(super) async fn new() -> Self {
-        let store: SharedStore = Arc::new(MemoryStore::new());
-        seed(&store, "alice", AUTHY_ID, UUID, at(T0)).await;
+        let memory = Arc::new(MemoryStore::new());
+        seed(&*memory, "alice", AUTHY_ID, UUID, at(T0)).await;
+        let store: SharedStore = memory;
         let webhook = Webhook::builder(KEY)
             .with_public_url(URL)
             .build(store.clone())
@@ -175,7 +177,7 @@ impl Fixture {
 }
 
 pub(super) async fn seed(
-    store: &SharedStore,
+    store: &(impl AuthyStore + AdminStore),
     user: &str,
     authy_id: &str,
     uuid: &str,

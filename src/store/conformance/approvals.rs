@@ -2,11 +2,13 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{expect_conflict, expect_not_found, secs, t0, unique, user};
-use crate::store::{ApprovalRecord, ApprovalStatus, SharedStore, StoreError};
+use std::sync::Arc;
+
+use super::{Store, expect_conflict, expect_not_found, secs, t0, unique, user};
+use crate::store::{ApprovalRecord, ApprovalStatus, StoreError};
 
 /// Approval requests: insert once, read, complete exactly once.
-pub async fn approvals(first: &SharedStore, second: &SharedStore) {
+pub async fn approvals<S: Store>(first: &Arc<S>, second: &Arc<S>) {
     let now = t0();
     let carol = user("carol");
     let uuid = unique("approval");
@@ -70,7 +72,7 @@ pub async fn approvals(first: &SharedStore, second: &SharedStore) {
 }
 
 /// A pending request past its expiry reads `Expired` and can no longer complete.
-pub async fn approval_expiry(store: &SharedStore) {
+pub async fn approval_expiry<S: Store>(store: &Arc<S>) {
     let now = t0();
     let uuid = unique("expiring");
     let record = ApprovalRecord::pending(&uuid, user("dave"), "b", now, Some(secs(60)));
@@ -124,7 +126,7 @@ pub async fn approval_expiry(store: &SharedStore) {
 }
 
 /// Two handles completing one request at once: exactly one wins.
-pub async fn approval_race(first: &SharedStore, second: &SharedStore) {
+pub async fn approval_race<S: Store>(first: &Arc<S>, second: &Arc<S>) {
     for round in 0..20 {
         let now = t0();
         let uuid = unique("race");
@@ -163,7 +165,7 @@ pub async fn approval_race(first: &SharedStore, second: &SharedStore) {
 
 /// Waiters wake at the transition (made through the other handle), at
 /// expiry, or at their timeout; final and unknown requests answer at once.
-pub async fn waiting(first: &SharedStore, second: &SharedStore) {
+pub async fn waiting<S: Store>(first: &Arc<S>, second: &Arc<S>) {
     // Woken by a transition through the second handle. The waiter's own
     // timeout is far longer than the guard, so only a wake-up can pass.
     let uuid = unique("wait");

@@ -1,17 +1,24 @@
 //! Counter clauses: attempts and lockouts, grace logins, device generations, nonces, purging.
 
-use super::{secs, t0, unique, user};
+use std::sync::Arc;
+
+use super::{Store, secs, t0, unique, user};
 use crate::store::{
-    ApprovalRecord, ApprovalStatus, Attempt, AttemptState, GraceLogin, LockoutRule, NonceInsert,
-    SharedStore,
+    ApprovalRecord, ApprovalStatus, Attempt, AttemptKey, AttemptKind, AttemptState, GraceLogin,
+    LockoutRule, NonceInsert, UserId,
 };
+
+/// The wrong-code counter of a fresh user.
+fn codes(prefix: &str) -> AttemptKey {
+    AttemptKey::user(AttemptKind::Code, &user(prefix))
+}
 
 /// Attempts count within a window, lock at the limit, are refused while
 /// locked (changing nothing), and lapse.
-pub async fn attempts(store: &SharedStore) {
+pub async fn attempts<S: Store>(store: &Arc<S>) {
     let now = t0();
     let rule = LockoutRule::new(3, secs(600), secs(900));
-    let jack = user("jack");
+    let jack = codes("jack");
     let clean = AttemptState {
         failures: 0,
         locked_until: None,
@@ -81,7 +88,7 @@ pub async fn attempts(store: &SharedStore) {
     );
     assert_eq!(again.failures, 1, "after the lockout, attempts count again");
 
-    let kate = user("kate");
+    let kate = codes("kate");
     store.record_attempt(&kate, rule, now).await.unwrap();
     store
         .record_attempt(&kate, rule, now + secs(10))
@@ -109,12 +116,63 @@ pub async fn attempts(store: &SharedStore) {
     );
 }
 
+/// Counters are per key: a user's code counter and send counter are two,
+/// two users' are two, and a subject is opaque text (a user id shaped like
+/// another key's subject is still its own).
+pub async fn attempt_keys<S: Store>(store: &Arc<S>) {
+    let now = t0();
+    let rule = LockoutRule::new(2, secs(600), secs(900));
+    let olive = user("olive");
+    let olive_codes = AttemptKey::user(AttemptKind::Code, &olive);
+    let olive_sends = AttemptKey::user(AttemptKind::Send, &olive);
+    store.record_attempt(&olive_codes, rule, now).await.unwrap();
+    store.record_attempt(&olive_codes, rule, now).await.unwrap();
+    assert!(
+        store
+            .attempt_state(&olive_codes, now)
+            .await
+            .unwrap()
+            .locked_until
+            .is_some(),
+        "two codes lock the code counter"
+    );
+    assert_eq!(
+        store.attempt_state(&olive_sends, now).await.unwrap(),
+        AttemptState::new(0, None),
+        "the same user's send counter is untouched"
+    );
+    assert!(
+        matches!(
+            store.record_attempt(&olive_sends, rule, now).await.unwrap(),
+            Attempt::Counted(_)
+        ),
+        "a locked code counter does not refuse sends"
+    );
+    // The user id "user:<olive>" is not olive.
+    let lookalike = AttemptKey::user(AttemptKind::Code, &UserId::new(olive_codes.subject()));
+    assert_eq!(
+        store.attempt_state(&lookalike, now).await.unwrap(),
+        AttemptState::new(0, None),
+        "a user id shaped like another subject is its own"
+    );
+    store.clear_attempts(&olive_codes).await.unwrap();
+    assert_eq!(
+        store
+            .attempt_state(&olive_sends, now)
+            .await
+            .unwrap()
+            .failures,
+        1,
+        "clearing one counter leaves the other"
+    );
+}
+
 /// Concurrent attempts are all counted, and never more than the limit
 /// within one lockout.
-pub async fn attempt_race(store: &SharedStore) {
+pub async fn attempt_race<S: Store>(store: &Arc<S>) {
     let now = t0();
     let rule = LockoutRule::new(1000, secs(600), secs(900));
-    let liam = user("liam");
+    let liam = codes("liam");
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let (store, liam) = (store.clone(), liam.clone());
@@ -131,7 +189,7 @@ pub async fn attempt_race(store: &SharedStore) {
     );
 
     let strict = LockoutRule::new(5, secs(600), secs(900));
-    let mia = user("mia-guesses");
+    let mia = codes("mia-guesses");
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let (store, mia) = (store.clone(), mia.clone());
@@ -151,7 +209,7 @@ pub async fn attempt_race(store: &SharedStore) {
 }
 
 /// Grace logins are granted up to the limit, never beyond, even concurrently.
-pub async fn grace_logins(store: &SharedStore) {
+pub async fn grace_logins<S: Store>(store: &Arc<S>) {
     let mia = user("mia");
     for remaining in [2, 1, 0] {
         assert_eq!(
@@ -195,7 +253,7 @@ pub async fn grace_logins(store: &SharedStore) {
 }
 
 /// Revocation generations only move forward, one step per call.
-pub async fn devices(first: &SharedStore, second: &SharedStore) {
+pub async fn devices<S: Store>(first: &Arc<S>, second: &Arc<S>) {
     let olga = user("olga");
     assert_eq!(
         first.device_generation(&olga).await.unwrap(),
@@ -232,7 +290,7 @@ pub async fn devices(first: &SharedStore, second: &SharedStore) {
 }
 
 /// Nonces: fresh once, seen until expiry, fresh again after.
-pub async fn nonces(store: &SharedStore) {
+pub async fn nonces<S: Store>(store: &Arc<S>) {
     let now = t0();
     let nonce = unique("nonce");
     let until = now + secs(300);
@@ -265,7 +323,7 @@ pub async fn nonces(store: &SharedStore) {
 }
 
 /// Of 100 concurrent inserts of one nonce, through two handles, one is fresh.
-pub async fn nonce_race(first: &SharedStore, second: &SharedStore) {
+pub async fn nonce_race<S: Store>(first: &Arc<S>, second: &Arc<S>) {
     let now = t0();
     let nonce = unique("race-nonce");
     let tasks: Vec<_> = (0..100)
@@ -289,7 +347,7 @@ pub async fn nonce_race(first: &SharedStore, second: &SharedStore) {
 }
 
 /// Purging drops what expired and keeps what is live.
-pub async fn purge(store: &SharedStore) {
+pub async fn purge<S: Store>(store: &Arc<S>) {
     let now = t0();
     let old_nonce = unique("old-nonce");
     let live_nonce = unique("live-nonce");

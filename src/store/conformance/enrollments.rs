@@ -1,10 +1,12 @@
 //! Enrollment clauses.
 
-use super::{expect_conflict, expect_not_found, secs, t0, user};
-use crate::store::{Enrollment, EnrollmentState, SharedStore};
+use std::sync::Arc;
+
+use super::{Store, expect_conflict, expect_not_found, secs, t0, user};
+use crate::store::{Enrollment, EnrollmentState};
 
 /// Enrollments read back as stored; a put replaces; unknown users read `None`.
-pub async fn enrollments(store: &SharedStore) {
+pub async fn enrollments<S: Store>(store: &Arc<S>) {
     let now = t0();
     let alice = user("alice");
     assert_eq!(
@@ -43,7 +45,7 @@ pub async fn enrollments(store: &SharedStore) {
 }
 
 /// Transitions are compare-and-set: a wrong `from` is a conflict and changes nothing.
-pub async fn enrollment_transitions(store: &SharedStore) {
+pub async fn enrollment_transitions<S: Store>(store: &Arc<S>) {
     let now = t0();
     let bob = user("bob");
     expect_not_found(
@@ -96,7 +98,7 @@ pub async fn enrollment_transitions(store: &SharedStore) {
 /// Replacing is compare-and-set on the record's state and provider id:
 /// a stale expectation is a conflict and changes nothing; of two racing
 /// replacements of one record, exactly one wins.
-pub async fn enrollment_replacement(first: &SharedStore, second: &SharedStore) {
+pub async fn enrollment_replacement<S: Store>(first: &Arc<S>, second: &Arc<S>) {
     let now = t0();
     let rita = user("rita");
     let a = Enrollment::pending(rita.clone(), "100", None, now);

@@ -1,16 +1,35 @@
 //! The store conformance suite: every clause of the [`super`] contracts, for
 //! any implementation. Third-party stores run it in their own tests:
 //!
+//! One named test per clause, so a failure names the broken promise:
+//!
+//! ```
+//! mod my_store_conforms {
+//!     use std::sync::Arc;
+//!     use tower_authy::store::MemoryStore;
+//!
+//!     // Two handles onto the same data (for a database, two connection
+//!     // pools), made afresh for every test.
+//!     async fn pair() -> (Arc<MemoryStore>, Arc<MemoryStore>) {
+//!         let store = MemoryStore::new();
+//!         (Arc::new(store.clone()), Arc::new(store))
+//!     }
+//!
+//!     tower_authy::store_conformance_tests!(pair());
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! The macro needs `tokio` (features `macros`, `rt-multi-thread`) among the
+//! crate's dev-dependencies. Or run every clause in one test:
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use std::sync::Arc;
-//! use tower_authy::store::{MemoryStore, SharedStore, conformance};
+//! use tower_authy::store::{MemoryStore, conformance};
 //!
 //! let store = MemoryStore::new();
-//! // Two handles onto the same data: for a database, two connection pools.
-//! let first: SharedStore = Arc::new(store.clone());
-//! let second: SharedStore = Arc::new(store);
-//! conformance::run(first, second).await;
+//! conformance::run(Arc::new(store.clone()), Arc::new(store)).await;
 //! # }
 //! ```
 //!
@@ -19,22 +38,31 @@
 //! Timestamps are compared to the millisecond, the precision every store must
 //! keep.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{SharedStore, StoreError, UserId};
+use super::{AdminStore, AuthyStore, StoreError, UserId};
 
 mod approvals;
 mod counters;
 mod enrollments;
 
 pub use approvals::{approval_expiry, approval_race, approvals, waiting};
-pub use counters::{attempt_race, attempts, devices, grace_logins, nonce_race, nonces, purge};
+pub use counters::{
+    attempt_keys, attempt_race, attempts, devices, grace_logins, nonce_race, nonces, purge,
+};
+
+/// What the suite checks: every store trait, the admin operations included
+/// (the suite seeds and inspects records with them).
+pub trait Store: AuthyStore + AdminStore + 'static {}
+
+impl<T: AuthyStore + AdminStore + 'static> Store for T {}
 pub use enrollments::{enrollment_replacement, enrollment_transitions, enrollments};
 
 /// Runs every clause. `first` and `second` must be two handles onto the same
 /// data (for a SQL store, two separate pools), so that wake-ups across
 /// processes are checked too.
-pub async fn run(first: SharedStore, second: SharedStore) {
+pub async fn run<S: Store>(first: Arc<S>, second: Arc<S>) {
     enrollments::enrollments(&first).await;
     enrollments::enrollment_transitions(&first).await;
     enrollments::enrollment_replacement(&first, &second).await;
@@ -43,12 +71,98 @@ pub async fn run(first: SharedStore, second: SharedStore) {
     approvals::approval_race(&first, &second).await;
     approvals::waiting(&first, &second).await;
     counters::attempts(&first).await;
+    counters::attempt_keys(&first).await;
     counters::attempt_race(&first).await;
     counters::grace_logins(&first).await;
     counters::devices(&first, &second).await;
     counters::nonces(&first).await;
     counters::nonce_race(&first, &second).await;
     counters::purge(&first).await;
+}
+
+/// One `#[tokio::test]` per clause of the store contracts, in the module
+/// where it is invoked. `$pair` is an expression that gives a future of two
+/// handles `(Arc<S>, Arc<S>)` onto the same, fresh data; it is evaluated
+/// once per test. See the [module docs](crate::store::conformance).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($pair:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn enrollments() {
+            let (first, _second) = $pair.await;
+            $crate::store::conformance::enrollments(&first).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn enrollment_transitions() {
+            let (first, _second) = $pair.await;
+            $crate::store::conformance::enrollment_transitions(&first).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn enrollment_replacement() {
+            let (first, second) = $pair.await;
+            $crate::store::conformance::enrollment_replacement(&first, &second).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn approvals() {
+            let (first, second) = $pair.await;
+            $crate::store::conformance::approvals(&first, &second).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn approval_expiry() {
+            let (first, _second) = $pair.await;
+            $crate::store::conformance::approval_expiry(&first).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn approval_race() {
+            let (first, second) = $pair.await;
+            $crate::store::conformance::approval_race(&first, &second).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn waiting() {
+            let (first, second) = $pair.await;
+            $crate::store::conformance::waiting(&first, &second).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn attempts() {
+            let (first, _second) = $pair.await;
+            $crate::store::conformance::attempts(&first).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn attempt_keys() {
+            let (first, _second) = $pair.await;
+            $crate::store::conformance::attempt_keys(&first).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn attempt_race() {
+            let (first, _second) = $pair.await;
+            $crate::store::conformance::attempt_race(&first).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn grace_logins() {
+            let (first, _second) = $pair.await;
+            $crate::store::conformance::grace_logins(&first).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn devices() {
+            let (first, second) = $pair.await;
+            $crate::store::conformance::devices(&first, &second).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn nonces() {
+            let (first, _second) = $pair.await;
+            $crate::store::conformance::nonces(&first).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn nonce_race() {
+            let (first, second) = $pair.await;
+            $crate::store::conformance::nonce_race(&first, &second).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn purge() {
+            let (first, _second) = $pair.await;
+            $crate::store::conformance::purge(&first).await;
+        }
+    };
 }
 
 pub(super) fn unique(prefix: &str) -> String {

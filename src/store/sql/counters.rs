@@ -9,15 +9,15 @@ use async_trait::async_trait;
 use super::backend::{Backend, Bind, SqlRow};
 use super::{SqlStore, count, duration_ms, records, to_ms};
 use crate::store::{
-    Attempt, AttemptState, AttemptStore, DeviceStore, GraceLogin, GraceLoginStore, LockoutRule,
-    NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
+    Attempt, AttemptKey, AttemptState, AttemptStore, DeviceStore, GraceLogin, GraceLoginStore,
+    LockoutRule, NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
 };
 
 #[async_trait]
 impl<B: Backend> AttemptStore for SqlStore<B> {
     async fn record_attempt(
         &self,
-        user: &UserId,
+        key: &AttemptKey,
         rule: LockoutRule,
         now: SystemTime,
     ) -> Result<Attempt, StoreError> {
@@ -26,18 +26,19 @@ impl<B: Backend> AttemptStore for SqlStore<B> {
         // One statement: unless locked, count the attempt (restarting a
         // lapsed window) and, when it reaches the limit, lock and start a
         // new count. `COUNTED` is the count after this attempt.
-        const COUNTED: &str = "(CASE WHEN tower_authy_attempts.window_ends <= $2 THEN 1 \
-                               ELSE tower_authy_attempts.failures + 1 END)";
+        const COUNTED: &str = "(CASE WHEN tower_authy_attempt_counters.window_ends <= $2 THEN 1 \
+                               ELSE tower_authy_attempt_counters.failures + 1 END)";
         let sql = format!(
-            "INSERT INTO tower_authy_attempts (user_id, failures, window_ends, locked_until) \
-             VALUES ($1, $6, $2 + $3, $7) \
-             ON CONFLICT (user_id) DO UPDATE SET \
-             locked_until = CASE WHEN {COUNTED} >= $4 THEN $2 + $5 ELSE tower_authy_attempts.locked_until END, \
-             window_ends = CASE WHEN {COUNTED} >= $4 OR tower_authy_attempts.window_ends <= $2 \
-                           THEN $2 + $3 ELSE tower_authy_attempts.window_ends END, \
+            "INSERT INTO tower_authy_attempt_counters \
+             (kind, subject, failures, window_ends, locked_until) \
+             VALUES ($8, $1, $6, $2 + $3, $7) \
+             ON CONFLICT (kind, subject) DO UPDATE SET \
+             locked_until = CASE WHEN {COUNTED} >= $4 THEN $2 + $5 ELSE tower_authy_attempt_counters.locked_until END, \
+             window_ends = CASE WHEN {COUNTED} >= $4 OR tower_authy_attempt_counters.window_ends <= $2 \
+                           THEN $2 + $3 ELSE tower_authy_attempt_counters.window_ends END, \
              failures = CASE WHEN {COUNTED} >= $4 THEN 0 ELSE {COUNTED} END \
-             WHERE tower_authy_attempts.locked_until IS NULL \
-                OR tower_authy_attempts.locked_until <= $2 \
+             WHERE tower_authy_attempt_counters.locked_until IS NULL \
+                OR tower_authy_attempt_counters.locked_until <= $2 \
              RETURNING failures, window_ends, locked_until"
         );
         // A limit of one locks on the first attempt.
@@ -47,13 +48,14 @@ impl<B: Backend> AttemptStore for SqlStore<B> {
             .fetch_optional(
                 &sql,
                 &[
-                    Bind::Text(user.as_str()),
+                    Bind::Text(key.subject()),
                     Bind::Int(now_ms),
                     Bind::Int(duration_ms(rule.window)?),
                     Bind::Int(i64::from(rule.max_failures)),
                     Bind::Int(lockout),
                     Bind::Int(if first_locks { 0 } else { 1 }),
                     Bind::OptionalInt(first_locks.then_some(now_ms + lockout)),
+                    Bind::Text(key.kind().as_str()),
                 ],
             )
             .await?;
@@ -61,7 +63,7 @@ impl<B: Backend> AttemptStore for SqlStore<B> {
             Some(row) => Ok(Attempt::Counted(records::attempts(Some(&row), now_ms)?)),
             // The guard held: locked, nothing changed.
             None => {
-                let state = self.attempt_state(user, now).await?;
+                let state = self.attempt_state(key, now).await?;
                 Ok(Attempt::Refused {
                     until: state.locked_until.unwrap_or(now),
                 })
@@ -71,24 +73,24 @@ impl<B: Backend> AttemptStore for SqlStore<B> {
 
     async fn attempt_state(
         &self,
-        user: &UserId,
+        key: &AttemptKey,
         now: SystemTime,
     ) -> Result<AttemptState, StoreError> {
         let row = self
             .backend
             .fetch_optional(
-                "SELECT * FROM tower_authy_attempts WHERE user_id = $1",
-                &[Bind::Text(user.as_str())],
+                "SELECT * FROM tower_authy_attempt_counters WHERE kind = $1 AND subject = $2",
+                &[Bind::Text(key.kind().as_str()), Bind::Text(key.subject())],
             )
             .await?;
         records::attempts(row.as_ref(), to_ms(now)?)
     }
 
-    async fn clear_attempts(&self, user: &UserId) -> Result<(), StoreError> {
+    async fn clear_attempts(&self, key: &AttemptKey) -> Result<(), StoreError> {
         self.backend
             .execute(
-                "DELETE FROM tower_authy_attempts WHERE user_id = $1",
-                &[Bind::Text(user.as_str())],
+                "DELETE FROM tower_authy_attempt_counters WHERE kind = $1 AND subject = $2",
+                &[Bind::Text(key.kind().as_str()), Bind::Text(key.subject())],
             )
             .await?;
         Ok(())
@@ -128,16 +130,6 @@ impl<B: Backend> GraceLoginStore for SqlStore<B> {
             .await?;
         let used = row.map(|row| row.int("used")).transpose()?;
         count(used.unwrap_or(0), "grace login count")
-    }
-
-    async fn reset_grace_logins(&self, user: &UserId) -> Result<(), StoreError> {
-        self.backend
-            .execute(
-                "DELETE FROM tower_authy_grace_logins WHERE user_id = $1",
-                &[Bind::Text(user.as_str())],
-            )
-            .await?;
-        Ok(())
     }
 }
 
@@ -220,7 +212,7 @@ impl<B: Backend> PurgeStore for SqlStore<B> {
         let statements: [(&str, i64); 3] = [
             ("DELETE FROM tower_authy_nonces WHERE expires_at <= $1", now),
             (
-                "DELETE FROM tower_authy_attempts WHERE window_ends <= $1 \
+                "DELETE FROM tower_authy_attempt_counters WHERE window_ends <= $1 \
                  AND (locked_until IS NULL OR locked_until <= $1)",
                 now,
             ),

@@ -1,4 +1,4 @@
-//! [`EnrollmentStore`] on SQL: one row per user.
+//! [`EnrollmentStore`] and [`AdminStore`] on SQL: one row per user.
 
 use std::time::SystemTime;
 
@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::backend::{Backend, Bind};
 use super::{SqlStore, records, to_ms};
-use crate::store::{Enrollment, EnrollmentState, EnrollmentStore, StoreError, UserId};
+use crate::store::{AdminStore, Enrollment, EnrollmentState, EnrollmentStore, StoreError, UserId};
 
 #[async_trait]
 impl<B: Backend> EnrollmentStore for SqlStore<B> {
@@ -19,20 +19,6 @@ impl<B: Backend> EnrollmentStore for SqlStore<B> {
             )
             .await?;
         row.as_ref().map(records::enrollment).transpose()
-    }
-
-    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError> {
-        self.backend
-            .execute(
-                "INSERT INTO tower_authy_enrollments \
-                 (user_id, provider_user_id, state, masked_phone, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (user_id) DO UPDATE SET provider_user_id = $2, state = $3, \
-                 masked_phone = $4, created_at = $5, updated_at = $6",
-                &new_record(enrollment)?,
-            )
-            .await?;
-        Ok(())
     }
 
     async fn replace_enrollment(
@@ -97,6 +83,23 @@ impl<B: Backend> EnrollmentStore for SqlStore<B> {
             ))),
         }
     }
+}
+
+#[async_trait]
+impl<B: Backend> AdminStore for SqlStore<B> {
+    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError> {
+        self.backend
+            .execute(
+                "INSERT INTO tower_authy_enrollments \
+                 (user_id, provider_user_id, state, masked_phone, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (user_id) DO UPDATE SET provider_user_id = $2, state = $3, \
+                 masked_phone = $4, created_at = $5, updated_at = $6",
+                &new_record(enrollment)?,
+            )
+            .await?;
+        Ok(())
+    }
 
     async fn delete_enrollment(&self, user: &UserId) -> Result<bool, StoreError> {
         let deleted = self
@@ -107,6 +110,16 @@ impl<B: Backend> EnrollmentStore for SqlStore<B> {
             )
             .await?;
         Ok(deleted > 0)
+    }
+
+    async fn reset_grace_logins(&self, user: &UserId) -> Result<(), StoreError> {
+        self.backend
+            .execute(
+                "DELETE FROM tower_authy_grace_logins WHERE user_id = $1",
+                &[Bind::Text(user.as_str())],
+            )
+            .await?;
+        Ok(())
     }
 }
 

@@ -44,9 +44,39 @@ pub use postgres::{PostgresBackend, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteBackend, SqliteStore};
 
+/// A schema version: a script, statements that carry data over (each with
+/// its one text parameter, `$1`), then a script that tidies up.
+struct Migration {
+    version: i64,
+    script: &'static str,
+    carry: &'static [(&'static str, &'static str)],
+    finish: &'static str,
+}
+
 /// The schema versions, oldest first. A released version is never edited:
 /// changes come as a new version.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema_v1.sql"))];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        script: include_str!("schema_v1.sql"),
+        carry: &[],
+        finish: "",
+    },
+    Migration {
+        version: 2,
+        script: include_str!("schema_v2.sql"),
+        // Version 1 kept sends under the user id `"\u{1}send\u{1}" + user`.
+        carry: &[(
+            "INSERT INTO tower_authy_attempt_counters \
+                 (kind, subject, failures, window_ends, locked_until) \
+                 SELECT CASE WHEN substr(user_id, 1, 6) = $1 THEN 'send' ELSE 'code' END, \
+                 'user:' || CASE WHEN substr(user_id, 1, 6) = $1 THEN substr(user_id, 7) \
+                 ELSE user_id END, failures, window_ends, locked_until FROM tower_authy_attempts",
+            "\u{1}send\u{1}",
+        )],
+        finish: "DROP TABLE tower_authy_attempts",
+    },
+];
 
 /// The SQL store on a [`Backend`]: [`SqliteStore`] or [`PostgresStore`].
 /// Cheap to clone; clones share the pool.
@@ -66,15 +96,19 @@ impl<B: Backend> SqlStore<B> {
         const CLAIM: &str = "INSERT INTO tower_authy_migrations (version, applied_at) \
                              VALUES ($1, $2) ON CONFLICT (version) DO NOTHING RETURNING version";
         let now = to_ms(SystemTime::now())?;
-        for (version, script) in MIGRATIONS {
+        for migration in MIGRATIONS {
             let mut statements: Vec<Statement<'_>> =
                 self.backend.migration_lock().into_iter().collect();
             statements.push(Statement::Script(TABLE));
             statements.push(Statement::Required(
                 CLAIM,
-                vec![Bind::Int(*version), Bind::Int(now)],
+                vec![Bind::Int(migration.version), Bind::Int(now)],
             ));
-            statements.push(Statement::Script(script));
+            statements.push(Statement::Script(migration.script));
+            for (sql, text) in migration.carry {
+                statements.push(Statement::Execute(sql, vec![Bind::Text(text)]));
+            }
+            statements.push(Statement::Script(migration.finish));
             // `None`: the version was applied already (by us, or by another
             // instance meanwhile), and nothing changed.
             self.backend.transaction(&statements).await?;

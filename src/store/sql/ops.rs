@@ -106,7 +106,7 @@ pub(super) fn script_statements(script: &str) -> Vec<String> {
 }
 
 /// Runs `statements` in `tx`. `None`: a required statement returned no row
-/// (the caller then drops the transaction, which rolls it back).
+/// (the caller then rolls the transaction back).
 pub(super) async fn run<T: Transaction>(
     tx: &mut T,
     statements: &[Statement<'_>],

@@ -97,11 +97,14 @@ impl Backend for SqliteBackend {
         statements: &[Statement<'_>],
     ) -> Result<Option<Vec<SqliteRow>>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let rows = ops::run(&mut tx, statements).await?;
-        if rows.is_some() {
-            tx.commit().await.map_err(db_error)?;
+        let rows = ops::run(&mut tx, statements).await;
+        // Rolled back at once, not when the connection is next used: an
+        // open write transaction would keep the database locked meanwhile.
+        match rows {
+            Ok(Some(_)) => tx.commit().await.map_err(db_error)?,
+            Ok(None) | Err(_) => tx.rollback().await.map_err(db_error)?,
         }
-        Ok(rows)
+        rows
     }
 
     fn migration_lock(&self) -> Option<Statement<'static>> {

@@ -91,8 +91,9 @@ async fn the_axum_route_maps_outcomes_to_statuses() {
 
 #[tokio::test]
 async fn forwarded_headers_are_used_only_when_trusted() {
-    let store: SharedStore = Arc::new(MemoryStore::new());
-    seed(&store, "alice", AUTHY_ID, UUID, SystemTime::now()).await;
+    let memory = Arc::new(MemoryStore::new());
+    seed(&*memory, "alice", AUTHY_ID, UUID, SystemTime::now()).await;
+    let store: SharedStore = memory;
     let webhook = Webhook::builder(KEY)
         .with_trusted_forwarded_headers()
         .build(store.clone())
@@ -137,7 +138,6 @@ async fn a_request_made_before_a_restart_completes_after_it() {
     {
         let before = SqliteStore::connect(&url).await.unwrap();
         before.migrate().await.unwrap();
-        let before: SharedStore = Arc::new(before);
         seed(&before, "alice", AUTHY_ID, UUID, now).await;
     }
     // Everything of the first "process" is gone; a new one opens the file.

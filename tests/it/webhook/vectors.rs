@@ -36,7 +36,7 @@ async fn accepts_every_shared_vector_shape() {
             Some(raw) => raw.as_str().unwrap().to_owned(),
             None => serde_urlencoded::to_string(flat_pairs(&params)).unwrap(),
         };
-        let store: SharedStore = Arc::new(MemoryStore::new());
+        let memory = Arc::new(MemoryStore::new());
         let expected = params.get("uuid").map(|uuid| {
             let authy_id = match &params["authy_id"] {
                 Value::String(s) => s.clone(),
@@ -50,8 +50,9 @@ async fn accepts_every_shared_vector_shape() {
         });
         let now = at(nonce.split('.').next().unwrap().parse().unwrap());
         if let Some((uuid, authy_id, _)) = &expected {
-            seed(&store, "someone", authy_id, uuid, now).await;
+            seed(&*memory, "someone", authy_id, uuid, now).await;
         }
+        let store: SharedStore = memory;
         let webhook = Webhook::builder(text("api_key"))
             .with_public_url(text("url"))
             .build(store.clone())
