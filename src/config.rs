@@ -45,23 +45,9 @@ pub enum ConfigError {
     /// A setting that has no default was not given.
     #[error("{0} must be set")]
     Missing(&'static str),
-    /// The Authy base URL is plain `http://` to a host that is not loopback;
-    /// the API key would cross the network in clear text. See
-    /// [`ClientBuilder::with_plain_http`](crate::authy::ClientBuilder::with_plain_http).
-    #[error("refusing plain http:// to a non-loopback host: the API key would travel unencrypted")]
-    PlainHttp,
-    /// The API key is empty or cannot be sent in an HTTP header.
-    #[error("the Authy API key is empty or contains characters not allowed in an HTTP header")]
-    InvalidApiKey,
-    /// A connect timeout was set together with an injected `reqwest::Client`,
-    /// which keeps its own connect timeout.
-    #[error(
-        "connect_timeout cannot be applied to an injected reqwest::Client; set it on that client"
-    )]
-    ConnectTimeoutWithCustomClient,
-    /// The default HTTP client could not be created (TLS set-up failed).
-    #[error("could not create the HTTP client")]
-    HttpClient(#[source] reqwest::Error),
+    /// The Authy client's settings cannot work.
+    #[error(transparent)]
+    AuthyClient(#[from] crate::authy::BuildError),
 }
 
 /// Checks that `url` is an absolute http(s) URL with a host, and returns it

@@ -75,6 +75,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::ApiKey;
 
 mod apps;
+mod build_error;
 mod checks;
 mod error;
 mod onetouch;
@@ -83,8 +84,8 @@ mod tokens;
 mod transport;
 mod users;
 
-pub use crate::ConfigError;
 pub use apps::{AppDetails, AppStats, Apps, MonthlyStats};
+pub use build_error::BuildError;
 pub use error::{AuthyError, InvalidInput, TransportKind, codes};
 pub use onetouch::{ApprovalRequest, ApprovalUuid, LogoResolution, NewApprovalRequest, OneTouch};
 pub use phones::{
@@ -348,34 +349,34 @@ impl ClientBuilder {
     }
 
     /// Checks the configuration and creates the client.
-    pub fn build(self) -> Result<Client, ConfigError> {
+    pub fn build(self) -> Result<Client, BuildError> {
         let base_url = self.parse_base_url()?;
         if self.timeout.is_zero() {
-            return Err(ConfigError::OutOfRange {
+            return Err(BuildError::OutOfRange {
                 setting: "total timeout",
                 reason: "must be greater than zero".into(),
             });
         }
         if self.retry.max_retries() > RetryPolicy::MAX_RETRIES {
-            return Err(ConfigError::OutOfRange {
+            return Err(BuildError::OutOfRange {
                 setting: "retry policy",
                 reason: format!("at most {} retries", RetryPolicy::MAX_RETRIES),
             });
         }
         let key = self.api_key.expose();
         if key.is_empty() {
-            return Err(ConfigError::InvalidApiKey);
+            return Err(BuildError::InvalidApiKey);
         }
-        let mut key_header = HeaderValue::from_str(key).map_err(|_| ConfigError::InvalidApiKey)?;
+        let mut key_header = HeaderValue::from_str(key).map_err(|_| BuildError::InvalidApiKey)?;
         key_header.set_sensitive(true);
 
         let http = match (self.http_client, self.connect_timeout) {
-            (Some(_), Some(_)) => return Err(ConfigError::ConnectTimeoutWithCustomClient),
+            (Some(_), Some(_)) => return Err(BuildError::ConnectTimeoutWithCustomClient),
             (Some(client), None) => client,
             (None, connect_timeout) => {
                 let connect_timeout = connect_timeout.unwrap_or(Self::DEFAULT_CONNECT_TIMEOUT);
                 if connect_timeout.is_zero() {
-                    return Err(ConfigError::OutOfRange {
+                    return Err(BuildError::OutOfRange {
                         setting: "connect timeout",
                         reason: "must be greater than zero".into(),
                     });
@@ -384,7 +385,7 @@ impl ClientBuilder {
                     .connect_timeout(connect_timeout)
                     .redirect(reqwest::redirect::Policy::none())
                     .build()
-                    .map_err(ConfigError::HttpClient)?
+                    .map_err(BuildError::HttpClient)?
             }
         };
 
@@ -400,16 +401,13 @@ impl ClientBuilder {
         })
     }
 
-    fn parse_base_url(&self) -> Result<Url, ConfigError> {
-        let invalid = |reason: &str| ConfigError::InvalidUrl {
-            setting: "Authy base URL",
-            reason: reason.to_owned(),
-        };
+    fn parse_base_url(&self) -> Result<Url, BuildError> {
+        let invalid = |reason: &str| BuildError::InvalidUrl(reason.to_owned());
         let mut url = Url::parse(&self.base_url).map_err(|e| invalid(&e.to_string()))?;
         match url.scheme() {
             "https" => {}
             "http" if self.allow_plain_http || is_loopback(&url) => {}
-            "http" => return Err(ConfigError::PlainHttp),
+            "http" => return Err(BuildError::PlainHttp),
             _ => return Err(invalid("the scheme must be http or https")),
         }
         if url.host().is_none() || url.cannot_be_a_base() {
@@ -508,23 +506,23 @@ mod tests {
         let build = |url: &str| Client::builder("k").with_base_url(url).build();
         assert!(matches!(
             build("api.authy.com"),
-            Err(ConfigError::InvalidUrl { .. })
+            Err(BuildError::InvalidUrl(_))
         ));
         assert!(matches!(
             build("ftp://api.authy.com"),
-            Err(ConfigError::InvalidUrl { .. })
+            Err(BuildError::InvalidUrl(_))
         ));
         assert!(matches!(
             build("https://u:p@api.authy.com"),
-            Err(ConfigError::InvalidUrl { .. })
+            Err(BuildError::InvalidUrl(_))
         ));
         assert!(matches!(
             build("https://api.authy.com/?api_key=x"),
-            Err(ConfigError::InvalidUrl { .. })
+            Err(BuildError::InvalidUrl(_))
         ));
         assert!(matches!(
             build("http://api.authy.com"),
-            Err(ConfigError::PlainHttp)
+            Err(BuildError::PlainHttp)
         ));
         assert!(build("http://localhost:4000").is_ok());
         assert!(build("http://[::1]:4000").is_ok());
@@ -537,28 +535,28 @@ mod tests {
         );
         assert!(matches!(
             Client::builder("").build(),
-            Err(ConfigError::InvalidApiKey)
+            Err(BuildError::InvalidApiKey)
         ));
         assert!(matches!(
             Client::builder("a\nb").build(),
-            Err(ConfigError::InvalidApiKey)
+            Err(BuildError::InvalidApiKey)
         ));
         assert!(matches!(
             Client::builder("k").with_timeout(Duration::ZERO).build(),
-            Err(ConfigError::OutOfRange { .. })
+            Err(BuildError::OutOfRange { .. })
         ));
         assert!(matches!(
             Client::builder("k")
                 .with_http_client(reqwest::Client::new())
                 .with_connect_timeout(Duration::from_secs(1))
                 .build(),
-            Err(ConfigError::ConnectTimeoutWithCustomClient)
+            Err(BuildError::ConnectTimeoutWithCustomClient)
         ));
         assert!(matches!(
             Client::builder("k")
                 .with_retry(RetryPolicy::new(11, Duration::ZERO))
                 .build(),
-            Err(ConfigError::OutOfRange { .. })
+            Err(BuildError::OutOfRange { .. })
         ));
     }
 
