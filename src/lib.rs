@@ -51,6 +51,22 @@
 //! }
 //! ```
 //!
+//! ## How the crate is built
+//!
+//! | module | its one job |
+//! |---|---|
+//! | [`TwoFactor`] (`two_factor`) | the one place configuration lives; hands out the router, the layer and the webhook |
+//! | `domain` | the rules of the second factor, without HTTP: who must pass with what, attempt reservations, lockouts and send limits, grace logins, enrollment, remembered devices, push approvals |
+//! | `routes` | the mountable router: HTTP in, the rules' outcomes out as pages or JSON |
+//! | [`layer`] | [`RequireSecondFactorLayer`] and the [`Verified`] extractor; reads the session only |
+//! | [`session`] | this crate's state in `tower-sessions`, and every session key |
+//! | [`code`] | the codes that cross the wire |
+//! | [`store`] | the store traits, `MemoryStore`, the SQL store, the conformance suite |
+//! | [`provider`] | the second-factor provider seam; [`authy`] is the Authy client behind it |
+//! | [`webhook`] | OneTouch callbacks: signatures, replay guard, recording; polling |
+//! | `ui` | the default page templates |
+//! | `simulator` | (feature) the local Authy API and its virtual phone |
+//!
 //! ## Layer order
 //!
 //! The session layer goes outside everything (last `.layer` call); the 2FA
