@@ -206,6 +206,12 @@ impl TwoFactorBuilder {
     /// `{prefix}/enroll/verify` (or `{prefix}/disable`), and nothing but
     /// `csrf` to `{prefix}/devices/forget`.
     ///
+    /// Every page is sent with a Content-Security-Policy that lets only
+    /// inline `<script>` and `<style>` elements carrying the page's nonce
+    /// run: a replacement keeps `nonce="{{ csp_nonce }}"` on them (the
+    /// context has `csp_nonce`, fresh for every page), and loads nothing from
+    /// other origins.
+    ///
     /// Autoescaping is on for every template.
     ///
     /// ```

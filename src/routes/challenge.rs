@@ -107,7 +107,8 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "csrf": state.csrf,
             }),
         ),
-        Format::Html => reply::page(shared.ui.render(
+        Format::Html => reply::page(
+            &shared.ui,
             Template::Challenge,
             json!({
                 "prefix": shared.prefix,
@@ -128,7 +129,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "attempts_left": shown.attempts_left,
                 "locked_for": shown.locked_for,
             }),
-        )),
+        ),
     })
 }
 

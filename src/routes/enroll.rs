@@ -131,7 +131,8 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
             }
             reply::json(StatusCode::OK, body)
         }
-        Format::Html => reply::page(shared.ui.render(
+        Format::Html => reply::page(
+            &shared.ui,
             Template::Enroll,
             json!({
                 "prefix": prefix,
@@ -155,7 +156,7 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
                 "attempts_left": shown.attempts_left,
                 "locked_for": shown.locked_for,
             }),
-        )),
+        ),
     })
 }
 

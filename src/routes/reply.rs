@@ -82,7 +82,8 @@ pub(crate) fn error_page(ui: &Ui, format: Format, again: &str, refusal: &Refusal
         return json_refusal(refusal);
     }
     let code = refusal.code();
-    let html = ui.render(
+    page_with_status(
+        ui,
         Template::Message,
         json!({
             "title": "Two-factor sign-in cannot go on right now",
@@ -91,10 +92,8 @@ pub(crate) fn error_page(ui: &Ui, format: Format, again: &str, refusal: &Refusal
             "link": again,
             "link_text": "Try again",
         }),
-    );
-    let mut response = (code.status(), Html(html)).into_response();
-    no_store(&mut response);
-    response
+        code.status(),
+    )
 }
 
 pub(crate) fn see_other(location: &str) -> Response {
@@ -103,9 +102,37 @@ pub(crate) fn see_other(location: &str) -> Response {
     response
 }
 
-pub(crate) fn page(html: String) -> Response {
-    let mut response = Html(html).into_response();
+/// A page of ours: rendered with a fresh `csp_nonce` in its context, sent
+/// with a Content-Security-Policy that lets only that nonce's inline script
+/// and style run, and with the headers that keep it out of frames and
+/// other sites' referrers.
+pub(crate) fn page(ui: &Ui, template: Template, context: Value) -> Response {
+    page_with_status(ui, template, context, StatusCode::OK)
+}
+
+fn page_with_status(
+    ui: &Ui,
+    template: Template,
+    mut context: Value,
+    status: StatusCode,
+) -> Response {
+    let nonce = crate::session::random_token();
+    if let Value::Object(map) = &mut context {
+        map.insert("csp_nonce".into(), Value::String(nonce.clone()));
+    }
+    let html = ui.render(template, context);
+    let mut response = (status, Html(html)).into_response();
     no_store(&mut response);
+    let csp = format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; \
+         connect-src 'self'; img-src 'self' data:; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    let headers = response.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
 
@@ -115,10 +142,19 @@ pub(crate) fn json(status: StatusCode, body: Value) -> Response {
     response
 }
 
+/// Every answer of ours: never cached, never sniffed into another type,
+/// and no URL of ours handed to other sites as a referrer.
 fn no_store(response: &mut Response) {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
 }
 
 pub(crate) fn with_query(path: &str, key: &str, value: &str) -> String {

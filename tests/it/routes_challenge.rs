@@ -574,3 +574,62 @@ async fn the_layer_and_the_routes_answer_in_the_same_format() {
             .starts_with("text/html")
     );
 }
+
+/// The crate's pages run only their own inline script and style (a nonce
+/// fresh on every page, named in the Content-Security-Policy), refuse to be
+/// framed, and every answer refuses MIME sniffing and cross-site referrers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_send_a_content_security_policy_with_a_fresh_nonce() {
+    let (app, browser, _) = pending("csp", Policy::default()).await;
+    let mut nonces = Vec::new();
+    for path in ["/2fa", "/2fa", "/2fa/enroll"] {
+        let page = app.get(&browser, path).await;
+        assert_eq!(page.status(), 200, "{path}");
+        let header = |name: &str| {
+            page.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+        let csp = header("content-security-policy");
+        for directive in [
+            "default-src 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce in script-src")
+            .to_owned();
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains(&format!("<style nonce=\"{nonce}\">")),
+            "{path}: the style carries the header's nonce"
+        );
+        for tag in ["<script", "<style"] {
+            for found in html.split(tag).skip(1) {
+                assert!(
+                    found.starts_with(&format!(" nonce=\"{nonce}\"")),
+                    "{path}: every inline {tag} carries the nonce"
+                );
+            }
+        }
+        nonces.push(nonce);
+    }
+    nonces.dedup();
+    assert_eq!(nonces.len(), 3, "a fresh nonce for every page");
+    let json = browser
+        .get(app.url("/2fa"))
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.headers()["x-content-type-options"], "nosniff");
+}
