@@ -38,8 +38,14 @@ pub enum Code {
     CodeRejected,
     /// Too many wrong codes: locked out for a while.
     LockedOut,
-    /// Too many codes or pushes sent: paused for a while.
+    /// The provider asks to slow down sending codes.
     TooManyCodes,
+    /// Too many text messages sent: paused for a while.
+    TooManyTexts,
+    /// Too many calls made: paused for a while.
+    TooManyCalls,
+    /// Too many sign-in requests pushed: paused for a while.
+    TooManyPushes,
     /// The policy turned that way of signing in off.
     ChannelOff,
     /// That way cannot work for this user (no app, a landline).
@@ -103,6 +109,9 @@ impl Code {
         Self::CodeRejected,
         Self::LockedOut,
         Self::TooManyCodes,
+        Self::TooManyTexts,
+        Self::TooManyCalls,
+        Self::TooManyPushes,
         Self::ChannelOff,
         Self::NotPossible,
         Self::NotEnrolled,
@@ -191,6 +200,21 @@ impl Code {
                 "too_many_codes",
                 S::TOO_MANY_REQUESTS,
                 "Too many codes were sent. Please wait before asking again.",
+            ),
+            Self::TooManyTexts => (
+                "too_many_texts",
+                S::TOO_MANY_REQUESTS,
+                "Too many text messages were sent. Please wait before asking again.",
+            ),
+            Self::TooManyCalls => (
+                "too_many_calls",
+                S::TOO_MANY_REQUESTS,
+                "Too many calls were made. Please wait before asking again.",
+            ),
+            Self::TooManyPushes => (
+                "too_many_pushes",
+                S::TOO_MANY_REQUESTS,
+                "Too many sign-in requests were sent to your phone. Please wait before asking again.",
             ),
             Self::ChannelOff => (
                 "channel_off",

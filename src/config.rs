@@ -95,10 +95,11 @@ pub enum EnrollmentPolicy {
 pub enum ChannelMode {
     /// Not offered.
     Off,
-    /// Offered; Authy skips the SMS or call when the user has the app (the
-    /// code is in the app) and says so.
+    /// Offered. A user who asks for an SMS or a call gets one, even with
+    /// the Authy app (it is sent with `force`, as Authy's own samples do).
     On,
-    /// Offered and always sent, even to users with the app (`force`).
+    /// Offered, and meant to be sent without being asked as well. The
+    /// crate's routes send only when asked, so today it acts as `On`.
     Forced,
 }
 
@@ -211,7 +212,8 @@ impl Default for Policy {
             onetouch_ttl: Duration::from_secs(120),
             status_mode: StatusMode::Callback,
             lockout: LockoutRule::new(5, Duration::from_secs(900), Duration::from_secs(900)),
-            send_limit: LockoutRule::new(3, Duration::from_secs(600), Duration::from_secs(600)),
+            // Twilio Verify's own limit: 5 sends to one phone in 10 minutes.
+            send_limit: LockoutRule::new(5, Duration::from_secs(600), Duration::from_secs(600)),
             remember_device: None,
             pending_ttl: Duration::from_secs(600),
             fresh_for_changes: Duration::from_secs(300),
@@ -230,7 +232,7 @@ impl Policy {
     /// | OneTouch message, time to live | "Sign-in request", 2 minutes |
     /// | outcome | by callback |
     /// | wrong codes | 5 within 15 minutes lock the user out for 15 minutes |
-    /// | SMS and calls | 3 within 10 minutes, then a 10-minute pause |
+    /// | SMS, calls and pushes | 5 within 10 minutes (Twilio Verify's limit), then a 10-minute pause |
     /// | remember device | off |
     /// | first factor waits for the second | 10 minutes |
     /// | turning 2FA off needs a second factor passed within | 5 minutes |
@@ -324,7 +326,7 @@ impl PolicyBuilder {
     }
 
     /// SMS, calls and pushes: `max_sends` within `window`, then a pause of
-    /// `pause` (default: 3 within 10 minutes, then 10 minutes).
+    /// `pause` (default: 5 within 10 minutes, then 10 minutes).
     pub fn with_send_limit(mut self, max_sends: u32, window: Duration, pause: Duration) -> Self {
         self.0.send_limit = LockoutRule::new(max_sends, window, pause);
         self

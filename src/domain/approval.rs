@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use subtle::ConstantTimeEq;
 
+use super::refusal::Send;
 use super::{Refusal, Rules};
 use crate::config::StatusMode;
 use crate::provider::PushRequest;
@@ -81,7 +82,8 @@ impl Rules {
         if let Some(record) = current.filter(|r| r.status == ApprovalStatus::Pending) {
             return Ok((record, None));
         }
-        self.reserve_send(&enrollment.user_id, now).await?;
+        self.reserve_send(&enrollment.user_id, Send::Push, now)
+            .await?;
         let mut request = PushRequest::new(&policy.onetouch_message, policy.onetouch_ttl)
             .detail(USERNAME, enrollment.user_id.as_str());
         // The user name is what the phone's owner checks: a policy detail of

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::refusal::Send;
 use super::{Refusal, Rules};
 use crate::provider::ProviderError;
 use crate::store::{Attempt, AttemptKey, AttemptKind, Enrollment, UserId};
@@ -81,15 +82,21 @@ impl Rules {
     }
 
     /// Counts one send (SMS, call or push) against the user's limit before
-    /// it happens, atomically.
-    pub(crate) async fn reserve_send(&self, user: &UserId, now: SystemTime) -> Result<(), Refusal> {
+    /// it happens, atomically. SMS, calls and pushes share the limit; the
+    /// refusal names the kind that reached it.
+    pub(crate) async fn reserve_send(
+        &self,
+        user: &UserId,
+        what: Send,
+        now: SystemTime,
+    ) -> Result<(), Refusal> {
         match self
             .store
             .record_attempt(&sends_of(user), self.policy.send_limit, now)
             .await?
         {
             Attempt::Counted(_) => Ok(()),
-            Attempt::Refused { until } => Err(Refusal::TooManyCodes { until: Some(until) }),
+            Attempt::Refused { until } => Err(Refusal::TooManySends { what, until }),
         }
     }
 

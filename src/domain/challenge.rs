@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::refusal::Send;
 use super::{Refusal, Rules};
 use crate::code::Code;
 use crate::config::{ChannelMode, EnrollmentPolicy};
@@ -138,14 +139,17 @@ impl Rules {
                 "the second factor is already done".into(),
             ));
         }
-        self.reserve_send(user, now).await?;
+        let what = match channel {
+            Channel::Sms => Send::Text,
+            Channel::Call => Send::Call,
+        };
+        self.reserve_send(user, what, now).await?;
+        // The user asked for this SMS or call: it is sent even when they
+        // have the Authy app (Authy skips it without `force`, and the user
+        // would wait for a message that never comes).
         let sent = self
             .provider
-            .send_code(
-                &enrollment.provider_user_id,
-                channel,
-                mode == ChannelMode::Forced,
-            )
+            .send_code(&enrollment.provider_user_id, channel, true)
             .await?;
         Ok(match (sent.ignored, channel) {
             (true, _) => Code::SentToApp,

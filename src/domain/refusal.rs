@@ -8,6 +8,24 @@ use crate::provider::ProviderError;
 use crate::session::SessionError;
 use crate::store::StoreError;
 
+/// What was sent, for the send limit's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Send {
+    Text,
+    Call,
+    Push,
+}
+
+impl Send {
+    fn plural(self) -> &'static str {
+        match self {
+            Self::Text => "text messages",
+            Self::Call => "calls",
+            Self::Push => "sign-in requests",
+        }
+    }
+}
+
 /// A refusal, worded without secrets.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Refusal {
@@ -21,10 +39,12 @@ pub(crate) enum Refusal {
     CodeRejected { remaining: u32 },
     #[error("too many wrong codes; try again later")]
     LockedOut { until: SystemTime },
-    /// `until` is known for the crate's own send limit; a provider's limit
-    /// may come without one.
+    /// The provider's own limit; it may come without a time.
     #[error("too many codes sent; wait before asking again")]
     TooManyCodes { until: Option<SystemTime> },
+    /// The crate's send limit, reached by a send of this kind.
+    #[error("too many {} sent; wait before asking again", .what.plural())]
+    TooManySends { what: Send, until: SystemTime },
     #[error("this way of signing in is turned off")]
     ChannelOff,
     #[error("{0}")]
@@ -61,6 +81,11 @@ impl Refusal {
             Self::CodeRejected { .. } => Code::CodeRejected,
             Self::LockedOut { .. } => Code::LockedOut,
             Self::TooManyCodes { .. } => Code::TooManyCodes,
+            Self::TooManySends { what, .. } => match what {
+                Send::Text => Code::TooManyTexts,
+                Send::Call => Code::TooManyCalls,
+                Send::Push => Code::TooManyPushes,
+            },
             Self::ChannelOff => Code::ChannelOff,
             Self::NotPossible(_) => Code::NotPossible,
             Self::ProviderUnavailable => Code::ProviderUnavailable,
@@ -81,6 +106,7 @@ impl Refusal {
         match self {
             Self::LockedOut { until } => Some(*until),
             Self::TooManyCodes { until } => *until,
+            Self::TooManySends { until, .. } => Some(*until),
             _ => None,
         }
     }

@@ -63,12 +63,20 @@ impl PageMessages {
                 Some(n) => format!("That code is not right. {n} attempts are left."),
                 None => Code::CodeRejected.message().into(),
             }),
-            Some(Code::TooManyCodes) => Some(match rules.sends_paused_for(user, now).await? {
+            Some(
+                code @ (Code::TooManyCodes
+                | Code::TooManyTexts
+                | Code::TooManyCalls
+                | Code::TooManyPushes),
+            ) => Some(match rules.sends_paused_for(user, now).await? {
                 Some(wait) => format!(
-                    "Too many codes were sent. You can ask again in {}.",
+                    "{} You can ask again in {}.",
+                    code.message()
+                        .split_once(" Please")
+                        .map_or(code.message(), |(said, _)| said),
                     in_words(seconds(wait))
                 ),
-                None => Code::TooManyCodes.message().into(),
+                None => code.message().into(),
             }),
             other => other.map(|code| code.message().to_owned()),
         };

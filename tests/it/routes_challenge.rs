@@ -633,3 +633,48 @@ async fn pages_send_a_content_security_policy_with_a_fresh_nonce() {
         .unwrap();
     assert_eq!(json.headers()["x-content-type-options"], "nosniff");
 }
+
+/// Seeds 002 and 004: a user who asks for a text message gets one, even with
+/// the Authy app installed (the default policy, not `Forced`); the default
+/// limit is Twilio Verify's five sends in ten minutes, and the refusal says
+/// what was limited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asked_for_sms_arrives_even_with_the_app_and_the_limit_names_it() {
+    let app = TestApp::start(Policy::default()).await;
+    let authy_id = app.enroll("sam", EnrollmentState::Enabled).await;
+    let users = app.phone("users").await;
+    assert!(
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["authy_id"] == authy_id && u["app_installed"] == true),
+        "the simulator's users have the app: {users}"
+    );
+    let api = app.api();
+    app.sign_in(&api, "sam").await;
+    for sent in 1..=5 {
+        let answer = app.post_json(&api, "/2fa/sms", serde_json::json!({})).await;
+        assert_eq!(answer.status(), 200, "send {sent}");
+        assert_eq!(answer.json::<Value>().await.unwrap()["status"], "sms_sent");
+        let messages = app.phone(&format!("users/{authy_id}/messages")).await;
+        assert_eq!(messages.as_array().unwrap().len(), sent, "the text arrived");
+    }
+    let refused = app.post_json(&api, "/2fa/sms", serde_json::json!({})).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "too_many_texts"
+    );
+
+    let browser = app.browser();
+    app.sign_in(&browser, "sam").await;
+    let answer = app.post_form(&browser, "/2fa/call", &[]).await;
+    assert_eq!(location(&answer), "/2fa?error=too_many_calls");
+    let page = app.text(&browser, "/2fa?error=too_many_calls").await;
+    assert!(
+        page.contains("Too many calls were made. You can ask again in 10 minutes."),
+        "{page}"
+    );
+}

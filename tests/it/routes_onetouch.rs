@@ -516,7 +516,10 @@ async fn a_reload_reuses_the_push_and_pushes_are_rate_limited() {
     assert_eq!(body["status"], "denied");
     let (code, body) = push(&app, &api).await;
     assert_eq!(code, 429, "{body}");
-    assert_eq!(body["error"], "too_many_codes");
+    assert_eq!(
+        body["error"], "too_many_pushes",
+        "the refusal names what was limited"
+    );
     assert_eq!(requests(&app, authy_id).await.len(), 1);
 }
 

@@ -28,10 +28,11 @@ mod sqlite {
 mod postgres {
     use super::*;
 
-    /// Two pools onto the test server, migrating at once: two instances
-    /// must not trip over each other.
+    /// Two pools onto a fresh database of the test server (the purge
+    /// clause must not purge what a clause running beside it just stored),
+    /// migrating at once: two instances must not trip over each other.
     async fn pair() -> (Arc<PostgresStore>, Arc<PostgresStore>) {
-        let url = postgres_server::url().await;
+        let url = fresh_database("conformance").await;
         let (first, second) =
             tokio::join!(PostgresStore::connect(&url), PostgresStore::connect(&url));
         let (first, second) = (first.unwrap(), second.unwrap());
@@ -42,6 +43,19 @@ mod postgres {
     }
 
     tower_authy::store_conformance_tests!(pair());
+}
+
+/// The URL of a new, empty database on the test server.
+async fn fresh_database(prefix: &str) -> String {
+    let server = postgres_server::url().await;
+    let admin: sqlx::PgPool = sqlx::PgPool::connect(&server).await.unwrap();
+    let name = format!("{prefix}_{}", uuid_like().replace('-', "_"));
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    format!("{}/{name}", server.rsplit_once('/').unwrap().0)
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {
@@ -135,14 +149,7 @@ async fn an_sqlite_database_of_version_1_keeps_its_counters() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_database_of_version_1_keeps_its_counters() {
-    let server = postgres_server::url().await;
-    let admin = PostgresStore::connect(&server).await.unwrap();
-    let name = format!("v1_{}", uuid_like().replace('-', "_"));
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(admin.pool())
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", server.rsplit_once('/').unwrap().0);
+    let url = fresh_database("v1").await;
     let store = PostgresStore::connect(&url).await.unwrap();
     sqlx::raw_sql(SCHEMA_V1)
         .execute(store.pool())

@@ -83,7 +83,10 @@ pub async fn run<S: Store>(first: Arc<S>, second: Arc<S>) {
 /// One `#[tokio::test]` per clause of the store contracts, in the module
 /// where it is invoked. `$pair` is an expression that gives a future of two
 /// handles `(Arc<S>, Arc<S>)` onto the same, fresh data; it is evaluated
-/// once per test. See the [module docs](crate::store::conformance).
+/// once per test. The tests run in parallel, so each needs data of its own
+/// (a new database or schema): the purge clause deletes whatever has
+/// expired, other clauses' records included. See the
+/// [module docs](crate::store::conformance).
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($pair:expr) => {
