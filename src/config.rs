@@ -33,6 +33,15 @@ pub enum ConfigError {
         /// The setting's name.
         setting: &'static str,
     },
+    /// Two routes would be served at one path (the webhook's callback on one
+    /// of the crate's routes or the login page, say).
+    #[error("{setting} {path:?} is already the path of another route")]
+    PathClash {
+        /// The setting's name.
+        setting: &'static str,
+        /// The path.
+        path: String,
+    },
     /// [`TwoFactorBuilder::with_template`](crate::TwoFactorBuilder::with_template)
     /// named a template the crate does not have.
     #[error("no template is called {0:?}")]

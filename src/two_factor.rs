@@ -14,6 +14,23 @@ use crate::store::{Enrollment, SharedStore, UserId};
 use crate::ui::Ui;
 use crate::webhook::{Webhook, WebhookBuilder};
 
+/// Every path the router serves, after the prefix (`""` is the challenge).
+/// The layer exempts exactly these.
+pub(crate) const ROUTES: &[&str] = &[
+    "",
+    "/token",
+    "/sms",
+    "/call",
+    "/skip",
+    "/onetouch",
+    "/status",
+    "/events",
+    "/enroll",
+    "/enroll/verify",
+    "/disable",
+    "/devices/forget",
+];
+
 /// Everything the routes share: the rules, and where things are.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -93,12 +110,20 @@ impl TwoFactor {
     /// and the policy's pending time.
     pub fn layer(&self) -> RequireSecondFactorLayer {
         let shared = &self.shared;
-        RequireSecondFactorLayer::new(
+        let layer = RequireSecondFactorLayer::new(
             &shared.login_path,
             &shared.prefix,
             shared.rules.policy.pending_ttl,
         )
-        .with_exempt_route(&shared.callback_path)
+        .with_own_routes(
+            ROUTES
+                .iter()
+                .map(|route| format!("{}{route}", shared.prefix)),
+        );
+        match &shared.webhook {
+            Some(_) => layer.with_callback(&shared.callback_path),
+            None => layer,
+        }
     }
 
     /// The store, for the application's own needs (an admin page, say).
@@ -254,6 +279,37 @@ impl TwoFactorBuilder {
         self
     }
 
+    /// Where the webhook is served: its mount path or its public URL's path
+    /// (a trailing slash is kept: the console's URL is matched exactly),
+    /// never at the root of the site nor on a path another route has.
+    fn callback_path(&self) -> Result<String, ConfigError> {
+        const SETTING: &str = "webhook mount path";
+        let path = match self.webhook.as_ref().and_then(WebhookBuilder::path) {
+            Some(path) => path,
+            // Only with forwarded headers trusted and no public URL.
+            None => format!("{}/callback", self.prefix),
+        };
+        if path == "/" {
+            return Err(ConfigError::Missing(
+                "webhook mount path (the public URL has no path: say where the callback is served with WebhookBuilder::with_mount_path)",
+            ));
+        }
+        if !path.starts_with('/') || path.contains(['?', '#']) {
+            return Err(ConfigError::InvalidPath { setting: SETTING });
+        }
+        let clash = path == self.login_path
+            || ROUTES
+                .iter()
+                .any(|route| path == format!("{}{route}", self.prefix));
+        if clash {
+            return Err(ConfigError::PathClash {
+                setting: SETTING,
+                path,
+            });
+        }
+        Ok(path)
+    }
+
     /// Checks the set-up.
     pub fn build(self) -> Result<TwoFactor, ConfigError> {
         let path = |setting: &'static str, path: &str| {
@@ -265,12 +321,7 @@ impl TwoFactorBuilder {
         };
         path("prefix", &self.prefix)?;
         path("login path", &self.login_path)?;
-        let callback_path = self
-            .webhook
-            .as_ref()
-            .and_then(WebhookBuilder::path)
-            .unwrap_or_else(|| format!("{}/callback", self.prefix));
-        path("callback path", &callback_path)?;
+        let callback_path = self.callback_path()?;
         if self.policy.onetouch
             && self.policy.status_mode == StatusMode::Callback
             && self.webhook.is_none()

@@ -23,10 +23,18 @@ const USERNAME: &str = "Username";
 
 /// What ties a push request to the session that made it: its uuid and a
 /// random value only that session and the store know.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Binding {
     pub(crate) uuid: String,
     pub(crate) secret: String,
+}
+
+impl std::fmt::Debug for Binding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Binding")
+            .field("uuid", &self.uuid)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Whether the stored request is the one this session made, for this user.

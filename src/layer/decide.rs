@@ -3,7 +3,8 @@
 use std::time::SystemTime;
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use axum::extract::{MatchedPath, OriginalUri};
+use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http::request::Parts;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
@@ -19,7 +20,15 @@ use crate::session::{self, from_unix};
 /// What the decision needs from a request, taken before the request moves
 /// on (so the body need not be `Sync` to wait for the session read).
 pub(super) struct Head {
+    /// The URI the client asked for (inside `Router::nest` the request's
+    /// own has lost its prefix): `next` names it.
     uri: http::Uri,
+    /// The route pattern axum matched (`/{lang}/account`), the whole of it
+    /// even inside `Router::nest`: exemptions are decided on it, so a
+    /// parameter segment can never make a protected route look like the
+    /// challenge (`/2fa/account` routed to `/{lang}/account`).
+    matched: Option<MatchedPath>,
+    method: Method,
     format: Format,
     session: Option<Session>,
     /// A body-less copy for the requirement hook, made only when one is set.
@@ -29,26 +38,41 @@ pub(super) struct Head {
 impl Head {
     pub(super) fn of<B>(request: &Request<B>, with_parts: bool) -> Self {
         let format = Format::of(request.headers());
-        // Inside `Router::nest` the URI has lost its prefix; exemptions and
-        // `next` name the path the client asked for.
-        let uri = match request.extensions().get::<axum::extract::OriginalUri>() {
+        let uri = match request.extensions().get::<OriginalUri>() {
             Some(original) => original.0.clone(),
             None => request.uri().clone(),
         };
+        let matched = request.extensions().get::<MatchedPath>().cloned();
+        // The hook sees the request as its router routed it, like handlers
+        // do, with the original URI and the matched route beside it.
         let parts = with_parts.then(|| {
             let mut copy = Request::new(());
             *copy.method_mut() = request.method().clone();
-            *copy.uri_mut() = uri.clone();
+            *copy.uri_mut() = request.uri().clone();
             *copy.version_mut() = request.version();
             *copy.headers_mut() = request.headers().clone();
+            copy.extensions_mut().insert(OriginalUri(uri.clone()));
+            if let Some(matched) = &matched {
+                copy.extensions_mut().insert(matched.clone());
+            }
             copy.into_parts().0
         });
         Self {
             uri,
+            matched,
+            method: request.method().clone(),
             format,
             session: request.extensions().get::<Session>().cloned(),
             parts,
         }
+    }
+
+    /// The path exemptions are decided on: the matched route, or (outside
+    /// axum's routing, or in a fallback) the path the client asked for.
+    fn judged_path(&self) -> &str {
+        self.matched
+            .as_ref()
+            .map_or_else(|| self.uri.path(), MatchedPath::as_str)
     }
 }
 
@@ -61,7 +85,7 @@ pub(super) enum Decision {
 }
 
 pub(super) async fn decide(config: &Config, head: Head) -> Decision {
-    if is_exempt(config, head.uri.path()) {
+    if is_exempt(config, head.judged_path(), head.uri.path(), &head.method) {
         return Decision::Pass(None);
     }
     let Some(session) = head.session.as_ref() else {
@@ -106,11 +130,14 @@ pub(super) async fn decide(config: &Config, head: Head) -> Decision {
     Decision::Deny(deny(config, &head, Denied::SecondFactor))
 }
 
-/// Whether `path` is the challenge or an exempt path (or below one), the
-/// login page, or an exempt route. A path with dot segments or encoded separators is never exempt, so
-/// `/2fa/../admin` cannot borrow the challenge's exemption.
-fn is_exempt(config: &Config, path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
+/// Whether the request needs no session at all: one of the crate's own
+/// routes or the login page (exactly), the webhook's callback (exactly, and
+/// only for GET and POST), an exempt route (exactly) or an exempt path (or
+/// below one). `path` is the matched route, `asked` the path the client
+/// sent, which must be free of dot segments and encoded separators, so
+/// `/2fa/../admin` cannot borrow an exemption.
+fn is_exempt(config: &Config, path: &str, asked: &str, method: &Method) -> bool {
+    let lower = asked.to_ascii_lowercase();
     let suspicious = lower.contains("%2e")
         || lower.contains("%2f")
         || lower.contains("%5c")
@@ -126,21 +153,24 @@ fn is_exempt(config: &Config, path: &str) -> bool {
         path == route || path.strip_prefix(route) == Some("/")
     };
     if std::iter::once(&config.login_path)
+        .chain(&config.own_routes)
         .chain(&config.exempt_exact)
         .any(exact)
     {
         return true;
     }
-    std::iter::once(&config.challenge_path)
-        .chain(&config.exempt)
-        .any(|prefix| {
-            // `/` exempts the root page only, never the whole site.
-            let prefix = prefix.trim_end_matches('/');
-            if prefix.is_empty() {
-                return path == "/";
-            }
-            path == prefix || path.starts_with(&format!("{prefix}/"))
-        })
+    let webhook = *method == Method::GET || *method == Method::POST;
+    if webhook && config.callback.as_deref() == Some(path) {
+        return true;
+    }
+    config.exempt.iter().any(|prefix| {
+        // `/` exempts the root page only, never the whole site.
+        let prefix = prefix.trim_end_matches('/');
+        if prefix.is_empty() {
+            return path == "/";
+        }
+        path == prefix || path.starts_with(&format!("{prefix}/"))
+    })
 }
 
 enum Denied {
@@ -203,9 +233,12 @@ mod tests {
     #[test]
     fn exemptions_follow_path_segments_and_refuse_tricks() {
         let layer = RequireSecondFactorLayer::new("/login", "/2fa", Duration::from_secs(600))
+            .with_own_routes(["/2fa".to_owned(), "/2fa/token".to_owned()])
+            .with_callback("/hooks/authy")
             .with_exempt_path("/logout")
-            .with_exempt_route("/hooks/authy");
+            .with_exempt_route("/health");
         let config = &layer.config;
+        let get = |path: &str| is_exempt(config, path, path, &Method::GET);
         for path in [
             "/2fa",
             "/2fa/",
@@ -214,17 +247,21 @@ mod tests {
             "/logout",
             "/logout/x",
             "/hooks/authy",
+            "/health",
         ] {
-            assert!(is_exempt(config, path), "{path}");
+            assert!(get(path), "{path}");
         }
         for path in [
             "/2fab",
+            "/2fa/account",
+            "/2fa/{lang}",
             "/admin",
             "/",
             "/loginx",
             "/login/admin",
             "/hooks/authy/x",
             "/hooks",
+            "/health/x",
             "/2fa/../admin",
             "/2fa/%2e%2e/admin",
             "/2fa/..%2Fadmin",
@@ -232,13 +269,28 @@ mod tests {
             "/2fa/.\\admin",
             "/2fa/./x",
         ] {
-            assert!(!is_exempt(config, path), "{path}");
+            assert!(!get(path), "{path}");
         }
+        assert!(is_exempt(
+            config,
+            "/hooks/authy",
+            "/hooks/authy",
+            &Method::POST
+        ));
+        assert!(
+            !is_exempt(config, "/hooks/authy", "/hooks/authy", &Method::DELETE),
+            "the callback is exempt for the webhook's methods only"
+        );
+        assert!(
+            !is_exempt(config, "/2fa/token", "/2fa/../token", &Method::POST),
+            "the path asked for must be clean too"
+        );
         let root = RequireSecondFactorLayer::new("/login", "/2fa", Duration::from_secs(600))
             .with_exempt_path("/");
-        assert!(is_exempt(&root.config, "/"));
+        let root_get = |path: &str| is_exempt(&root.config, path, path, &Method::GET);
+        assert!(root_get("/"));
         for path in ["/admin", "/x/y"] {
-            assert!(!is_exempt(&root.config, path), "{path}");
+            assert!(!root_get(path), "{path}");
         }
     }
 }

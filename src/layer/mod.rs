@@ -72,6 +72,10 @@ where
 struct Config {
     login_path: String,
     challenge_path: String,
+    /// The crate's own routes, exactly (not the subtree under the prefix).
+    own_routes: Vec<String>,
+    /// The webhook's callback route, for GET and POST only.
+    callback: Option<String>,
     exempt: Vec<String>,
     exempt_exact: Vec<String>,
     pending_ttl: Duration,
@@ -83,6 +87,8 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("login_path", &self.login_path)
             .field("challenge_path", &self.challenge_path)
+            .field("own_routes", &self.own_routes)
+            .field("callback", &self.callback)
             .field("exempt", &self.exempt)
             .field("exempt_exact", &self.exempt_exact)
             .field("pending_ttl", &self.pending_ttl)
@@ -93,10 +99,13 @@ impl fmt::Debug for Config {
 
 /// Requires both factors on the routes it wraps. Holds configuration only.
 ///
-/// From [`TwoFactor::layer`](crate::TwoFactor::layer): its challenge (and
-/// everything under it), the login page and the webhook's callback route
-/// are never blocked; every other request needs the second factor unless a
-/// [`Requirement`] says otherwise.
+/// From [`TwoFactor::layer`](crate::TwoFactor::layer): the crate's own
+/// routes and the login page (each exactly, not what lies under them) and
+/// the webhook's callback route (for GET and POST) are never blocked; every
+/// other request needs the second factor unless a [`Requirement`] says
+/// otherwise. Exemptions are decided on the route axum matched (its whole
+/// pattern, even inside `Router::nest`), so a path parameter cannot make a
+/// protected route look exempt.
 ///
 /// ```
 /// # use std::sync::Arc;
@@ -120,13 +129,16 @@ pub struct RequireSecondFactorLayer {
 }
 
 impl RequireSecondFactorLayer {
-    /// The layer for a challenge at `challenge_path`, a login page at
-    /// `login_path` and first factors good for `pending_ttl`.
+    /// The layer for a challenge at `challenge_path` (only that page
+    /// exempt until [`Self::with_own_routes`] names the others), a login
+    /// page at `login_path` and first factors good for `pending_ttl`.
     pub(crate) fn new(login_path: &str, challenge_path: &str, pending_ttl: Duration) -> Self {
         Self {
             config: Arc::new(Config {
                 login_path: login_path.to_owned(),
                 challenge_path: challenge_path.to_owned(),
+                own_routes: vec![challenge_path.to_owned()],
+                callback: None,
                 exempt: Vec::new(),
                 exempt_exact: Vec::new(),
                 pending_ttl,
@@ -138,6 +150,20 @@ impl RequireSecondFactorLayer {
     fn edit(mut self, change: impl FnOnce(&mut Config)) -> Self {
         change(Arc::make_mut(&mut self.config));
         self
+    }
+
+    /// The crate's routes, each exempt exactly.
+    pub(crate) fn with_own_routes(self, routes: impl IntoIterator<Item = String>) -> Self {
+        let routes: Vec<String> = routes.into_iter().collect();
+        self.edit(|c| c.own_routes = routes)
+    }
+
+    /// The webhook's callback route: exempt for GET and POST (its methods)
+    /// only, so a protected route with another method on the same path keeps
+    /// its guard.
+    pub(crate) fn with_callback(self, path: &str) -> Self {
+        let path = path.to_owned();
+        self.edit(|c| c.callback = Some(path))
     }
 
     /// A path (and everything under it) that is never blocked: the

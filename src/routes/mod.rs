@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
 use crate::TwoFactor;
 use crate::two_factor::Shared;
@@ -66,28 +66,34 @@ impl TwoFactor {
     }
 }
 
+/// The crate's routes and their handlers, after the prefix. The layer
+/// exempts exactly these paths (`two_factor::ROUTES`, checked equal below).
+fn handlers() -> Vec<(&'static str, MethodRouter<Arc<Shared>>)> {
+    vec![
+        ("", get(challenge::page)),
+        ("/token", post(challenge::token)),
+        ("/sms", post(challenge::sms)),
+        ("/call", post(challenge::call)),
+        ("/skip", post(challenge::skip)),
+        ("/onetouch", post(onetouch::start)),
+        ("/status", get(onetouch::status)),
+        ("/events", get(onetouch::events)),
+        ("/enroll", get(enroll::page).post(enroll::enroll)),
+        ("/enroll/verify", post(enroll::verify)),
+        ("/disable", post(enroll::disable)),
+        ("/devices/forget", post(device::forget)),
+    ]
+}
+
 /// Every route under the prefix, bound to this configuration.
 fn router<S>(shared: Arc<Shared>) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    let p = &shared.prefix;
-    let mut router = Router::new()
-        .route(p, get(challenge::page))
-        .route(&format!("{p}/token"), post(challenge::token))
-        .route(&format!("{p}/sms"), post(challenge::sms))
-        .route(&format!("{p}/call"), post(challenge::call))
-        .route(&format!("{p}/skip"), post(challenge::skip))
-        .route(&format!("{p}/onetouch"), post(onetouch::start))
-        .route(&format!("{p}/status"), get(onetouch::status))
-        .route(&format!("{p}/events"), get(onetouch::events))
-        .route(
-            &format!("{p}/enroll"),
-            get(enroll::page).post(enroll::enroll),
-        )
-        .route(&format!("{p}/enroll/verify"), post(enroll::verify))
-        .route(&format!("{p}/disable"), post(enroll::disable))
-        .route(&format!("{p}/devices/forget"), post(device::forget));
+    let mut router = Router::new();
+    for (path, handler) in handlers() {
+        router = router.route(&format!("{}{path}", shared.prefix), handler);
+    }
     if let Some(webhook) = &shared.webhook {
         router = router.route(&shared.callback_path, webhook.method_router());
     }

@@ -212,3 +212,12 @@ async fn a_stale_session_cannot_turn_two_factor_off() {
     let (status, body, _) = after_seed("passed_long_ago", disable).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 }
+
+#[test]
+fn the_layer_exempts_exactly_the_routes_the_router_serves() {
+    let served: Vec<&str> = super::handlers()
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(served, crate::two_factor::ROUTES);
+}

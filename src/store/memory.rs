@@ -21,9 +21,21 @@ use super::{
 /// use tower_authy::store::{MemoryStore, SharedStore};
 /// let store: SharedStore = std::sync::Arc::new(MemoryStore::new());
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
+}
+
+// Records hold session bindings and contact details: `Debug` shows how many
+// there are, not what they say.
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state();
+        f.debug_struct("MemoryStore")
+            .field("enrollments", &state.enrollments.len())
+            .field("approvals", &state.approvals.len())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]

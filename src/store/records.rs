@@ -183,8 +183,9 @@ impl std::str::FromStr for ApprovalStatus {
     }
 }
 
-/// A OneTouch approval request as the store keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A OneTouch approval request as the store keeps it. `Debug` leaves the
+/// session binding out.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApprovalRecord {
     /// The provider's request id (Authy's approval request uuid).
@@ -202,6 +203,20 @@ pub struct ApprovalRecord {
     pub expires_at: Option<SystemTime>,
     /// When it reached a final status.
     pub processed_at: Option<SystemTime>,
+}
+
+impl fmt::Debug for ApprovalRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApprovalRecord")
+            .field("uuid", &self.uuid)
+            .field("user_id", &self.user_id)
+            .field("session_binding", &"[redacted]")
+            .field("status", &self.status)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("processed_at", &self.processed_at)
+            .finish()
+    }
 }
 
 impl ApprovalRecord {

@@ -172,6 +172,7 @@ enum SignedUrl {
 pub struct WebhookBuilder {
     key: Secret,
     public_url: Option<String>,
+    mount_path: Option<String>,
     trust_forwarded: bool,
     nonce_window: Duration,
 }
@@ -183,6 +184,7 @@ impl Webhook {
         WebhookBuilder {
             key: key.into(),
             public_url: None,
+            mount_path: None,
             trust_forwarded: false,
             nonce_window: Duration::from_secs(300),
         }
@@ -296,8 +298,21 @@ impl WebhookBuilder {
         self
     }
 
-    /// The path of the public URL, where the callback route is mounted.
+    /// Where [`TwoFactor::router`](crate::TwoFactor::router) serves the
+    /// callback, when that is not the public URL's path (a proxy that strips
+    /// a prefix, or a public URL with no path). Default: the public URL's
+    /// path.
+    pub fn with_mount_path(mut self, path: impl Into<String>) -> Self {
+        self.mount_path = Some(path.into());
+        self
+    }
+
+    /// Where the callback route is mounted: the mount path, else the public
+    /// URL's path (`None` when neither says; `/` for a URL without a path).
     pub(crate) fn path(&self) -> Option<String> {
+        if let Some(path) = &self.mount_path {
+            return Some(path.clone());
+        }
         let url: http::Uri = self.public_url.as_deref()?.parse().ok()?;
         Some(url.path().to_owned())
     }

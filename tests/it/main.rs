@@ -22,6 +22,7 @@ mod common;
 mod client_faults;
 mod client_simulator;
 mod custom_store_example;
+mod layer_exemptions;
 mod official_clients;
 mod poll;
 mod postgres_server;

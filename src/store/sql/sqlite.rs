@@ -96,7 +96,15 @@ impl Backend for SqliteBackend {
         &self,
         statements: &[Statement<'_>],
     ) -> Result<Option<Vec<SqliteRow>>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // IMMEDIATE: the write lock is taken at the start. A deferred
+        // transaction that reads first cannot upgrade once another
+        // connection has written, and fails at once with "database is
+        // locked" instead of waiting (seen with instances migrating at once).
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)?;
         let rows = ops::run(&mut tx, statements).await;
         // Rolled back at once, not when the connection is next used: an
         // open write transaction would keep the database locked meanwhile.
