@@ -72,9 +72,11 @@
 //! The session layer goes outside everything (last `.layer` call); the 2FA
 //! layer goes on the protected routes only, added *before* the public routes
 //! (login, the 2FA router) are merged or routed, so they stay reachable. The
-//! layer also lets its own challenge, the login path and any
-//! [`RequireSecondFactorLayer::with_exempt_path`] through, but keeping
-//! public routes outside it is clearer.
+//! layer also lets the crate's own routes, the login page and the webhook
+//! through (each exactly, decided on the route axum matched, never on a path
+//! a parameter could imitate), and any
+//! [`RequireSecondFactorLayer::with_exempt_path`], but keeping public routes
+//! outside it is clearer.
 //!
 //! ## Security notes
 //!
