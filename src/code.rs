@@ -67,6 +67,8 @@ pub enum Code {
     FreshFactorRequired,
     /// The policy does not let this user turn two-factor sign-in off.
     OptOutNotAllowed,
+    /// A change that lowers protection was not confirmed.
+    ConfirmationRequired,
     // Outside.
     /// The second-factor provider cannot be reached or failed.
     ProviderUnavailable,
@@ -122,6 +124,7 @@ impl Code {
         Self::ChangedMeanwhile,
         Self::FreshFactorRequired,
         Self::OptOutNotAllowed,
+        Self::ConfirmationRequired,
         Self::ProviderUnavailable,
         Self::StorageUnavailable,
         Self::OnetouchSent,
@@ -255,12 +258,17 @@ impl Code {
             Self::FreshFactorRequired => (
                 "fresh_factor_required",
                 S::FORBIDDEN,
-                "To turn two-factor sign-in off, first confirm it is you with a code.",
+                "To turn two-factor sign-in off, enter a current code.",
             ),
             Self::OptOutNotAllowed => (
                 "opt_out_not_allowed",
                 S::FORBIDDEN,
                 "Two-factor sign-in cannot be turned off for this account.",
+            ),
+            Self::ConfirmationRequired => (
+                "confirmation_required",
+                S::BAD_REQUEST,
+                "Tick the box to confirm that you want to turn two-factor sign-in off.",
             ),
             Self::ProviderUnavailable => (
                 "provider_unavailable",

@@ -244,7 +244,7 @@ impl Policy {
     /// | SMS, calls and pushes | 5 within 10 minutes (Twilio Verify's limit), then a 10-minute pause |
     /// | remember device | off |
     /// | first factor waits for the second | 10 minutes |
-    /// | turning 2FA off needs a second factor passed within | 5 minutes |
+    /// | turning 2FA off needs | confirmation and a current code (without codes: an approval within 5 minutes) |
     pub fn builder() -> PolicyBuilder {
         PolicyBuilder(Self::default())
     }
@@ -359,7 +359,9 @@ impl PolicyBuilder {
         self
     }
 
-    /// How recent a passed second factor must be to turn 2FA off (default: 5 minutes).
+    /// Where the policy turns codes off, how recent a OneTouch approval must
+    /// be to turn 2FA off (default: 5 minutes); with codes on, turning it
+    /// off always needs a current code.
     pub fn with_fresh_for_changes(mut self, window: Duration) -> Self {
         self.0.fresh_for_changes = window;
         self

@@ -228,8 +228,9 @@ impl TwoFactorBuilder {
     /// `phone_number` (what a refused form held, to fill it in again; empty
     /// otherwise). Its forms post `email`,
     /// `country_code`, `phone_number` to `{prefix}/enroll`, `token` to
-    /// `{prefix}/enroll/verify` (or `{prefix}/disable`), and nothing but
-    /// `csrf` to `{prefix}/devices/forget`.
+    /// `{prefix}/enroll/verify`, `token` and `confirm` (a checkbox) to
+    /// `{prefix}/disable`, and nothing but `csrf` to
+    /// `{prefix}/devices/forget`.
     ///
     /// Every page is sent with a Content-Security-Policy that lets only
     /// inline `<script>` and `<style>` elements carrying the page's nonce

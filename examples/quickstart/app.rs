@@ -382,7 +382,8 @@ async fn profile(State(app): State<App>, session: Session, verified: Verified) -
              <form method=\"post\" action=\"/2fa/devices/forget\">{hidden}<button type=\"submit\">Forget remembered devices</button></form>\
              <form method=\"post\" action=\"/2fa/disable\">{hidden}\
              <label for=\"token\">A current code, to turn it off</label>\
-             <input id=\"token\" name=\"token\" autocomplete=\"one-time-code\" inputmode=\"numeric\">\
+             <input id=\"token\" name=\"token\" autocomplete=\"one-time-code\" inputmode=\"numeric\" required>\
+             <label><input type=\"checkbox\" name=\"confirm\" value=\"true\" required> Yes, turn it off</label>\
              <button type=\"submit\">Turn two-factor sign-in off</button></form>",
             escape(e.masked_phone.as_deref().unwrap_or("your phone"))
         ),

@@ -198,14 +198,19 @@ impl Rules {
     }
 
     /// Turns two-factor sign-in off for a session that passed its second
-    /// factor as `passed` (method, when): it must be fresh, or `code` is
-    /// checked (and counted) like any code. The provider forgets the user
-    /// first — if that fails nothing changes — then the enrollment is marked
+    /// factor as `passed` (method, when), once the user `confirmed` it and
+    /// proved a current second factor: `code`, checked (and counted) like
+    /// any code — a factor passed minutes ago is not enough, so an unattended
+    /// signed-in browser cannot turn it off in one click. Only where the
+    /// policy turns codes off does a OneTouch approval within
+    /// `fresh_for_changes` stand in. The provider forgets the user first —
+    /// if that fails nothing changes — then the enrollment is marked
     /// disabled and every remembered device is voided.
     pub(crate) async fn turn_off(
         &self,
         user: &UserId,
         passed: Option<(SecondFactorMethod, SystemTime)>,
+        confirmed: bool,
         code: &str,
         now: SystemTime,
     ) -> Result<(), Refusal> {
@@ -221,11 +226,16 @@ impl Rules {
         if !self.opt_out_allowed(user).await? {
             return Err(Refusal::OptOutNotAllowed);
         }
-        if !is_fresh(method, at, now, self.policy.fresh_for_changes) {
-            if code.trim().is_empty() || !self.policy.codes {
+        if !confirmed {
+            return Err(Refusal::ConfirmationRequired);
+        }
+        if self.policy.codes {
+            if code.trim().is_empty() {
                 return Err(Refusal::FreshFactorRequired);
             }
             self.check_code(&enrollment, code, now).await?;
+        } else if !is_fresh(method, at, now, self.policy.fresh_for_changes) {
+            return Err(Refusal::FreshFactorRequired);
         }
         match self.provider.remove(&enrollment.provider_user_id).await {
             // A user the provider no longer knows is already what we want.

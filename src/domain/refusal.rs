@@ -70,6 +70,8 @@ pub(crate) enum Refusal {
     FreshFactorRequired,
     #[error("two-factor sign-in cannot be turned off for this account")]
     OptOutNotAllowed,
+    #[error("confirm that you want this")]
+    ConfirmationRequired,
 }
 
 impl Refusal {
@@ -98,6 +100,7 @@ impl Refusal {
             Self::SecondFactorRequired => Code::SecondFactorRequired,
             Self::FreshFactorRequired => Code::FreshFactorRequired,
             Self::OptOutNotAllowed => Code::OptOutNotAllowed,
+            Self::ConfirmationRequired => Code::ConfirmationRequired,
         }
     }
 

@@ -14,9 +14,10 @@
 //! a session that passed its second factor or that registered it itself, so
 //! a password alone never swaps in another phone.
 //!
-//! Turning 2FA off needs a fresh second factor: a code or approval passed
-//! within the policy's `fresh_for_changes`, or a `token` sent with the
-//! request (checked, and counted towards the lockout, like any code). Under
+//! Turning 2FA off needs, every time, `confirm=true` and a current code as
+//! `token` (checked, and counted towards the lockout, like any code); only
+//! where the policy turns codes off does a OneTouch approval within
+//! `fresh_for_changes` stand in for the code. Under
 //! mandatory enrollment it is allowed only when the policy allows opting out
 //! and grace logins remain. It deletes the user at the provider, marks the
 //! enrollment disabled and voids every remembered device.
@@ -291,9 +292,12 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct DisableForm {
-    /// A code, when the session's second factor is not fresh.
+    /// A current code.
     #[serde(default, deserialize_with = "text")]
     token: String,
+    /// "Yes, turn it off".
+    #[serde(default, deserialize_with = "flag")]
+    confirm: bool,
 }
 
 /// `POST {prefix}/disable`.
@@ -305,7 +309,13 @@ pub(crate) async fn disable(Post(ctx, form): Post<DisableForm>) -> Response {
         let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
         shared
             .rules
-            .turn_off(&state.user_id, passed, &form.token, SystemTime::now())
+            .turn_off(
+                &state.user_id,
+                passed,
+                form.confirm,
+                &form.token,
+                SystemTime::now(),
+            )
             .await
     }
     .await;

@@ -44,7 +44,7 @@ impl TwoFactor {
     /// | GET | `/2fa/enroll` | the enrollment form, its confirm step, or "on" with the settings below |
     /// | POST | `/2fa/enroll` | registers `email`, `country_code`, `phone_number` with the provider; enforced once confirmed |
     /// | POST | `/2fa/enroll/verify` | the first `token`: confirms the enrollment (and completes a pending session) |
-    /// | POST | `/2fa/disable` | turns 2FA off: needs a code or approval passed within the policy's freshness window, or a `token` sent along; under mandatory enrollment only if opting out is allowed and grace logins remain |
+    /// | POST | `/2fa/disable` | turns 2FA off: needs `confirm=true` and a current `token`, every time; under mandatory enrollment only if opting out is allowed and grace logins remain |
     /// | POST | `/2fa/devices/forget` | voids every device the user had remembered |
     /// | POST | `/2fa/skip` | goes on without a phone registered but never confirmed (not yet a factor): as not required under opt-in, or as a grace login |
     ///

@@ -207,10 +207,11 @@ async fn a_stale_session_cannot_turn_two_factor_off() {
         .header(header::ACCEPT, "application/json")
         .header(header::CONTENT_TYPE, "application/json")
         .header("sec-fetch-site", "same-origin")
-        .body(Body::from("{}"))
+        .body(Body::from(r#"{"confirm": true}"#))
         .unwrap();
     let (status, body, _) = after_seed("passed_long_ago", disable).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("fresh_factor_required"), "{body}");
 }
 
 #[test]
