@@ -165,7 +165,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if simulator.is_some() {
         println!("  virtual phone: {base}/simulator/phone");
     }
-    axum::serve(listener, app).await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -205,6 +205,7 @@ pub struct Policy {
     pub(crate) remember_device: Option<RememberDevice>,
     pub(crate) pending_ttl: Duration,
     pub(crate) fresh_for_changes: Duration,
+    pub(crate) app_name: Option<String>,
 }
 
 impl Default for Policy {
@@ -226,6 +227,7 @@ impl Default for Policy {
             remember_device: None,
             pending_ttl: Duration::from_secs(600),
             fresh_for_changes: Duration::from_secs(300),
+            app_name: None,
         }
     }
 }
@@ -304,8 +306,16 @@ impl PolicyBuilder {
         self
     }
 
+    /// The application's name, shown as the detail `App` of every push
+    /// (default: none; Authy's app shows the name set in its console).
+    pub fn with_app_name(mut self, name: impl Into<String>) -> Self {
+        self.0.app_name = Some(name.into());
+        self
+    }
+
     /// A detail shown with every OneTouch request (default: none besides
-    /// the user name, which is always shown).
+    /// those always shown: `Username`, `IP address` when the application
+    /// serves with connect info, `Browser`, `Time`, and `App` when set).
     pub fn with_onetouch_detail(
         mut self,
         key: impl Into<String>,

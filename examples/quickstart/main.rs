@@ -79,7 +79,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         println!("  Authy API:     callbacks expected at {public_url}/2fa/callback");
     }
-    axum::serve(listener, router).await?;
+    // With connect info, so pushes show the requester's address.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).await?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use subtle::ConstantTimeEq;
 
 use super::refusal::Send;
-use super::{Refusal, Rules};
+use super::{Refusal, Requester, Rules};
 use crate::config::StatusMode;
 use crate::provider::PushRequest;
 use crate::session::random_token;
@@ -20,6 +20,9 @@ pub(crate) const MAX_WAIT: Duration = Duration::from_secs(25);
 
 /// The detail that shows whose sign-in the push is for.
 const USERNAME: &str = "Username";
+
+/// The detail that names the application.
+const APP: &str = "App";
 
 /// What ties a push request to the session that made it: its uuid and a
 /// random value only that session and the store know.
@@ -81,6 +84,7 @@ impl Rules {
         &self,
         enrollment: &Enrollment,
         current: Option<ApprovalRecord>,
+        requester: &Requester,
         now: SystemTime,
     ) -> Result<(ApprovalRecord, Option<Binding>), Refusal> {
         let policy = &self.policy;
@@ -92,12 +96,20 @@ impl Rules {
         }
         self.reserve_send(&enrollment.user_id, Send::Push, now)
             .await?;
-        let mut request = PushRequest::new(&policy.onetouch_message, policy.onetouch_ttl)
-            .detail(USERNAME, enrollment.user_id.as_str());
-        // The user name is what the phone's owner checks: a policy detail of
-        // the same name must not replace it.
+        // Who asks, where from, with what and when, and for which site:
+        // what lets the phone's owner tell their own sign-in from a stale or
+        // a foreign one. A policy detail of the same name never replaces these.
+        let mut ours: Vec<(&str, String)> = vec![(USERNAME, enrollment.user_id.to_string())];
+        ours.extend(requester.details(now));
+        if let Some(app) = &policy.app_name {
+            ours.push((APP, app.clone()));
+        }
+        let mut request = PushRequest::new(&policy.onetouch_message, policy.onetouch_ttl);
+        for (key, value) in &ours {
+            request = request.detail(*key, value);
+        }
         for (key, value) in &policy.onetouch_details {
-            if !key.eq_ignore_ascii_case(USERNAME) {
+            if !ours.iter().any(|(ours, _)| key.eq_ignore_ascii_case(ours)) {
                 request = request.detail(key, value);
             }
         }

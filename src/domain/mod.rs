@@ -20,12 +20,14 @@ mod challenge;
 mod device;
 mod enrollment;
 mod refusal;
+mod requester;
 
 pub(crate) use approval::{Binding, MAX_WAIT};
 pub(crate) use challenge::Need;
 pub use enrollment::EnrollError;
 pub(crate) use enrollment::{Replace, validate};
 pub(crate) use refusal::Refusal;
+pub(crate) use requester::Requester;
 
 /// What the rules act on: the store, the provider and the policy.
 #[derive(Debug)]

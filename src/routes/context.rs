@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use super::reply;
-use crate::domain::{Refusal, is_stale};
+use crate::domain::{Refusal, Requester, is_stale};
 use crate::negotiate::Format;
 use crate::session::{self, AuthState, from_unix};
 use crate::two_factor::Shared;
@@ -27,6 +27,24 @@ pub(crate) struct Ctx {
     pub session: Session,
     pub state: Option<AuthState>,
     pub format: Format,
+    /// Who is asking, for the details of a push.
+    pub requester: Requester,
+}
+
+/// The longest `User-Agent` read.
+const USER_AGENT_LIMIT: usize = 512;
+
+/// The peer (only when the application serves with
+/// `into_make_service_with_connect_info`; forwarded headers are anyone's
+/// to write) and its `User-Agent`.
+fn requester(parts: &Parts) -> Requester {
+    let ip = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    let user_agent = header_text(&parts.headers, header::USER_AGENT.as_str())
+        .map(|agent| agent.chars().take(USER_AGENT_LIMIT).collect());
+    Requester { ip, user_agent }
 }
 
 impl Ctx {
@@ -91,6 +109,7 @@ impl FromRequestParts<Arc<Shared>> for Ctx {
             session,
             state,
             format,
+            requester: requester(parts),
         })
     }
 }

@@ -85,7 +85,9 @@ async fn push(ctx: &mut Ctx) -> Result<ApprovalRecord, Refusal> {
         .bound_request(&state.user_id, binding(state).as_ref(), now)
         .await
         .ok();
-    let (record, binding) = rules.push(&enrollment, current, now).await?;
+    let (record, binding) = rules
+        .push(&enrollment, current, &ctx.requester, now)
+        .await?;
     if let Some(binding) = binding {
         ctx.signed_in_mut()?.approval = Some(PendingApproval {
             uuid: binding.uuid,

@@ -132,7 +132,8 @@ async fn serve_app() -> String {
         remember_key: ApiKey::random(),
     })
     .expect("the quickstart app builds");
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
     base
 }
 

@@ -127,6 +127,9 @@ impl TestApp {
             .merge(two_factor.router())
             .nest("/simulator", sim.router())
             .layer(SessionManagerLayer::new(Sessions::default()).with_secure(false));
+        // With connect info, as an application that wants the requester's
+        // address on its pushes serves.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self {
             base,

@@ -539,3 +539,44 @@ async fn onetouch_turned_off_is_not_offered_and_refused() {
     assert_eq!(code, 403, "{body}");
     assert_eq!(body["error"], "channel_off");
 }
+
+/// The phone shows who asks: the user, the requester's address and
+/// browser, the time and the application, so its owner can tell their own
+/// sign-in from a stale or a foreign one. A policy detail cannot pass for
+/// one of these.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_push_shows_who_asks_from_where_and_when() {
+    let policy = Policy::builder()
+        .with_app_name("Acme")
+        .with_onetouch_detail("Browser", "Trust me")
+        .with_onetouch_detail("Location", "Test bench")
+        .build()
+        .unwrap();
+    let app = TestApp::start(policy).await;
+    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::ACCEPT, "application/json".parse().unwrap());
+    headers.insert(reqwest::header::ORIGIN, app.base.parse().unwrap());
+    let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+    let api = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .user_agent(chrome)
+        .build()
+        .unwrap();
+    app.sign_in(&api, "alice").await;
+    pushed(&app, &api).await;
+    let request = &requests(&app, authy_id).await[0];
+    let details = &request["details"];
+    assert_eq!(details["Username"], "alice", "{request}");
+    assert_eq!(details["IP address"], "127.0.0.1", "{request}");
+    assert_eq!(details["Browser"], "Chrome on Linux", "{request}");
+    assert_eq!(details["App"], "Acme", "{request}");
+    assert_eq!(details["Location"], "Test bench", "{request}");
+    let time = details["Time"].as_str().unwrap();
+    assert!(
+        time.len() == "2026-12-02 05:30 UTC".len() && time.ends_with(" UTC"),
+        "{time}"
+    );
+}
