@@ -59,6 +59,13 @@ impl fmt::Display for SecondFactorMethod {
 }
 
 impl SecondFactorMethod {
+    /// Whether a factor was checked: a code or an approval, not a grace
+    /// login, a skip, a remembered device or "not required". Only a checked
+    /// factor may change the user's factors.
+    pub fn is_checked(self) -> bool {
+        matches!(self, Self::Code | Self::OneTouch)
+    }
+
     /// A stable name (`code`, `one_touch`, …), as in JSON answers.
     pub fn as_str(self) -> &'static str {
         match self {

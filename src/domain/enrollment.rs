@@ -130,11 +130,7 @@ pub(crate) fn is_fresh(
     now: SystemTime,
     window: Duration,
 ) -> bool {
-    let real = matches!(
-        method,
-        SecondFactorMethod::Code | SecondFactorMethod::OneTouch
-    );
-    real && now.duration_since(at).unwrap_or_default() <= window
+    method.is_checked() && now.duration_since(at).unwrap_or_default() <= window
 }
 
 impl Rules {

@@ -97,8 +97,9 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
         _ => (Step::Enroll, None),
     };
     let passed = state.passed.is_some();
+    let checked = state.passed.is_some_and(|p| p.method.is_checked());
     let can_replace = match &enrollment {
-        Some(e) if step == Step::Confirm => passed || registered_here(ctx, e).await?,
+        Some(e) if step == Step::Confirm => checked || registered_here(ctx, e).await?,
         _ => false,
     };
     let can_disable = step == Step::Enabled && passed && rules.opt_out_allowed(user).await?;
@@ -207,11 +208,13 @@ async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Enrollment, Refusal> {
     let request = validate(&form.email, &form.country_code, &form.phone_number)?;
     let user = &state.user_id;
     // A phone awaiting its first code may be replaced (a typo) by a session
-    // that passed its second factor or that registered it itself: a password
-    // alone never swaps in another phone.
+    // that passed a checked second factor or that registered it itself: a
+    // password alone — and a session that merely skipped the unconfirmed
+    // phone — never swaps in another phone.
+    let checked = state.passed.is_some_and(|p| p.method.is_checked());
     let replace = match rules.store.enrollment(user).await? {
         Some(e) if e.state == EnrollmentState::PendingConfirmation => {
-            if state.passed.is_some() || registered_here(ctx, &e).await? {
+            if checked || registered_here(ctx, &e).await? {
                 Replace::Unconfirmed
             } else {
                 Replace::Nothing

@@ -428,7 +428,9 @@ async fn a_phone_planted_with_the_password_alone_cannot_lock_the_owner_out() {
         .unwrap();
     assert_eq!(planted.status(), 200);
 
-    // The owner is offered the unconfirmed phone, may skip it, and replace it.
+    // The owner is offered the unconfirmed phone and may skip it, so it
+    // cannot lock them out; a skip is no second factor, so it replaces
+    // nothing (else the password alone could swap phones, below).
     let owner = app.api();
     app.sign_in(&owner, "olga").await;
     let challenge: Value = owner
@@ -463,14 +465,74 @@ async fn a_phone_planted_with_the_password_alone_cannot_lock_the_owner_out() {
         .send()
         .await
         .unwrap();
-    assert_eq!(replaced.status(), 200, "{}", replaced.text().await.unwrap());
+    assert_eq!(replaced.status(), 401, "{}", replaced.text().await.unwrap());
     let enrollment = app
         .store
         .enrollment(&tower_authy::store::UserId::new("olga"))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(enrollment.masked_phone.as_deref(), Some("+1 XXXXXXXX02"));
+    assert_eq!(enrollment.masked_phone.as_deref(), Some("+1 XXXXXXXX01"));
+    // Signing in again, the owner still goes on.
+    let later = app.api();
+    app.sign_in(&later, "olga").await;
+    let skipped = later
+        .post(app.url("/2fa/skip"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(skipped.status(), 200);
+}
+
+/// Issue 9: the owner registered a phone and has not confirmed it yet;
+/// someone with the password signs in, skips it ("Not now") and tries to
+/// put their own phone in its place. Before: the skip counted as a passed
+/// second factor and the swap went through, locking the owner out once the
+/// intruder confirmed. Now a skip may use the app but change no factor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_alone_cannot_swap_an_unconfirmed_phone() {
+    let app = TestApp::start(policy()).await;
+    app.enroll("quinn", EnrollmentState::PendingConfirmation)
+        .await;
+    let before = app
+        .store
+        .enrollment(&tower_authy::store::UserId::new("quinn"))
+        .await
+        .unwrap()
+        .unwrap();
+    let intruder = app.api();
+    app.sign_in(&intruder, "quinn").await;
+    let skipped = app
+        .post_json(&intruder, "/2fa/skip", serde_json::json!({}))
+        .await;
+    assert_eq!(skipped.status(), 200);
+    assert_eq!(
+        app.status(&intruder, "/api/me").await,
+        200,
+        "a skip may use the app"
+    );
+    let page = app.get_json(&intruder, "/2fa/enroll").await;
+    assert_eq!(page["can_replace"], false, "{page}");
+    let swapped = app
+        .post_json(
+            &intruder,
+            "/2fa/enroll",
+            serde_json::json!({"email": "x@example.com", "country_code": "1", "phone_number": "5550199001"}),
+        )
+        .await;
+    assert_eq!(swapped.status(), 401);
+    assert_eq!(
+        swapped.json::<Value>().await.unwrap()["error"],
+        "second_factor_required"
+    );
+    let after = app
+        .store
+        .enrollment(&tower_authy::store::UserId::new("quinn"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after, before, "nothing changed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
