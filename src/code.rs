@@ -46,6 +46,8 @@ pub enum Code {
     TooManyCalls,
     /// Too many sign-in requests pushed: paused for a while.
     TooManyPushes,
+    /// Too many phones registered: paused for a while.
+    TooManyEnrollments,
     /// The policy turned that way of signing in off.
     ChannelOff,
     /// That way cannot work for this user (no app, a landline).
@@ -114,6 +116,7 @@ impl Code {
         Self::TooManyTexts,
         Self::TooManyCalls,
         Self::TooManyPushes,
+        Self::TooManyEnrollments,
         Self::ChannelOff,
         Self::NotPossible,
         Self::NotEnrolled,
@@ -218,6 +221,11 @@ impl Code {
                 "too_many_pushes",
                 S::TOO_MANY_REQUESTS,
                 "Too many sign-in requests were sent to your phone. Please wait before asking again.",
+            ),
+            Self::TooManyEnrollments => (
+                "too_many_enrollments",
+                S::TOO_MANY_REQUESTS,
+                "Too many phone numbers were registered. Please wait before trying again.",
             ),
             Self::ChannelOff => (
                 "channel_off",

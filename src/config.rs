@@ -206,6 +206,7 @@ pub struct Policy {
     pub(crate) pending_ttl: Duration,
     pub(crate) fresh_for_changes: Duration,
     pub(crate) app_name: Option<String>,
+    pub(crate) enroll_limit: LockoutRule,
 }
 
 impl Default for Policy {
@@ -228,6 +229,7 @@ impl Default for Policy {
             pending_ttl: Duration::from_secs(600),
             fresh_for_changes: Duration::from_secs(300),
             app_name: None,
+            enroll_limit: LockoutRule::new(5, Duration::from_secs(3600), Duration::from_secs(3600)),
         }
     }
 }
@@ -351,6 +353,14 @@ impl PolicyBuilder {
         self
     }
 
+    /// Enrollments per account (each registers a user with the provider):
+    /// `max` within `window`, then a pause of `pause` (default: 5 within an
+    /// hour, then an hour).
+    pub fn with_enroll_limit(mut self, max: u32, window: Duration, pause: Duration) -> Self {
+        self.0.enroll_limit = LockoutRule::new(max, window, pause);
+        self
+    }
+
     /// Offer to remember the device after a passed second factor (default: off).
     ///
     /// # Warning
@@ -435,6 +445,11 @@ impl PolicyBuilder {
             "send limit",
             policy.send_limit.max_failures >= 1,
             "at least one send",
+        )?;
+        range(
+            "enroll limit",
+            policy.enroll_limit.max_failures >= 1,
+            "at least one enrollment",
         )?;
         let pending = policy.pending_ttl.as_secs();
         range(

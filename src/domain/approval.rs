@@ -94,8 +94,13 @@ impl Rules {
         if let Some(record) = current.filter(|r| r.status == ApprovalStatus::Pending) {
             return Ok((record, None));
         }
-        self.reserve_send(&enrollment.user_id, Send::Push, now)
-            .await?;
+        self.reserve_send(
+            &enrollment.user_id,
+            &enrollment.provider_user_id,
+            Send::Push,
+            now,
+        )
+        .await?;
         // Who asks, where from, with what and when, and for which site:
         // what lets the phone's owner tell their own sign-in from a stale or
         // a foreign one. A policy detail of the same name never replaces these.

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::refusal::Send;
 use super::{Refusal, Rules};
 use crate::provider::ProviderError;
-use crate::store::{Attempt, AttemptKey, AttemptKind, Enrollment, UserId};
+use crate::store::{Attempt, AttemptKey, AttemptKind, Enrollment, LockoutRule, UserId};
 
 /// A code is 6 to 12 digits: leading zeros are kept, and anything else is
 /// refused without a provider call or a counted failure.
@@ -15,12 +15,45 @@ fn well_formed(code: &str) -> bool {
     (6..=12).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn codes_of(user: &UserId) -> AttemptKey {
-    AttemptKey::user(AttemptKind::Code, user)
+/// The provider the identities of the (one) provider belong to, as their
+/// keys name it.
+const PROVIDER: &str = "authy";
+
+/// The counters a check or a send of `kind` counts against: the account's,
+/// and the provider identity's (shared by every account bound to it).
+fn keys(kind: AttemptKind, user: &UserId, identity: Option<&str>) -> Vec<AttemptKey> {
+    let mut keys = vec![AttemptKey::user(kind, user)];
+    keys.extend(identity.map(|id| AttemptKey::identity(kind, PROVIDER, id)));
+    keys
 }
 
-fn sends_of(user: &UserId) -> AttemptKey {
-    AttemptKey::user(AttemptKind::Send, user)
+/// What is left under a counter after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Remaining {
+    /// This attempt locked it, until then.
+    LockedUntil(SystemTime),
+    /// Attempts left.
+    Left(u32),
+}
+
+impl Remaining {
+    /// A lock over attempts left, the longer lock, the fewer attempts.
+    fn stricter(self, other: Self) -> Self {
+        use Remaining::{Left, LockedUntil};
+        match (self, other) {
+            (LockedUntil(a), LockedUntil(b)) => LockedUntil(a.max(b)),
+            (LockedUntil(a), Left(_)) | (Left(_), LockedUntil(a)) => LockedUntil(a),
+            (Left(a), Left(b)) => Left(a.min(b)),
+        }
+    }
+}
+
+/// Why an attempt was not reserved.
+enum NotReserved {
+    /// A counter is locked until then.
+    Locked(SystemTime),
+    /// The store failed.
+    Failed(Refusal),
 }
 
 /// Where a user stands with the limits at one moment, for the pages.
@@ -49,13 +82,11 @@ impl Rules {
         }
         let user = &enrollment.user_id;
         let rule = self.policy.lockout;
-        let after = match self
-            .store
-            .record_attempt(&codes_of(user), rule, now)
-            .await?
-        {
-            Attempt::Counted(after) => after,
-            Attempt::Refused { until } => return Err(Refusal::LockedOut { until }),
+        let keys = keys(AttemptKind::Code, user, Some(&enrollment.provider_user_id));
+        let remaining = match self.reserve(&keys, rule, now).await {
+            Ok(remaining) => remaining,
+            Err(NotReserved::Locked(until)) => return Err(Refusal::LockedOut { until }),
+            Err(NotReserved::Failed(refusal)) => return Err(refusal),
         };
         match self
             .provider
@@ -63,16 +94,16 @@ impl Rules {
             .await
         {
             Ok(()) => {
-                self.store.clear_attempts(&codes_of(user)).await?;
+                for key in &keys {
+                    self.store.clear_attempts(key).await?;
+                }
                 Ok(())
             }
             Err(ProviderError::CodeRejected) => {
                 tracing::info!(user = %user, "tower-authy: wrong code");
-                match after.locked_until {
-                    Some(until) => Err(Refusal::LockedOut { until }),
-                    None => Err(Refusal::CodeRejected {
-                        remaining: rule.max_failures.saturating_sub(after.failures),
-                    }),
+                match remaining {
+                    Remaining::Left(remaining) => Err(Refusal::CodeRejected { remaining }),
+                    Remaining::LockedUntil(until) => Err(Refusal::LockedOut { until }),
                 }
             }
             // The provider could not say: the attempt stays counted (it may
@@ -81,56 +112,108 @@ impl Rules {
         }
     }
 
-    /// Counts one send (SMS, call or push) against the user's limit before
-    /// it happens, atomically. SMS, calls and pushes share the limit; the
-    /// refusal names the kind that reached it.
+    /// Counts one attempt under every key, atomically per key, before the
+    /// thing is done, and says what is left under the strictest. A locked
+    /// key refuses (the keys counted before it stay counted, erring on the
+    /// side of the limit).
+    async fn reserve(
+        &self,
+        keys: &[AttemptKey],
+        rule: LockoutRule,
+        now: SystemTime,
+    ) -> Result<Remaining, NotReserved> {
+        let mut remaining = Remaining::Left(rule.max_failures);
+        for key in keys {
+            let after = match self.store.record_attempt(key, rule, now).await {
+                Ok(Attempt::Counted(after)) => after,
+                Ok(Attempt::Refused { until }) => return Err(NotReserved::Locked(until)),
+                Err(error) => return Err(NotReserved::Failed(error.into())),
+            };
+            let here = match after.locked_until {
+                Some(until) => Remaining::LockedUntil(until),
+                None => Remaining::Left(rule.max_failures.saturating_sub(after.failures)),
+            };
+            remaining = remaining.stricter(here);
+        }
+        Ok(remaining)
+    }
+
+    /// Counts one send (SMS, call or push) to `identity` for `user` against
+    /// the limit before it happens, atomically per key: per account and per
+    /// identity, so more accounts send no more to one phone. SMS, calls and
+    /// pushes share the limit; the refusal names the kind that reached it.
     pub(crate) async fn reserve_send(
         &self,
         user: &UserId,
+        identity: &str,
         what: Send,
         now: SystemTime,
     ) -> Result<(), Refusal> {
-        match self
-            .store
-            .record_attempt(&sends_of(user), self.policy.send_limit, now)
-            .await?
-        {
-            Attempt::Counted(_) => Ok(()),
-            Attempt::Refused { until } => Err(Refusal::TooManySends { what, until }),
+        let keys = keys(AttemptKind::Send, user, Some(identity));
+        match self.reserve(&keys, self.policy.send_limit, now).await {
+            Ok(_) => Ok(()),
+            Err(NotReserved::Locked(until)) => Err(Refusal::TooManySends { what, until }),
+            Err(NotReserved::Failed(refusal)) => Err(refusal),
         }
     }
 
-    /// The user's wrong-code standing at `now`.
+    /// Counts one enrollment of `user` before it reaches the provider (each
+    /// creates a provider user).
+    pub(crate) async fn reserve_enrollment(
+        &self,
+        user: &UserId,
+        now: SystemTime,
+    ) -> Result<(), Refusal> {
+        let keys = keys(AttemptKind::Enroll, user, None);
+        match self.reserve(&keys, self.policy.enroll_limit, now).await {
+            Ok(_) => Ok(()),
+            Err(NotReserved::Locked(until)) => Err(Refusal::TooManyEnrollments { until }),
+            Err(NotReserved::Failed(refusal)) => Err(refusal),
+        }
+    }
+
+    /// The user's wrong-code standing at `now`: the strictest of the
+    /// account's counter and its provider identity's.
     pub(crate) async fn standing(
         &self,
         user: &UserId,
         now: SystemTime,
     ) -> Result<Standing, Refusal> {
-        let attempts = self.store.attempt_state(&codes_of(user), now).await?;
-        let locked_for = attempts.locked_until.map(|until| time_left(until, now));
-        let attempts_left = (attempts.failures > 0 && locked_for.is_none()).then(|| {
-            self.policy
-                .lockout
-                .max_failures
-                .saturating_sub(attempts.failures)
-        });
+        let identity = self
+            .active_enrollment(user)
+            .await?
+            .map(|e| e.provider_user_id);
+        let mut locked_until = None;
+        let mut failures = 0;
+        for key in keys(AttemptKind::Code, user, identity.as_deref()) {
+            let state = self.store.attempt_state(&key, now).await?;
+            locked_until = locked_until.max(state.locked_until);
+            failures = failures.max(state.failures);
+        }
+        let locked_for = locked_until.map(|until| time_left(until, now));
+        let attempts_left = (failures > 0 && locked_for.is_none())
+            .then(|| self.policy.lockout.max_failures.saturating_sub(failures));
         Ok(Standing {
             attempts_left,
             locked_for,
         })
     }
 
-    /// How long sending stays paused after too many sends, if it is.
+    /// How long sending stays paused after too many sends, if it is (for
+    /// the account or its identity).
     pub(crate) async fn sends_paused_for(
         &self,
         user: &UserId,
         now: SystemTime,
     ) -> Result<Option<Duration>, Refusal> {
-        let paused = self
-            .store
-            .attempt_state(&sends_of(user), now)
+        let identity = self
+            .active_enrollment(user)
             .await?
-            .locked_until;
+            .map(|e| e.provider_user_id);
+        let mut paused = None;
+        for key in keys(AttemptKind::Send, user, identity.as_deref()) {
+            paused = paused.max(self.store.attempt_state(&key, now).await?.locked_until);
+        }
         Ok(paused.map(|until| time_left(until, now)))
     }
 }

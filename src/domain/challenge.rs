@@ -143,7 +143,8 @@ impl Rules {
             Channel::Sms => Send::Text,
             Channel::Call => Send::Call,
         };
-        self.reserve_send(user, what, now).await?;
+        self.reserve_send(user, &enrollment.provider_user_id, what, now)
+            .await?;
         // The user asked for this SMS or call: it is sent even when they
         // have the Authy app (Authy skips it without `force`, and the user
         // would wait for a message that never comes).

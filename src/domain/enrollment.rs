@@ -33,6 +33,24 @@ pub enum EnrollError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// Too many enrollments of this user lately; try again after `until`.
+    #[error("too many enrollments; try again later")]
+    TooMany {
+        /// When the pause ends.
+        until: std::time::SystemTime,
+    },
+    /// The store could not count the enrollment; nothing was enrolled.
+    #[error("the enrollment could not be counted; try again")]
+    Unavailable,
+}
+
+impl EnrollError {
+    fn from_refusal(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::TooManyEnrollments { until } => Self::TooMany { until },
+            _ => Self::Unavailable,
+        }
+    }
 }
 
 impl From<EnrollError> for Refusal {
@@ -47,6 +65,8 @@ impl From<EnrollError> for Refusal {
             },
             EnrollError::Provider(other) => other.into(),
             EnrollError::Store(error) => error.into(),
+            EnrollError::TooMany { until } => Self::TooManyEnrollments { until },
+            EnrollError::Unavailable => Self::Storage,
         }
     }
 }
@@ -157,6 +177,9 @@ impl Rules {
             }
             _ => {}
         }
+        self.reserve_enrollment(user, now)
+            .await
+            .map_err(EnrollError::from_refusal)?;
         let enrolled = self.provider.enroll(request).await?;
         let enrollment = Enrollment::pending(
             user.clone(),

@@ -72,6 +72,8 @@ pub(crate) enum Refusal {
     OptOutNotAllowed,
     #[error("confirm that you want this")]
     ConfirmationRequired,
+    #[error("too many phones registered; wait before trying again")]
+    TooManyEnrollments { until: SystemTime },
 }
 
 impl Refusal {
@@ -101,6 +103,7 @@ impl Refusal {
             Self::FreshFactorRequired => Code::FreshFactorRequired,
             Self::OptOutNotAllowed => Code::OptOutNotAllowed,
             Self::ConfirmationRequired => Code::ConfirmationRequired,
+            Self::TooManyEnrollments { .. } => Code::TooManyEnrollments,
         }
     }
 
@@ -109,7 +112,7 @@ impl Refusal {
         match self {
             Self::LockedOut { until } => Some(*until),
             Self::TooManyCodes { until } => *until,
-            Self::TooManySends { until, .. } => Some(*until),
+            Self::TooManySends { until, .. } | Self::TooManyEnrollments { until } => Some(*until),
             _ => None,
         }
     }

@@ -13,6 +13,8 @@ pub enum AttemptKind {
     Code,
     /// Codes and pushes sent.
     Send,
+    /// Enrollments started (each registers a user with the provider).
+    Enroll,
 }
 
 impl AttemptKind {
@@ -21,6 +23,7 @@ impl AttemptKind {
         match self {
             Self::Code => "code",
             Self::Send => "send",
+            Self::Enroll => "enroll",
         }
     }
 }
@@ -38,6 +41,7 @@ impl std::str::FromStr for AttemptKind {
         match name {
             "code" => Ok(Self::Code),
             "send" => Ok(Self::Send),
+            "enroll" => Ok(Self::Enroll),
             _ => Err(UnknownName(name.to_owned())),
         }
     }
@@ -68,6 +72,23 @@ impl AttemptKey {
         Self {
             kind,
             subject: format!("user:{user}"),
+        }
+    }
+
+    /// The counter of `kind` for a provider identity — an Authy ID, a phone
+    /// number, an e-mail address — whichever application users it serves,
+    /// so that opening more accounts multiplies neither the guesses at one
+    /// identity nor the messages sent to it.
+    ///
+    /// ```
+    /// use tower_authy::store::{AttemptKey, AttemptKind};
+    /// let key = AttemptKey::identity(AttemptKind::Code, "authy", "1635");
+    /// assert_eq!(key.subject(), "identity:authy:1635");
+    /// ```
+    pub fn identity(kind: AttemptKind, provider: &str, id: &str) -> Self {
+        Self {
+            kind,
+            subject: format!("identity:{provider}:{id}"),
         }
     }
 

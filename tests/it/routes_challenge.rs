@@ -1,5 +1,7 @@
 //! The challenge and its code channels, through a whole application.
 
+use std::time::Duration;
+
 use serde_json::Value;
 use tower_authy::config::{ChannelMode, Policy};
 use tower_authy::store::EnrollmentState;
@@ -738,5 +740,111 @@ async fn an_asked_for_sms_arrives_even_with_the_app_and_the_limit_names_it() {
     assert!(
         page.contains("Too many calls were made. You can ask again in 10 minutes."),
         "{page}"
+    );
+}
+
+/// Two accounts bound to one phone (one Authy ID) share its counters: more
+/// accounts multiply neither the guesses at the identity nor the messages
+/// sent to it (before: four accounts made 20 wrong guesses, six sent 18 SMS).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_accounts_on_one_phone_get_no_more_guesses_or_messages() {
+    use tower_authy::provider::{EnrollmentRequest, SecondFactorProvider};
+    use tower_authy::store::{Enrollment, UserId};
+    let policy = Policy::builder()
+        .with_lockout(3, Duration::from_secs(900), Duration::from_secs(900))
+        .with_send_limit(2, Duration::from_secs(600), Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let app = TestApp::start(policy).await;
+    let shared = app
+        .client
+        .enroll(&EnrollmentRequest::new("one@example.com", 1, "5550177001"))
+        .await
+        .unwrap();
+    for user in ["uma", "uma2"] {
+        let mut enrollment = Enrollment::pending(
+            UserId::new(user),
+            shared.provider_user_id.clone(),
+            None,
+            std::time::SystemTime::now(),
+        );
+        enrollment.state = EnrollmentState::Enabled;
+        app.admin.put_enrollment(&enrollment).await.unwrap();
+    }
+    let first = app.api();
+    app.sign_in(&first, "uma").await;
+    let second = app.api();
+    app.sign_in(&second, "uma2").await;
+
+    let wrong = serde_json::json!({"token": "0000000"});
+    for _ in 0..3 {
+        app.post_json(&first, "/2fa/token", wrong.clone()).await;
+    }
+    let other = app.post_json(&second, "/2fa/token", wrong.clone()).await;
+    assert_eq!(
+        other.status(),
+        429,
+        "the identity is locked for every account"
+    );
+    assert_eq!(other.json::<Value>().await.unwrap()["error"], "locked_out");
+    let page = app.get_json(&second, "/2fa").await;
+    assert!(page["locked_for"].as_u64().is_some(), "{page}");
+
+    let sms = serde_json::json!({});
+    for _ in 0..2 {
+        let sent = app.post_json(&first, "/2fa/sms", sms.clone()).await;
+        assert_eq!(sent.status(), 200);
+    }
+    let more = app.post_json(&second, "/2fa/sms", sms).await;
+    assert_eq!(more.status(), 429);
+    assert_eq!(
+        more.json::<Value>().await.unwrap()["error"],
+        "too_many_texts"
+    );
+    let authy_id: u64 = shared.provider_user_id.parse().unwrap();
+    let messages = app.phone(&format!("users/{authy_id}/messages")).await;
+    assert_eq!(messages.as_array().unwrap().len(), 2, "{messages}");
+}
+
+/// Each enrollment creates a user at the provider: an account may start
+/// only a few (before: 30 enrollments created 30 Authy users).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrollments_are_limited_per_account() {
+    let policy = Policy::builder()
+        .with_enroll_limit(2, Duration::from_secs(3600), Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let app = TestApp::start(policy).await;
+    let api = app.api();
+    app.sign_in(&api, "vera").await;
+    for n in 1..=2 {
+        let phone = format!("555018800{n}");
+        let answer = app
+            .post_json(
+                &api,
+                "/2fa/enroll",
+                serde_json::json!({"email": "vera@example.com", "country_code": "1", "phone_number": phone}),
+            )
+            .await;
+        assert_eq!(answer.status(), 200, "enrollment {n}");
+    }
+    let users = app.phone("users").await.as_array().unwrap().len();
+    let refused = app
+        .post_json(
+            &api,
+            "/2fa/enroll",
+            serde_json::json!({"email": "vera@example.com", "country_code": "1", "phone_number": "5550188009"}),
+        )
+        .await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "too_many_enrollments"
+    );
+    assert_eq!(
+        app.phone("users").await.as_array().unwrap().len(),
+        users,
+        "no provider user was created"
     );
 }
