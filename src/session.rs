@@ -318,11 +318,22 @@ pub(crate) async fn enrolled_here(
 
 /// Forgets the enrollment marker (its enrollment is confirmed).
 pub(crate) async fn forget_enrolling(session: &Session) -> Result<(), SessionError> {
-    session
-        .remove_value(ENROLLING)
+    remove_if_present(session, ENROLLING).await
+}
+
+/// Removes `key` only when it is there: `tower-sessions` marks a session
+/// changed on any removal, and a session written back needlessly can undo
+/// a sign-out made meanwhile in another tab.
+async fn remove_if_present(session: &Session, key: &str) -> Result<(), SessionError> {
+    let present = session
+        .get_value(key)
         .await
-        .map(drop)
-        .map_err(SessionError)
+        .map_err(SessionError)?
+        .is_some();
+    if present {
+        session.remove_value(key).await.map_err(SessionError)?;
+    }
+    Ok(())
 }
 
 /// Keeps a refused enrollment form for the next page of this session.
@@ -336,9 +347,14 @@ pub(crate) async fn keep_refused_form<T: Serialize>(
         .map_err(SessionError)
 }
 
-/// Takes the refused enrollment form back, once.
+/// Takes the refused enrollment form back, once; a session without one is
+/// left unchanged (not written back).
 pub(crate) async fn take_refused_form<T: serde::de::DeserializeOwned>(
     session: &Session,
 ) -> Result<Option<T>, SessionError> {
-    session.remove(REFUSED_FORM).await.map_err(SessionError)
+    let form = session.get(REFUSED_FORM).await.map_err(SessionError)?;
+    if form.is_some() {
+        remove_if_present(session, REFUSED_FORM).await?;
+    }
+    Ok(form)
 }

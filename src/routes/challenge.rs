@@ -50,9 +50,13 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
     let shared = ctx.shared.clone();
     let rules = &shared.rules;
     let state = ctx.signed_in_mut()?;
-    if let Some(next) = query.next.as_deref() {
-        state.next = Some(safe_next(next));
-        ctx.save().await?;
+    if let Some(next) = query.next.as_deref().map(safe_next) {
+        // Written only when it changes: a session saved needlessly can undo
+        // a sign-out made meanwhile in another tab.
+        if state.next.as_deref() != Some(next.as_str()) {
+            state.next = Some(next);
+            ctx.save().await?;
+        }
     }
     let state = ctx.signed_in()?;
     if let Some(passed) = state.passed {

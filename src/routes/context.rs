@@ -126,13 +126,15 @@ where
 
     async fn from_request(request: Request, shared: &Arc<Shared>) -> Result<Self, Rejection> {
         let (mut parts, body) = request.into_parts();
-        let ctx = Ctx::from_request_parts(&mut parts, shared).await?;
         let refuse = |refusal: Refusal| Rejection(reply::json_refusal(&refusal));
+        // The body first, then the session: a slow upload must not hold a
+        // session state loaded before a sign-out in another tab.
         let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
             refuse(Refusal::InvalidInput(
                 "the request body is too large".into(),
             ))
         })?;
+        let ctx = Ctx::from_request_parts(&mut parts, shared).await?;
         let mut fields = parse_body(&parts.headers, &bytes).map_err(refuse)?;
         let token = fields
             .remove("csrf")

@@ -222,3 +222,104 @@ fn the_layer_exempts_exactly_the_routes_the_router_serves() {
         .collect();
     assert_eq!(served, crate::two_factor::ROUTES);
 }
+
+/// Counts the writes of sessions.
+#[derive(Debug, Clone, Default)]
+struct CountingSessions {
+    inner: Sessions,
+    writes: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[async_trait]
+impl tower_sessions::SessionStore for CountingSessions {
+    async fn save(
+        &self,
+        record: &tower_sessions::session::Record,
+    ) -> tower_sessions::session_store::Result<()> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.save(record).await
+    }
+
+    async fn load(
+        &self,
+        id: &tower_sessions::session::Id,
+    ) -> tower_sessions::session_store::Result<Option<tower_sessions::session::Record>> {
+        self.inner.load(id).await
+    }
+
+    async fn delete(
+        &self,
+        id: &tower_sessions::session::Id,
+    ) -> tower_sessions::session_store::Result<()> {
+        self.inner.delete(id).await
+    }
+}
+
+/// Pages that change nothing write no session (issue 9: a session written
+/// back needlessly by a request in flight undoes a sign-out made meanwhile
+/// in another tab). Before: every `GET /2fa?next=` and every HTML
+/// enrollment page wrote it.
+#[tokio::test]
+async fn pages_that_change_nothing_write_no_session() {
+    let store = Arc::new(MemoryStore::new());
+    let mut enrollment = Enrollment::pending(UserId::new("alice"), "1", None, SystemTime::now());
+    enrollment.state = EnrollmentState::Enabled;
+    store.put_enrollment(&enrollment).await.unwrap();
+    let policy = Policy::builder().with_onetouch(false).build().unwrap();
+    let two_factor = TwoFactor::builder(OneCode, store)
+        .with_policy(policy)
+        .build()
+        .unwrap();
+    let sessions = CountingSessions::default();
+    let writes = sessions.writes.clone();
+    let app = Router::new()
+        .route(
+            "/signin",
+            post(|session: Session| async move {
+                session::sign_in(&session, "alice").await.unwrap();
+            }),
+        )
+        .merge(two_factor.router())
+        .layer(SessionManagerLayer::new(sessions).with_secure(false));
+    let signed_in = app
+        .clone()
+        .oneshot(Request::post("/signin").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let cookie = signed_in.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let get = |path: &'static str| {
+        let app = app.clone();
+        let cookie = cookie.clone();
+        async move {
+            let answer = app
+                .oneshot(
+                    Request::get(path)
+                        .header(header::ACCEPT, "text/html")
+                        .header(header::COOKIE, cookie)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), StatusCode::OK, "{path}");
+        }
+    };
+    get("/2fa?next=/reports").await;
+    let after_next = writes.load(std::sync::atomic::Ordering::SeqCst);
+    get("/2fa?next=/reports").await;
+    get("/2fa").await;
+    get("/2fa/enroll").await;
+    get("/2fa/enroll").await;
+    assert_eq!(
+        writes.load(std::sync::atomic::Ordering::SeqCst),
+        after_next,
+        "no page that changed nothing wrote the session"
+    );
+}
