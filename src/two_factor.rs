@@ -37,6 +37,7 @@ pub(crate) struct Shared {
     pub(crate) rules: Rules,
     pub(crate) prefix: String,
     pub(crate) login_path: String,
+    pub(crate) logout_path: Option<String>,
     pub(crate) callback_path: String,
     pub(crate) webhook: Option<Webhook>,
     pub(crate) ui: Ui,
@@ -80,6 +81,7 @@ pub struct TwoFactorBuilder {
     policy: Policy,
     prefix: String,
     login_path: String,
+    logout_path: Option<String>,
     webhook: Option<WebhookBuilder>,
     templates: BTreeMap<String, String>,
 }
@@ -96,6 +98,7 @@ impl TwoFactor {
             policy: Policy::default(),
             prefix: "/2fa".into(),
             login_path: "/login".into(),
+            logout_path: Some("/logout".into()),
             webhook: None,
             templates: BTreeMap::new(),
         }
@@ -168,6 +171,14 @@ impl TwoFactorBuilder {
         self
     }
 
+    /// The application's sign-out route, which the challenge page posts to
+    /// from its "Sign out" button (with the `csrf` field), and which the
+    /// layer lets through (default `/logout`; `None`: no button).
+    pub fn with_logout_path(mut self, path: Option<&str>) -> Self {
+        self.logout_path = path.map(str::to_owned);
+        self
+    }
+
     /// Receives OneTouch callbacks (needed for [`StatusMode::Callback`];
     /// default: none), on this two-factor set-up's own store, at the path of
     /// the webhook's public URL.
@@ -212,7 +223,8 @@ impl TwoFactorBuilder {
     /// `remember` (offer "remember this device": a checkbox named
     /// `remember`). A page never shows text taken from its URL.
     ///
-    /// `challenge.html` also gets `onetouch` (offered to this user),
+    /// `challenge.html` also gets `logout` (the application's sign-out route,
+    /// or nothing), `onetouch` (offered to this user),
     /// `fallback_after` (seconds before the code channels are offered while
     /// OneTouch runs; 0 for at once), `onetouch_ttl` (seconds a push can be
     /// answered) and `masked_phone`. Its forms post to `{prefix}/onetouch`,
@@ -299,6 +311,7 @@ impl TwoFactorBuilder {
             return Err(ConfigError::InvalidPath { setting: SETTING });
         }
         let clash = path == self.login_path
+            || self.logout_path.as_deref() == Some(path.as_str())
             || ROUTES
                 .iter()
                 .any(|route| path == format!("{}{route}", self.prefix));
@@ -322,6 +335,9 @@ impl TwoFactorBuilder {
         };
         path("prefix", &self.prefix)?;
         path("login path", &self.login_path)?;
+        if let Some(logout) = &self.logout_path {
+            path("logout path", logout)?;
+        }
         let callback_path = self.callback_path()?;
         if self.policy.onetouch
             && self.policy.status_mode == StatusMode::Callback
@@ -352,6 +368,7 @@ impl TwoFactorBuilder {
                 },
                 prefix: self.prefix,
                 login_path: self.login_path,
+                logout_path: self.logout_path,
                 callback_path,
                 webhook,
                 ui,

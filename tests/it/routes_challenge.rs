@@ -848,3 +848,24 @@ async fn enrollments_are_limited_per_account() {
         "no provider user was created"
     );
 }
+
+/// Sign-out is one click away on the challenge: a button that posts to the
+/// application's logout route (which the layer lets through).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_challenge_offers_a_sign_out() {
+    let (app, browser, _) = pending("wendy", policy()).await;
+    let page = app.text(&browser, "/2fa").await.replace("&#x2f;", "/");
+    assert!(
+        page.contains(r#"<form id="sign-out" method="post" action="/logout">"#),
+        "{page}"
+    );
+    let out = app.post_form(&browser, "/logout", &[]).await;
+    assert_eq!(out.status(), 303);
+    assert_eq!(
+        app.status(&browser, "/2fa").await,
+        303,
+        "signed out: to the login"
+    );
+    let json = app.get_json(&app.api(), "/2fa").await;
+    assert_eq!(json["error"], "login_required");
+}
