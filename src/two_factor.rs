@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use http::Method;
+
 use crate::config::{ConfigError, Policy, StatusMode};
 use crate::domain::{EnrollError, Rules};
 use crate::layer::RequireSecondFactorLayer;
@@ -14,21 +16,23 @@ use crate::store::{Enrollment, SharedStore, UserId};
 use crate::ui::Ui;
 use crate::webhook::{Webhook, WebhookBuilder};
 
-/// Every path the router serves, after the prefix (`""` is the challenge).
-/// The layer exempts exactly these.
-pub(crate) const ROUTES: &[&str] = &[
-    "",
-    "/token",
-    "/sms",
-    "/call",
-    "/skip",
-    "/onetouch",
-    "/status",
-    "/events",
-    "/enroll",
-    "/enroll/verify",
-    "/disable",
-    "/devices/forget",
+/// Every path the router serves, after the prefix (`""` is the
+/// challenge), with its methods. The layer exempts exactly these (GET
+/// implies HEAD); an application route on the same path with another
+/// method keeps its guard.
+pub(crate) const ROUTES: &[(&str, &[Method])] = &[
+    ("", &[Method::GET]),
+    ("/token", &[Method::POST]),
+    ("/sms", &[Method::POST]),
+    ("/call", &[Method::POST]),
+    ("/skip", &[Method::POST]),
+    ("/onetouch", &[Method::POST]),
+    ("/status", &[Method::GET]),
+    ("/events", &[Method::GET]),
+    ("/enroll", &[Method::GET, Method::POST]),
+    ("/enroll/verify", &[Method::POST]),
+    ("/disable", &[Method::POST]),
+    ("/devices/forget", &[Method::POST]),
 ];
 
 /// Everything the routes share: the rules, and where things are.
@@ -121,8 +125,13 @@ impl TwoFactor {
         .with_own_routes(
             ROUTES
                 .iter()
-                .map(|route| format!("{}{route}", shared.prefix)),
+                .map(|(route, methods)| (format!("{}{route}", shared.prefix), methods.to_vec())),
         );
+        let layer = match &shared.logout_path {
+            // The application's own route: every method it serves.
+            Some(logout) => layer.with_exempt_route(logout),
+            None => layer,
+        };
         match &shared.webhook {
             Some(_) => layer.with_callback(&shared.callback_path),
             None => layer,
@@ -307,14 +316,15 @@ impl TwoFactorBuilder {
                 "webhook mount path (the public URL has no path: say where the callback is served with WebhookBuilder::with_mount_path)",
             ));
         }
-        if !path.starts_with('/') || path.contains(['?', '#']) {
+        // A literal path: `{…}` or `*` would make the webhook a catch-all.
+        if !path.starts_with('/') || path.contains(['?', '#', '{', '}', '*']) {
             return Err(ConfigError::InvalidPath { setting: SETTING });
         }
         let clash = path == self.login_path
             || self.logout_path.as_deref() == Some(path.as_str())
             || ROUTES
                 .iter()
-                .any(|route| path == format!("{}{route}", self.prefix));
+                .any(|(route, _)| path == format!("{}{route}", self.prefix));
         if clash {
             return Err(ConfigError::PathClash {
                 setting: SETTING,

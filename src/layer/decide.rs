@@ -148,14 +148,22 @@ fn is_exempt(config: &Config, path: &str, asked: &str, method: &Method) -> bool 
     if suspicious {
         return false;
     }
-    let exact = |route: &String| {
-        let route = route.trim_end_matches('/');
-        path == route || path.strip_prefix(route) == Some("/")
-    };
+    // Exactly: `/2fa/token/` is no route of ours, and without a matched
+    // route it would fall through to the application's fallback.
+    let exact = |route: &String| path == route;
     if std::iter::once(&config.login_path)
-        .chain(&config.own_routes)
         .chain(&config.exempt_exact)
         .any(exact)
+    {
+        return true;
+    }
+    let ours = |methods: &[Method]| {
+        methods.contains(method) || (*method == Method::HEAD && methods.contains(&Method::GET))
+    };
+    if config
+        .own_routes
+        .iter()
+        .any(|(route, methods)| path == route && ours(methods))
     {
         return true;
     }
@@ -233,16 +241,27 @@ mod tests {
     #[test]
     fn exemptions_follow_path_segments_and_refuse_tricks() {
         let layer = RequireSecondFactorLayer::new("/login", "/2fa", Duration::from_secs(600))
-            .with_own_routes(["/2fa".to_owned(), "/2fa/token".to_owned()])
+            .with_own_routes([
+                ("/2fa".to_owned(), vec![Method::GET]),
+                ("/2fa/token".to_owned(), vec![Method::POST]),
+            ])
             .with_callback("/hooks/authy")
             .with_exempt_path("/logout")
             .with_exempt_route("/health");
         let config = &layer.config;
         let get = |path: &str| is_exempt(config, path, path, &Method::GET);
+        let post = |path: &str| is_exempt(config, path, path, &Method::POST);
+        assert!(post("/2fa/token"));
+        assert!(
+            !get("/2fa/token"),
+            "a crate route is exempt for its own methods"
+        );
+        assert!(
+            is_exempt(config, "/2fa", "/2fa", &Method::HEAD),
+            "GET implies HEAD"
+        );
         for path in [
             "/2fa",
-            "/2fa/",
-            "/2fa/token",
             "/login",
             "/logout",
             "/logout/x",
@@ -252,6 +271,8 @@ mod tests {
             assert!(get(path), "{path}");
         }
         for path in [
+            "/2fa/",
+            "/login/",
             "/2fab",
             "/2fa/account",
             "/2fa/{lang}",

@@ -39,18 +39,28 @@ pub use future::ResponseFuture;
 pub use verified::{NotVerified, Verified};
 
 /// Decides which requests of a signed-in user need the second factor (all of
-/// them by default). Implemented for closures:
+/// them by default). `request` is the request as the router that the layer
+/// wraps routed it (inside `Router::nest`, without the nest's prefix); its
+/// extensions carry the route axum matched (`MatchedPath`, the whole
+/// pattern) and the URI the client asked for (`OriginalUri`), which say the
+/// same wherever the layer sits — prefer them. Implemented for closures:
 ///
 /// ```
 /// # use std::sync::Arc;
 /// # use tower_authy::{TwoFactor, authy::Client, config::{Policy, StatusMode}, store::MemoryStore};
 /// # let policy = Policy::builder().with_status_mode(StatusMode::Polling { every: std::time::Duration::from_secs(2) }).build()?;
 /// # let two_factor = TwoFactor::builder(Client::builder("key").build()?, Arc::new(MemoryStore::new())).with_policy(policy).build()?;
-/// // Only the admin area needs 2FA.
+/// use axum::extract::MatchedPath;
+///
+/// // Only the admin area needs 2FA; a request with no matched route (a
+/// // fallback) needs it too, so the hook fails closed.
 /// let layer = two_factor
 ///     .layer()
 ///     .with_requirement(|request: &http::request::Parts, _user: &tower_authy::store::UserId| {
-///         request.uri.path().starts_with("/admin")
+///         request
+///             .extensions
+///             .get::<MatchedPath>()
+///             .is_none_or(|route| route.as_str().starts_with("/admin"))
 ///     });
 /// # Ok::<(), tower_authy::ConfigError>(())
 /// ```
@@ -72,8 +82,9 @@ where
 struct Config {
     login_path: String,
     challenge_path: String,
-    /// The crate's own routes, exactly (not the subtree under the prefix).
-    own_routes: Vec<String>,
+    /// The crate's own routes, exactly (not the subtree under the prefix),
+    /// each for its methods.
+    own_routes: Vec<(String, Vec<http::Method>)>,
     /// The webhook's callback route, for GET and POST only.
     callback: Option<String>,
     exempt: Vec<String>,
@@ -137,7 +148,7 @@ impl RequireSecondFactorLayer {
             config: Arc::new(Config {
                 login_path: login_path.to_owned(),
                 challenge_path: challenge_path.to_owned(),
-                own_routes: vec![challenge_path.to_owned()],
+                own_routes: vec![(challenge_path.to_owned(), vec![http::Method::GET])],
                 callback: None,
                 exempt: Vec::new(),
                 exempt_exact: Vec::new(),
@@ -153,8 +164,11 @@ impl RequireSecondFactorLayer {
     }
 
     /// The crate's routes, each exempt exactly.
-    pub(crate) fn with_own_routes(self, routes: impl IntoIterator<Item = String>) -> Self {
-        let routes: Vec<String> = routes.into_iter().collect();
+    pub(crate) fn with_own_routes(
+        self,
+        routes: impl IntoIterator<Item = (String, Vec<http::Method>)>,
+    ) -> Self {
+        let routes: Vec<_> = routes.into_iter().collect();
         self.edit(|c| c.own_routes = routes)
     }
 
@@ -166,15 +180,20 @@ impl RequireSecondFactorLayer {
         self.edit(|c| c.callback = Some(path))
     }
 
-    /// A path (and everything under it) that is never blocked: the
-    /// application's logout, a health check, a public area (default: none).
+    /// A path (and everything under it) that is never blocked: a health
+    /// check, a public area (default: none). It is compared with the route
+    /// axum matched — `/about` exempts the route `/about`, not a page that
+    /// `/{page}` serves — so a path parameter can never imitate it.
     pub fn with_exempt_path(self, path: impl Into<String>) -> Self {
         let path = path.into();
         self.edit(|c| c.exempt.push(path))
     }
 
-    /// One path, and nothing under it, that is never blocked (default: the
-    /// webhook's callback route only).
+    /// One route, and nothing under it, that is never blocked, for every
+    /// method (default: the application's logout, as
+    /// [`TwoFactorBuilder::with_logout_path`](crate::TwoFactorBuilder::with_logout_path)
+    /// names it). Compared with the route axum matched, like
+    /// [`Self::with_exempt_path`].
     pub fn with_exempt_route(self, path: impl Into<String>) -> Self {
         let path = path.into();
         self.edit(|c| c.exempt_exact.push(path))

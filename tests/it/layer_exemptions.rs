@@ -318,3 +318,105 @@ fn a_callback_path_on_another_route_is_a_config_error() {
         );
     }
 }
+
+/// A hook written against the matched route (as the docs advise) holds
+/// wherever the layer sits, nested under the area's prefix too.
+#[tokio::test]
+async fn a_requirement_on_the_matched_route_holds_inside_nest() {
+    use axum::extract::MatchedPath;
+    let two_factor = two_factor();
+    let admin = Router::new()
+        .route("/users", get(|| async { "user list" }))
+        .layer(two_factor.layer().with_requirement(
+            |request: &http::request::Parts, _: &UserId| {
+                request
+                    .extensions
+                    .get::<MatchedPath>()
+                    .is_none_or(|route| route.as_str().starts_with("/admin"))
+            },
+        ));
+    let app = with_sessions(
+        Router::new()
+            .nest("/admin", admin)
+            .merge(two_factor.router()),
+    );
+    let cookie = pending_session(&app).await;
+    let (status, body) = call(&app, "GET", "/admin/users", &cookie).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "got {body:?}");
+}
+
+/// A trailing slash is no route of ours: a protected fallback is not
+/// reached through `/2fa/` or `/login/`, with or without a session.
+#[tokio::test]
+async fn a_trailing_slash_does_not_reach_a_protected_fallback() {
+    let two_factor = two_factor();
+    let protected = Router::new()
+        .route("/protected", get(|| async { "secret" }))
+        .fallback(|| async { "fallback secrets" })
+        .layer(two_factor.layer());
+    let app = with_sessions(protected.merge(two_factor.router()));
+    let cookie = pending_session(&app).await;
+    let mut reached = Vec::new();
+    for path in [
+        "/anything",
+        "/2fa/",
+        "/2fa/token/",
+        "/2fa/enroll/verify/",
+        "/login/",
+    ] {
+        for cookie in [cookie.as_str(), ""] {
+            let (status, body) = call(&app, "GET", path, cookie).await;
+            if status == StatusCode::OK {
+                reached.push(format!("{path} -> {body}"));
+            }
+        }
+    }
+    assert!(
+        reached.is_empty(),
+        "protected fallback reached: {reached:#?}"
+    );
+}
+
+/// The crate's routes are exempt for their own methods only: the
+/// application's `DELETE /2fa/enroll` keeps its guard.
+#[tokio::test]
+async fn a_crate_route_is_exempt_for_its_own_methods_only() {
+    let two_factor = two_factor();
+    let protected = Router::new()
+        .route(
+            "/2fa/enroll",
+            axum::routing::delete(|| async { "phone removed" }),
+        )
+        .layer(two_factor.layer());
+    let app = with_sessions(protected.merge(two_factor.router()));
+    let cookie = pending_session(&app).await;
+    let (status, body) = call(&app, "DELETE", "/2fa/enroll", &cookie).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "got {body:?}");
+    let (status, _) = call(&app, "HEAD", "/2fa", &cookie).await;
+    assert_ne!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "HEAD of the challenge passes"
+    );
+}
+
+/// The mount path is a literal path, never a pattern.
+#[test]
+fn a_mount_path_is_a_literal() {
+    for mount in ["/{x}", "/hooks/{*rest}", "/hooks/*"] {
+        let built = TwoFactor::builder(
+            Client::builder("key").build().unwrap(),
+            Arc::new(MemoryStore::new()),
+        )
+        .with_webhook(
+            Webhook::builder("key")
+                .with_public_url("https://hooks.example.com")
+                .with_mount_path(mount),
+        )
+        .build();
+        assert!(
+            matches!(built, Err(tower_authy::ConfigError::InvalidPath { .. })),
+            "{mount}"
+        );
+    }
+}

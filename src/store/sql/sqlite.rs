@@ -48,13 +48,27 @@ impl SqlStore<SqliteBackend> {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A connection that comes back still in a transaction (a
+            // cancelled `BEGIN IMMEDIATE` that sqlx never wrapped) would
+            // hold the write lock: let a queued rollback run, else close it
+            // (SQLite rolls back on close).
+            .after_release(|connection, _| {
+                Box::pin(async move {
+                    use sqlx::Connection as _;
+                    connection.ping().await?;
+                    Ok(!connection.is_in_transaction())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(db_error)?;
         Ok(Self::with_pool(pool))
     }
 
-    /// Uses an existing pool (the application's own, say).
+    /// Uses an existing pool (the application's own, say). Give it an
+    /// `after_release` hook that closes connections returned inside a
+    /// transaction, as [`connect`](Self::connect) does, if requests that
+    /// migrate may be cancelled.
     pub fn with_pool(pool: SqlitePool) -> Self {
         let file = pool
             .connect_options()
@@ -96,15 +110,20 @@ impl Backend for SqliteBackend {
         &self,
         statements: &[Statement<'_>],
     ) -> Result<Option<Vec<SqliteRow>>, StoreError> {
-        // IMMEDIATE: the write lock is taken at the start. A deferred
-        // transaction that reads first cannot upgrade once another
-        // connection has written, and fails at once with "database is
-        // locked" instead of waiting (seen with instances migrating at once).
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        // A schema change begins IMMEDIATE, taking the write lock at once:
+        // it reads first (`CREATE TABLE IF NOT EXISTS`), and a deferred
+        // transaction that read cannot upgrade once another connection has
+        // written — instances migrating at once failed with "database is
+        // locked". Other transactions start with a write anyway.
+        let schema = statements
+            .iter()
+            .any(|statement| matches!(statement, Statement::Script(_)));
+        let mut tx = if schema {
+            self.pool.begin_with("BEGIN IMMEDIATE").await
+        } else {
+            self.pool.begin().await
+        }
+        .map_err(db_error)?;
         let rows = ops::run(&mut tx, statements).await;
         // Rolled back at once, not when the connection is next used: an
         // open write transaction would keep the database locked meanwhile.
