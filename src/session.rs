@@ -135,6 +135,11 @@ pub(crate) struct AuthState {
     /// Where to go after the challenge (already checked same-origin).
     #[serde(default)]
     pub next: Option<String>,
+    /// This challenge already sent a push: the page sends no other by
+    /// itself (only when the user asks), so a reload after "Text me a code"
+    /// or a denial never buzzes the phone again.
+    #[serde(default)]
+    pub pushed: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,6 +238,7 @@ pub async fn sign_in(session: &Session, user_id: impl Into<UserId>) -> Result<()
         csrf: random_token(),
         approval: None,
         next: None,
+        pushed: false,
     };
     save(session, &state).await
 }

@@ -233,7 +233,9 @@ impl TwoFactorBuilder {
     /// `remember`). A page never shows text taken from its URL.
     ///
     /// `challenge.html` also gets `logout` (the application's sign-out route,
-    /// or nothing), `onetouch` (offered to this user),
+    /// or nothing), `onetouch` (offered to this user), `autostart` (the page
+    /// may push by itself: once per challenge, never after the user asked
+    /// for a text or a call, or to follow a push still waiting),
     /// `fallback_after` (seconds before the code channels are offered while
     /// OneTouch runs; 0 for at once), `onetouch_ttl` (seconds a push can be
     /// answered) and `masked_phone`. Its forms post to `{prefix}/onetouch`,

@@ -10,7 +10,7 @@ use super::refusal::Send;
 use super::{Refusal, Requester, Rules};
 use crate::config::StatusMode;
 use crate::provider::PushRequest;
-use crate::session::random_token;
+use crate::session::{AuthState, random_token};
 use crate::store::{ApprovalRecord, ApprovalStatus, Enrollment, UserId};
 use crate::webhook::{PollError, poll_approval};
 
@@ -30,6 +30,16 @@ const APP: &str = "App";
 pub(crate) struct Binding {
     pub(crate) uuid: String,
     pub(crate) secret: String,
+}
+
+impl Binding {
+    /// The push request the session is waiting on, if any.
+    pub(crate) fn of(state: &AuthState) -> Option<Self> {
+        state.approval.as_ref().map(|pending| Self {
+            uuid: pending.uuid.clone(),
+            secret: pending.binding.clone(),
+        })
+    }
 }
 
 impl std::fmt::Debug for Binding {

@@ -23,6 +23,7 @@ async fn set_state(session: Session, Path(which): Path<String>) -> &'static str 
         csrf: "t".into(),
         approval: None,
         next: None,
+        pushed: false,
     };
     match which.as_str() {
         "pending" => session::save(&session, &state(now, None)).await.unwrap(),

@@ -17,11 +17,11 @@ use super::messages::PageMessages;
 use super::next::safe_next;
 use super::reply;
 use crate::config::ChannelMode;
-use crate::domain::{Need, Refusal};
+use crate::domain::{Binding, Need, Refusal};
 use crate::negotiate::Format;
 use crate::provider::Channel;
 use crate::session::SecondFactorMethod;
-use crate::store::EnrollmentState;
+use crate::store::{ApprovalStatus, EnrollmentState};
 use crate::ui::Template;
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +82,17 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
     }
     let policy = &rules.policy;
     let push = rules.offers_push(&enrollment).await;
+    // The page pushes by itself once per challenge (never after the user
+    // asked for a text or a call), or follows a push still waiting; any
+    // other push is the user's to ask for.
+    let state = ctx.signed_in()?;
+    let waiting = push
+        && rules
+            .bound_request(&user, Binding::of(state).as_ref(), SystemTime::now())
+            .await
+            .is_ok_and(|record| record.status == ApprovalStatus::Pending);
+    let autostart =
+        push && query.error.is_none() && (waiting || (!state.pushed && query.notice.is_none()));
     let shown = PageMessages::of(
         rules,
         &user,
@@ -103,6 +114,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
             json!({
                 "status": "challenge",
                 "channels": {"onetouch": push, "code": policy.codes, "sms": sms, "call": call},
+                "autostart": autostart,
                 "fallback_after": fallback_after,
                 "locked_for": shown.locked_for,
                 "attempts_left": shown.attempts_left,
@@ -119,6 +131,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "prefix": shared.prefix,
                 "csrf": state.csrf,
                 "onetouch": push,
+                "autostart": autostart,
                 "codes": policy.codes,
                 "sms": sms,
                 "call": call,

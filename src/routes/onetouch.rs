@@ -32,17 +32,9 @@ use super::reply;
 use crate::code::Code;
 use crate::domain::{Binding, MAX_WAIT, Refusal};
 use crate::negotiate::Format;
-use crate::session::{AuthState, PendingApproval, SecondFactorMethod};
+use crate::session::{PendingApproval, SecondFactorMethod};
 use crate::store::{ApprovalRecord, ApprovalStatus};
 use crate::two_factor::Shared;
-
-/// The session's request, as the rules know it.
-fn binding(state: &AuthState) -> Option<Binding> {
-    state.approval.as_ref().map(|pending| Binding {
-        uuid: pending.uuid.clone(),
-        secret: pending.binding.clone(),
-    })
-}
 
 /// `POST /2fa/onetouch`: push an approval request for this session.
 pub(crate) async fn start(Post(mut ctx, _): Post<Empty>) -> Response {
@@ -82,17 +74,19 @@ async fn push(ctx: &mut Ctx) -> Result<ApprovalRecord, Refusal> {
     let now = SystemTime::now();
     let enrollment = rules.enrollment(&state.user_id).await?;
     let current = rules
-        .bound_request(&state.user_id, binding(state).as_ref(), now)
+        .bound_request(&state.user_id, Binding::of(state).as_ref(), now)
         .await
         .ok();
     let (record, binding) = rules
         .push(&enrollment, current, &ctx.requester, now)
         .await?;
     if let Some(binding) = binding {
-        ctx.signed_in_mut()?.approval = Some(PendingApproval {
+        let state = ctx.signed_in_mut()?;
+        state.approval = Some(PendingApproval {
             uuid: binding.uuid,
             binding: binding.secret,
         });
+        state.pushed = true;
         ctx.save().await?;
     }
     Ok(record)
@@ -147,7 +141,11 @@ async fn status_of(ctx: &mut Ctx, query: &StatusQuery) -> Result<Response, Refus
         return Err(Refusal::ChannelOff);
     }
     let record = rules
-        .bound_request(&state.user_id, binding(state).as_ref(), SystemTime::now())
+        .bound_request(
+            &state.user_id,
+            Binding::of(state).as_ref(),
+            SystemTime::now(),
+        )
         .await?;
     let record = if record.status.is_final() {
         record
@@ -220,7 +218,11 @@ async fn open_events(ctx: &Ctx) -> Result<Response, Refusal> {
         return Err(Refusal::ChannelOff);
     }
     let record = rules
-        .bound_request(&state.user_id, binding(state).as_ref(), SystemTime::now())
+        .bound_request(
+            &state.user_id,
+            Binding::of(state).as_ref(),
+            SystemTime::now(),
+        )
         .await?;
     let stream = watch(ctx.shared.clone(), record.uuid);
     Ok(Sse::new(stream)

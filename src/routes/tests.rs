@@ -67,6 +67,7 @@ async fn seed(session: Session, Path(which): Path<String>) -> &'static str {
             csrf: "csrf".into(),
             approval: None,
             next: None,
+            pushed: false,
         },
         _ => AuthState {
             user_id: "alice".into(),
@@ -78,6 +79,7 @@ async fn seed(session: Session, Path(which): Path<String>) -> &'static str {
             csrf: "csrf".into(),
             approval: None,
             next: None,
+            pushed: false,
         },
     };
     session::save(&session, &state).await.unwrap();

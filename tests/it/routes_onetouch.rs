@@ -580,3 +580,57 @@ async fn the_push_shows_who_asks_from_where_and_when() {
         "{time}"
     );
 }
+
+/// A push is sent by the page at most once per challenge: after a denial
+/// and "Text me a code", the page that comes back does not push again (the
+/// phone does not buzz, the send limit is not spent), the SMS arrives, and
+/// a new push is sent only when the user asks. A reload while a push waits
+/// follows that push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_pushes_once_per_challenge() {
+    let app = TestApp::start(policy()).await;
+    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let api = app.api();
+    app.sign_in(&api, "alice").await;
+    assert_eq!(
+        autostart(&app, &api, "").await,
+        true,
+        "a new challenge pushes"
+    );
+    let uuid = pushed(&app, &api).await;
+    assert_eq!(
+        autostart(&app, &api, "").await,
+        true,
+        "a reload follows the push still waiting (and sends none)"
+    );
+    app.answer(&uuid, "deny").await;
+    let (_, body) = status(&app, &api, "").await;
+    assert_eq!(body["status"], "denied");
+
+    let sms = app.post_json(&api, "/2fa/sms", json!({})).await;
+    assert_eq!(sms.status(), 200);
+    for query in ["?notice=sms_sent", ""] {
+        assert_eq!(
+            autostart(&app, &api, query).await,
+            false,
+            "{query:?}: no new push by itself"
+        );
+    }
+    assert_eq!(
+        requests(&app, authy_id).await.len(),
+        1,
+        "the phone buzzed once"
+    );
+    let messages = app.phone(&format!("users/{authy_id}/messages")).await;
+    assert_eq!(messages.as_array().unwrap().len(), 1, "the SMS arrived");
+
+    // Asked for, a new push goes out.
+    let again = pushed(&app, &api).await;
+    assert_ne!(again, uuid);
+    assert_eq!(requests(&app, authy_id).await.len(), 2);
+}
+
+/// Whether the challenge page would push by itself.
+async fn autostart(app: &TestApp, api: &reqwest::Client, query: &str) -> Value {
+    app.get_json(api, &format!("/2fa{query}")).await["autostart"].clone()
+}
