@@ -159,6 +159,41 @@ async fn denying_on_the_phone_says_so_and_offers_the_fallbacks() {
         assert!(b.shown("form[action=\"/2fa/sms\"] button").await?);
         assert!(b.shown("form[action=\"/2fa/call\"] button").await?);
         assert_eq!(b.client.current_url().await?.path(), "/2fa");
+
+        // "Text me a code" after the denial: an SMS arrives, and the page
+        // that comes back sends no new push (the phone does not buzz).
+        let users = b.phone_api("users").await?;
+        let id = users[0]["authy_id"].as_u64().ok_or("no user")?;
+        let pushes_path = format!("users/{id}/approval_requests");
+        let before = b
+            .phone_api(&pushes_path)
+            .await?
+            .as_array()
+            .map_or(0, Vec::len);
+        b.submit("/2fa/sms").await?;
+        b.wait_for_text("text message").await?;
+        let texts = eventually("the text message", PATIENCE, || async {
+            let messages = b.phone_api(&format!("users/{id}/messages")).await?;
+            let sms = messages
+                .as_array()
+                .map_or(0, |m| m.iter().filter(|m| m["channel"] == "sms").count());
+            Ok((sms > 0).then_some(sms))
+        })
+        .await?;
+        assert_eq!(texts, 1);
+        // The page's script shows the wait before it sends a push, as it
+        // runs on load: not shown, no push was started.
+        b.find("#token").await?;
+        assert!(
+            !b.shown("#onetouch-wait").await?,
+            "the page is not waiting on a new push"
+        );
+        let after = b
+            .phone_api(&pushes_path)
+            .await?
+            .as_array()
+            .map_or(0, Vec::len);
+        assert_eq!(after, before, "no new push after the SMS");
         Ok(())
     })
     .await;
