@@ -173,19 +173,17 @@ impl Rules {
     }
 
     /// The user's wrong-code standing at `now`: the strictest of the
-    /// account's counter and its provider identity's.
+    /// account's counter and its provider `identity`'s (the caller has the
+    /// enrollment already).
     pub(crate) async fn standing(
         &self,
         user: &UserId,
+        identity: Option<&str>,
         now: SystemTime,
     ) -> Result<Standing, Refusal> {
-        let identity = self
-            .active_enrollment(user)
-            .await?
-            .map(|e| e.provider_user_id);
         let mut locked_until = None;
         let mut failures = 0;
-        for key in keys(AttemptKind::Code, user, identity.as_deref()) {
+        for key in keys(AttemptKind::Code, user, identity) {
             let state = self.store.attempt_state(&key, now).await?;
             locked_until = locked_until.max(state.locked_until);
             failures = failures.max(state.failures);
@@ -204,14 +202,11 @@ impl Rules {
     pub(crate) async fn sends_paused_for(
         &self,
         user: &UserId,
+        identity: Option<&str>,
         now: SystemTime,
     ) -> Result<Option<Duration>, Refusal> {
-        let identity = self
-            .active_enrollment(user)
-            .await?
-            .map(|e| e.provider_user_id);
         let mut paused = None;
-        for key in keys(AttemptKind::Send, user, identity.as_deref()) {
+        for key in keys(AttemptKind::Send, user, identity) {
             paused = paused.max(self.store.attempt_state(&key, now).await?.locked_until);
         }
         Ok(paused.map(|until| time_left(until, now)))

@@ -96,6 +96,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
     let shown = PageMessages::of(
         rules,
         &user,
+        Some(&enrollment.provider_user_id),
         query.error.as_deref(),
         query.notice.as_deref(),
     )

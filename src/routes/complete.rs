@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::reply;
@@ -44,12 +44,14 @@ pub(crate) async fn finish(ctx: &mut Ctx, method: SecondFactorMethod) -> Result<
 /// The answer for a session that has passed: where to go next. Changes
 /// nothing, so asking again never makes a session look freshly checked.
 pub(crate) fn completed(format: Format, state: &AuthState, method: SecondFactorMethod) -> Response {
-    let next = state.next.as_deref().unwrap_or("/");
     match format {
-        Format::Html => reply::see_other(next),
-        Format::Json => reply::json(
-            StatusCode::OK,
-            json!({"status": "complete", "method": method, "redirect": next}),
-        ),
+        Format::Html => reply::see_other(state.next.as_deref().unwrap_or("/")),
+        Format::Json => reply::json(StatusCode::OK, body(state, method)),
     }
+}
+
+/// The "complete" answer for scripts: how it passed and where to go.
+pub(crate) fn body(state: &AuthState, method: SecondFactorMethod) -> Value {
+    let next = state.next.as_deref().unwrap_or("/");
+    json!({"status": "complete", "method": method, "redirect": next})
 }

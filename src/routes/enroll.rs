@@ -105,8 +105,18 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
     let can_disable = step == Step::Enabled && passed && rules.opt_out_allowed(user).await?;
     let policy = &rules.policy;
     let prefix = &shared.prefix;
-    let shown =
-        PageMessages::of(rules, user, query.error.as_deref(), query.notice.as_deref()).await?;
+    let identity = enrollment
+        .as_ref()
+        .filter(|e| e.state != EnrollmentState::Disabled)
+        .map(|e| e.provider_user_id.as_str());
+    let shown = PageMessages::of(
+        rules,
+        user,
+        identity,
+        query.error.as_deref(),
+        query.notice.as_deref(),
+    )
+    .await?;
     let refill = match ctx.format {
         Format::Html => session::take_refused_form::<EnrollForm>(&ctx.session)
             .await?

@@ -35,14 +35,17 @@ fn seconds(wait: Duration) -> u64 {
 }
 
 impl PageMessages {
+    /// `identity`: the provider id of the user's active enrollment, whose
+    /// counters count too.
     pub(crate) async fn of(
         rules: &Rules,
         user: &UserId,
+        identity: Option<&str>,
         error: Option<&str>,
         notice: Option<&str>,
     ) -> Result<Self, Refusal> {
         let now = SystemTime::now();
-        let standing = rules.standing(user, now).await?;
+        let standing = rules.standing(user, identity, now).await?;
         let locked_for = standing.locked_for.map(seconds);
         let attempts_left = standing.attempts_left;
         let mut error_code = known(error);
@@ -68,12 +71,10 @@ impl PageMessages {
                 | Code::TooManyTexts
                 | Code::TooManyCalls
                 | Code::TooManyPushes),
-            ) => Some(match rules.sends_paused_for(user, now).await? {
+            ) => Some(match rules.sends_paused_for(user, identity, now).await? {
                 Some(wait) => format!(
                     "{} You can ask again in {}.",
-                    code.message()
-                        .split_once(" Please")
-                        .map_or(code.message(), |(said, _)| said),
+                    what_was_limited(code),
                     in_words(seconds(wait))
                 ),
                 None => code.message().into(),
@@ -89,6 +90,16 @@ impl PageMessages {
             attempts_left,
             locked_for,
         })
+    }
+}
+
+/// What a send-limit refusal says was limited, before saying how long.
+fn what_was_limited(code: Code) -> &'static str {
+    match code {
+        Code::TooManyTexts => "Too many text messages were sent.",
+        Code::TooManyCalls => "Too many calls were made.",
+        Code::TooManyPushes => "Too many sign-in requests were sent to your phone.",
+        _ => "Too many codes were sent.",
     }
 }
 

@@ -25,14 +25,14 @@ use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::complete::{completed, finish};
+use super::complete::{self, completed, finish};
 use super::context::{Ctx, Post};
 use super::forms::Empty;
 use super::reply;
 use crate::code::Code;
-use crate::domain::{Binding, MAX_WAIT, Refusal};
+use crate::domain::{Binding, MAX_WAIT, Refusal, Rules};
 use crate::negotiate::Format;
-use crate::session::{PendingApproval, SecondFactorMethod};
+use crate::session::{AuthState, PendingApproval, SecondFactorMethod};
 use crate::store::{ApprovalRecord, ApprovalStatus};
 use crate::two_factor::Shared;
 
@@ -92,6 +92,20 @@ async fn push(ctx: &mut Ctx) -> Result<ApprovalRecord, Refusal> {
     Ok(record)
 }
 
+/// The push request this session made, when OneTouch is on.
+async fn sessions_request(rules: &Rules, state: &AuthState) -> Result<ApprovalRecord, Refusal> {
+    if !rules.policy.onetouch {
+        return Err(Refusal::ChannelOff);
+    }
+    rules
+        .bound_request(
+            &state.user_id,
+            Binding::of(state).as_ref(),
+            SystemTime::now(),
+        )
+        .await
+}
+
 fn expires_in(record: &ApprovalRecord) -> Option<u64> {
     record.expires_at.map(|at| {
         at.duration_since(SystemTime::now())
@@ -137,16 +151,7 @@ async fn status_of(ctx: &mut Ctx, query: &StatusQuery) -> Result<Response, Refus
     }
     let shared = ctx.shared.clone();
     let rules = &shared.rules;
-    if !rules.policy.onetouch {
-        return Err(Refusal::ChannelOff);
-    }
-    let record = rules
-        .bound_request(
-            &state.user_id,
-            Binding::of(state).as_ref(),
-            SystemTime::now(),
-        )
-        .await?;
+    let record = sessions_request(rules, state).await?;
     let record = if record.status.is_final() {
         record
     } else {
@@ -208,22 +213,11 @@ pub(crate) async fn events(ctx: Ctx) -> Response {
 async fn open_events(ctx: &Ctx) -> Result<Response, Refusal> {
     let state = ctx.signed_in()?;
     if let Some(passed) = state.passed {
-        let next = state.next.as_deref().unwrap_or("/");
-        let done = json!({"status": "complete", "method": passed.method, "redirect": next});
+        let done = complete::body(state, passed.method);
         let once = futures_util::stream::iter([Ok::<_, Infallible>(status_event(&done))]);
         return Ok(Sse::new(once).into_response());
     }
-    let rules = &ctx.shared.rules;
-    if !rules.policy.onetouch {
-        return Err(Refusal::ChannelOff);
-    }
-    let record = rules
-        .bound_request(
-            &state.user_id,
-            Binding::of(state).as_ref(),
-            SystemTime::now(),
-        )
-        .await?;
+    let record = sessions_request(&ctx.shared.rules, state).await?;
     let stream = watch(ctx.shared.clone(), record.uuid);
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::default())
