@@ -33,6 +33,10 @@ pub enum Code {
     InvalidPhoneNumber,
     /// The provider refused the phone number or e-mail address.
     PhoneRejected,
+    /// That phone (or Authy ID) is set up on another account.
+    IdentityInUse,
+    /// The user has no factor of that id.
+    UnknownFactor,
     // The second factor.
     /// A wrong, expired or used code.
     CodeRejected,
@@ -95,6 +99,8 @@ pub enum Code {
     Disabled,
     /// Every remembered device was forgotten.
     DevicesForgotten,
+    /// A factor was removed.
+    FactorRemoved,
 }
 
 impl Code {
@@ -110,6 +116,8 @@ impl Code {
         Self::InvalidCountryCode,
         Self::InvalidPhoneNumber,
         Self::PhoneRejected,
+        Self::IdentityInUse,
+        Self::UnknownFactor,
         Self::CodeRejected,
         Self::LockedOut,
         Self::TooManyCodes,
@@ -139,6 +147,7 @@ impl Code {
         Self::Enabled,
         Self::Disabled,
         Self::DevicesForgotten,
+        Self::FactorRemoved,
     ];
 
     /// The one place each code's wire name, HTTP status and default message
@@ -191,6 +200,16 @@ impl Code {
                 "phone_rejected",
                 S::BAD_REQUEST,
                 "That phone number or e-mail address was not accepted. Please check it.",
+            ),
+            Self::IdentityInUse => (
+                "identity_in_use",
+                S::CONFLICT,
+                "That phone is already set up on another account.",
+            ),
+            Self::UnknownFactor => (
+                "unknown_factor",
+                S::NOT_FOUND,
+                "There is no such factor on your account. Please reload.",
             ),
             Self::CodeRejected => (
                 "code_rejected",
@@ -312,6 +331,7 @@ impl Code {
             ),
             Self::Enabled => ("enabled", S::OK, "Two-factor sign-in is on."),
             Self::Disabled => ("disabled", S::OK, "Two-factor sign-in is off."),
+            Self::FactorRemoved => ("factor_removed", S::OK, "The factor was removed."),
             Self::DevicesForgotten => (
                 "devices_forgotten",
                 S::OK,

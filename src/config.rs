@@ -207,6 +207,7 @@ pub struct Policy {
     pub(crate) fresh_for_changes: Duration,
     pub(crate) app_name: Option<String>,
     pub(crate) enroll_limit: LockoutRule,
+    pub(crate) shared_identities: bool,
 }
 
 impl Default for Policy {
@@ -230,6 +231,7 @@ impl Default for Policy {
             fresh_for_changes: Duration::from_secs(300),
             app_name: None,
             enroll_limit: LockoutRule::new(5, Duration::from_secs(3600), Duration::from_secs(3600)),
+            shared_identities: false,
         }
     }
 }
@@ -249,6 +251,7 @@ impl Policy {
     /// | remember device | off |
     /// | first factor waits for the second | 10 minutes |
     /// | turning 2FA off needs | confirmation and a current code (without codes: an approval within 5 minutes) |
+    /// | a phone (Authy ID) of another account | refused |
     pub fn builder() -> PolicyBuilder {
         PolicyBuilder(Self::default())
     }
@@ -384,6 +387,16 @@ impl PolicyBuilder {
     /// off always needs a current code.
     pub fn with_fresh_for_changes(mut self, window: Duration) -> Self {
         self.0.fresh_for_changes = window;
+        self
+    }
+
+    /// Lets several accounts bind the same provider identity (one phone,
+    /// one Authy ID), say for a family sharing a phone (default: off, and
+    /// binding a phone another account holds is refused). Either way,
+    /// removing a factor never deletes a provider user another factor
+    /// still holds.
+    pub fn with_shared_identities(mut self, shared: bool) -> Self {
+        self.0.shared_identities = shared;
         self
     }
 

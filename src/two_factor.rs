@@ -12,7 +12,7 @@ use crate::config::{ConfigError, Policy, StatusMode};
 use crate::domain::{EnrollError, Rules};
 use crate::layer::RequireSecondFactorLayer;
 use crate::provider::{EnrollmentRequest, SecondFactorProvider};
-use crate::store::{Enrollment, SharedStore, UserId};
+use crate::store::{Factor, SharedStore, UserId};
 use crate::ui::Ui;
 use crate::webhook::{Webhook, WebhookBuilder};
 
@@ -152,7 +152,7 @@ impl TwoFactor {
         &self,
         user: &UserId,
         request: &EnrollmentRequest,
-    ) -> Result<Enrollment, EnrollError> {
+    ) -> Result<Factor, EnrollError> {
         use crate::domain::Replace;
         self.shared
             .rules

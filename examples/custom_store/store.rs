@@ -12,8 +12,9 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 use tower_authy::store::{
     AdminStore, ApprovalRecord, ApprovalStatus, ApprovalStore, Attempt, AttemptKey, AttemptState,
-    AttemptStore, DeviceStore, Enrollment, EnrollmentState, EnrollmentStore, GraceLogin,
-    GraceLoginStore, LockoutRule, NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
+    AttemptStore, DeviceStore, Factor, FactorId, FactorState, FactorStore, GraceLogin,
+    GraceLoginStore, IdentityUse, LockoutRule, NonceInsert, NonceStore, PurgeStore, Removed,
+    StoreError, UserId,
 };
 
 /// One "database": clones share it, like two pools onto one server.
@@ -27,7 +28,9 @@ pub struct HashMapStore {
 
 #[derive(Debug, Default)]
 struct Tables {
-    enrollments: HashMap<UserId, Enrollment>,
+    /// Every factor with how its identity was bound (a table with a
+    /// unique index on the identity, in a database).
+    factors: Vec<(Factor, IdentityUse)>,
     approvals: HashMap<String, ApprovalRecord>,
     /// One counter per key (what it counts, for whom).
     attempts: HashMap<AttemptKey, Failures>,
@@ -80,59 +83,129 @@ impl HashMapStore {
     }
 }
 
-#[async_trait]
-impl EnrollmentStore for HashMapStore {
-    async fn enrollment(&self, user: &UserId) -> Result<Option<Enrollment>, StoreError> {
-        Ok(self.tables().enrollments.get(user).cloned())
+impl Tables {
+    fn find(&mut self, user: &UserId, id: &FactorId) -> Option<&mut (Factor, IdentityUse)> {
+        self.factors
+            .iter_mut()
+            .find(|(f, _)| &f.user_id == user && &f.id == id)
     }
 
-    async fn replace_enrollment(
+    /// The identity rules, checked before every write of a factor (leaving
+    /// out the one it replaces).
+    fn check_binding(
         &self,
-        expected: Option<&Enrollment>,
-        enrollment: &Enrollment,
+        new: &Factor,
+        use_: IdentityUse,
+        replacing: Option<&FactorId>,
     ) -> Result<(), StoreError> {
-        let mut tables = self.tables();
-        // Compare and set, under the one lock: the record must still be the
-        // one the caller decided on.
-        let current = tables.enrollments.get(&enrollment.user_id);
-        let unchanged = match (current, expected) {
-            (None, None) => true,
-            (Some(now), Some(then)) => {
-                now.state == then.state && now.provider_user_id == then.provider_user_id
+        for (old, old_use) in &self.factors {
+            if old.user_id == new.user_id && Some(&old.id) == replacing {
+                continue;
             }
-            _ => false,
-        };
-        if !unchanged {
-            return Err(StoreError::Conflict(
-                "the enrollment changed meanwhile".into(),
-            ));
+            let same_identity = new.identity.is_some() && old.identity == new.identity;
+            if old.user_id == new.user_id && (old.id == new.id || same_identity) {
+                return Err(StoreError::Conflict(format!("{} has it", new.user_id)));
+            }
+            let either_exclusive =
+                use_ == IdentityUse::Exclusive || *old_use == IdentityUse::Exclusive;
+            if old.user_id != new.user_id && same_identity && either_exclusive {
+                return Err(StoreError::IdentityInUse);
+            }
         }
-        tables
-            .enrollments
-            .insert(enrollment.user_id.clone(), enrollment.clone());
+        Ok(())
+    }
+}
+
+fn no_factor(id: &FactorId) -> StoreError {
+    StoreError::NotFound(format!("factor {id}"))
+}
+
+#[async_trait]
+impl FactorStore for HashMapStore {
+    async fn factors(&self, user: &UserId) -> Result<Vec<Factor>, StoreError> {
+        let tables = self.tables();
+        let own = tables.factors.iter().filter(|(f, _)| &f.user_id == user);
+        let mut own: Vec<Factor> = own.map(|(f, _)| f.clone()).collect();
+        own.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(own)
+    }
+
+    async fn insert_factor(&self, factor: &Factor, use_: IdentityUse) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        tables.check_binding(factor, use_, None)?;
+        tables.factors.push((factor.clone(), use_));
         Ok(())
     }
 
-    async fn transition_enrollment(
+    async fn replace_factor(
+        &self,
+        expected: &Factor,
+        factor: &Factor,
+        use_: IdentityUse,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        let unchanged = tables
+            .find(&expected.user_id, &expected.id)
+            .is_some_and(|(f, _)| {
+                f.state == expected.state && f.provider_ref == expected.provider_ref
+            });
+        if !unchanged || factor.user_id != expected.user_id {
+            return Err(StoreError::Conflict("the factor changed meanwhile".into()));
+        }
+        tables.check_binding(factor, use_, Some(&expected.id))?;
+        if let Some(slot) = tables.find(&expected.user_id, &expected.id) {
+            *slot = (factor.clone(), use_);
+        }
+        Ok(())
+    }
+
+    async fn transition_factor(
         &self,
         user: &UserId,
-        from: EnrollmentState,
-        to: EnrollmentState,
+        id: &FactorId,
+        from: FactorState,
+        to: FactorState,
         now: SystemTime,
-    ) -> Result<Enrollment, StoreError> {
+    ) -> Result<Factor, StoreError> {
         let mut tables = self.tables();
-        let Some(enrollment) = tables.enrollments.get_mut(user) else {
-            return Err(StoreError::NotFound(format!("enrollment of {user}")));
-        };
-        if enrollment.state != from {
-            let state = enrollment.state.as_str();
+        let (factor, _) = tables.find(user, id).ok_or_else(|| no_factor(id))?;
+        if factor.state != from {
             return Err(StoreError::Conflict(format!(
-                "enrollment of {user} is {state}"
+                "factor {id} is {}",
+                factor.state
             )));
         }
-        enrollment.state = to;
-        enrollment.updated_at = now;
-        Ok(enrollment.clone())
+        factor.state = to;
+        factor.last_used_at = Some(now);
+        Ok(factor.clone())
+    }
+
+    async fn touch_factor(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        let (factor, _) = tables.find(user, id).ok_or_else(|| no_factor(id))?;
+        factor.last_used_at = Some(now);
+        Ok(())
+    }
+
+    async fn remove_factor(&self, user: &UserId, id: &FactorId) -> Result<Removed, StoreError> {
+        let mut tables = self.tables();
+        let at = tables
+            .factors
+            .iter()
+            .position(|(f, _)| &f.user_id == user && &f.id == id)
+            .ok_or_else(|| no_factor(id))?;
+        let (factor, _) = tables.factors.remove(at);
+        let identity_still_used = factor.identity.is_some()
+            && tables
+                .factors
+                .iter()
+                .any(|(f, _)| f.identity == factor.identity);
+        Ok(Removed::new(factor, identity_still_used))
     }
 }
 
@@ -360,14 +433,20 @@ impl PurgeStore for HashMapStore {
 /// uses them to seed and inspect records.
 #[async_trait]
 impl AdminStore for HashMapStore {
-    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError> {
-        let user = enrollment.user_id.clone();
-        self.tables().enrollments.insert(user, enrollment.clone());
+    async fn put_factor(&self, factor: &Factor) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        match tables.find(&factor.user_id, &factor.id) {
+            Some(slot) => *slot = (factor.clone(), IdentityUse::Shared),
+            None => tables.factors.push((factor.clone(), IdentityUse::Shared)),
+        }
         Ok(())
     }
 
-    async fn delete_enrollment(&self, user: &UserId) -> Result<bool, StoreError> {
-        Ok(self.tables().enrollments.remove(user).is_some())
+    async fn delete_factors(&self, user: &UserId) -> Result<u64, StoreError> {
+        let mut tables = self.tables();
+        let before = tables.factors.len();
+        tables.factors.retain(|(f, _)| &f.user_id != user);
+        Ok((before - tables.factors.len()) as u64)
     }
 
     async fn reset_grace_logins(&self, user: &UserId) -> Result<(), StoreError> {

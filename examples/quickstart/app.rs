@@ -365,19 +365,19 @@ async fn profile(State(app): State<App>, session: Session, verified: Verified) -
         .ok()
         .flatten()
         .unwrap_or_default();
-    let enrollment = app
+    let factors = app
         .two_factor
         .store()
-        .enrollment(&verified.user_id)
+        .factors(&verified.user_id)
         .await
-        .ok()
-        .flatten();
+        .unwrap_or_default();
+    let enrollment = factors.into_iter().find(|factor| factor.is_active());
     let hidden = format!(
         "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
         escape(&csrf)
     );
     let settings = match enrollment {
-        Some(e) if e.state == tower_authy::store::EnrollmentState::Enabled => format!(
+        Some(e) => format!(
             "<p>Two-factor sign-in is <strong>on</strong> for {}.</p>\
              <form method=\"post\" action=\"/2fa/devices/forget\">{hidden}<button type=\"submit\">Forget remembered devices</button></form>\
              <form method=\"post\" action=\"/2fa/disable\">{hidden}\
@@ -385,7 +385,7 @@ async fn profile(State(app): State<App>, session: Session, verified: Verified) -
              <input id=\"token\" name=\"token\" autocomplete=\"one-time-code\" inputmode=\"numeric\" required>\
              <label><input type=\"checkbox\" name=\"confirm\" value=\"true\" required> Yes, turn it off</label>\
              <button type=\"submit\">Turn two-factor sign-in off</button></form>",
-            escape(e.masked_phone.as_deref().unwrap_or("your phone"))
+            escape(e.hint.as_deref().unwrap_or("your phone"))
         ),
         _ => "<p>Two-factor sign-in is <strong>off</strong>. <a href=\"/2fa/enroll\">Turn it on</a>.</p>".into(),
     };

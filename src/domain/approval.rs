@@ -11,7 +11,7 @@ use super::{Refusal, Requester, Rules};
 use crate::config::StatusMode;
 use crate::provider::PushRequest;
 use crate::session::{AuthState, random_token};
-use crate::store::{ApprovalRecord, ApprovalStatus, Enrollment, UserId};
+use crate::store::{ApprovalRecord, ApprovalStatus, Factor, UserId};
 use crate::webhook::{PollError, poll_approval};
 
 /// The longest a wait for an outcome is held open: below the idle timeouts
@@ -92,7 +92,7 @@ impl Rules {
     /// one, the binding the session keeps.
     pub(crate) async fn push(
         &self,
-        enrollment: &Enrollment,
+        enrollment: &Factor,
         current: Option<ApprovalRecord>,
         requester: &Requester,
         now: SystemTime,
@@ -106,7 +106,7 @@ impl Rules {
         }
         self.reserve_send(
             &enrollment.user_id,
-            &enrollment.provider_user_id,
+            &enrollment.provider_ref,
             Send::Push,
             now,
         )
@@ -130,7 +130,7 @@ impl Rules {
         }
         let uuid = self
             .provider
-            .start_push(&enrollment.provider_user_id, &request)
+            .start_push(&enrollment.provider_ref, &request)
             .await?;
         let binding = Binding {
             uuid: uuid.clone(),

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::refusal::Send;
 use super::{Refusal, Rules};
 use crate::provider::ProviderError;
-use crate::store::{Attempt, AttemptKey, AttemptKind, Enrollment, LockoutRule, UserId};
+use crate::store::{Attempt, AttemptKey, AttemptKind, Factor, LockoutRule, UserId};
 
 /// A code is 6 to 12 digits: leading zeros are kept, and anything else is
 /// refused without a provider call or a counted failure.
@@ -72,7 +72,7 @@ impl Rules {
     /// provider. A wrong code stays counted; a right one clears the count.
     pub(crate) async fn check_code(
         &self,
-        enrollment: &Enrollment,
+        enrollment: &Factor,
         code: &str,
         now: SystemTime,
     ) -> Result<(), Refusal> {
@@ -82,7 +82,7 @@ impl Rules {
         }
         let user = &enrollment.user_id;
         let rule = self.policy.lockout;
-        let keys = keys(AttemptKind::Code, user, Some(&enrollment.provider_user_id));
+        let keys = keys(AttemptKind::Code, user, Some(&enrollment.provider_ref));
         let remaining = match self.reserve(&keys, rule, now).await {
             Ok(remaining) => remaining,
             Err(NotReserved::Locked(until)) => return Err(Refusal::LockedOut { until }),
@@ -90,7 +90,7 @@ impl Rules {
         };
         match self
             .provider
-            .verify_code(&enrollment.provider_user_id, code)
+            .verify_code(&enrollment.provider_ref, code)
             .await
         {
             Ok(()) => {

@@ -9,49 +9,45 @@ use crate::code::Code;
 use crate::config::{ChannelMode, EnrollmentPolicy};
 use crate::provider::Channel;
 use crate::session::SecondFactorMethod;
-use crate::store::{Enrollment, EnrollmentState, GraceLogin, UserId};
+use crate::store::{Factor, FactorKind, FactorState, GraceLogin, UserId};
 
 /// What a signed-in user must do for the second factor.
 #[derive(Debug)]
 pub(crate) enum Need {
-    /// Pass the challenge of this enrollment.
-    Challenge(Enrollment),
+    /// Pass the challenge of this factor.
+    Challenge(Factor),
     /// Nothing: the session goes through this way.
     Pass(SecondFactorMethod),
     /// Enroll first: no access until then.
     Enroll,
 }
 
-/// Whether an enrollment is a factor the challenge acts on: confirmed, or
-/// registered and awaiting its first code.
-fn is_active(enrollment: &Enrollment) -> bool {
-    matches!(
-        enrollment.state,
-        EnrollmentState::Enabled | EnrollmentState::PendingConfirmation
-    )
+/// The factor the challenge acts on among `factors`: an active one before
+/// one registered and awaiting its first code, the oldest first.
+pub(crate) fn challenge_factor(factors: Vec<Factor>) -> Option<Factor> {
+    let (active, pending): (Vec<_>, Vec<_>) = factors
+        .into_iter()
+        .filter(|factor| factor.kind == FactorKind::Authy)
+        .partition(Factor::is_active);
+    active.into_iter().chain(pending).next()
 }
 
 impl Rules {
-    /// The user's enrollment the challenge acts on, if any.
-    pub(crate) async fn active_enrollment(
-        &self,
-        user: &UserId,
-    ) -> Result<Option<Enrollment>, Refusal> {
-        Ok(self.store.enrollment(user).await?.filter(is_active))
+    /// The user's factor the challenge acts on, if any.
+    pub(crate) async fn current_factor(&self, user: &UserId) -> Result<Option<Factor>, Refusal> {
+        Ok(challenge_factor(self.store.factors(user).await?))
     }
 
-    /// The enrollment the code and push routes act on: the user must have one.
-    pub(crate) async fn enrollment(&self, user: &UserId) -> Result<Enrollment, Refusal> {
-        self.active_enrollment(user)
-            .await?
-            .ok_or(Refusal::NotEnrolled)
+    /// The factor the code and push routes act on: the user must have one.
+    pub(crate) async fn factor(&self, user: &UserId) -> Result<Factor, Refusal> {
+        self.current_factor(user).await?.ok_or(Refusal::NotEnrolled)
     }
 
     /// What `user` must do now. A user without a factor passes under opt-in
     /// enrollment; under mandatory enrollment they spend a grace login, or
     /// must enroll once none is left.
     pub(crate) async fn need(&self, user: &UserId) -> Result<Need, Refusal> {
-        if let Some(enrollment) = self.active_enrollment(user).await? {
+        if let Some(enrollment) = self.current_factor(user).await? {
             return Ok(Need::Challenge(enrollment));
         }
         Ok(match self.grace(user).await? {
@@ -78,8 +74,8 @@ impl Rules {
     /// confirmed (not yet a factor), so a phone planted with the password
     /// alone cannot lock its owner out. A confirmed phone cannot be skipped.
     pub(crate) async fn skip(&self, user: &UserId) -> Result<SecondFactorMethod, Refusal> {
-        let enrollment = self.enrollment(user).await?;
-        if enrollment.state != EnrollmentState::PendingConfirmation {
+        let enrollment = self.factor(user).await?;
+        if enrollment.is_active() {
             return Err(Refusal::NotPossible(
                 "two-factor sign-in is on: use your phone".into(),
             ));
@@ -89,28 +85,31 @@ impl Rules {
         })
     }
 
-    /// The first passed challenge confirms a pending enrollment; one
-    /// confirmed meanwhile (another tab) is the same outcome.
-    pub(crate) async fn confirm(
-        &self,
-        enrollment: &Enrollment,
-        now: SystemTime,
-    ) -> Result<(), Refusal> {
-        if enrollment.state != EnrollmentState::PendingConfirmation {
-            return Ok(());
-        }
-        match self
-            .store
-            .transition_enrollment(
-                &enrollment.user_id,
-                EnrollmentState::PendingConfirmation,
-                EnrollmentState::Enabled,
-                now,
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
+    /// Records a passed challenge on its factor: the first confirms a
+    /// pending factor (one confirmed meanwhile, in another tab, is the same
+    /// outcome), every one is its last use. A factor removed meanwhile
+    /// passes nothing.
+    pub(crate) async fn used(&self, factor: &Factor, now: SystemTime) -> Result<(), Refusal> {
+        let outcome = if factor.is_active() {
+            self.store
+                .touch_factor(&factor.user_id, &factor.id, now)
+                .await
+        } else {
+            self.store
+                .transition_factor(
+                    &factor.user_id,
+                    &factor.id,
+                    FactorState::Pending,
+                    FactorState::Active,
+                    now,
+                )
+                .await
+                .map(drop)
+        };
+        match outcome {
+            Ok(()) => Ok(()),
             Err(error) if error.is_conflict() => Ok(()),
+            Err(error) if error.is_not_found() => Err(Refusal::NotEnrolled),
             Err(error) => Err(error.into()),
         }
     }
@@ -133,8 +132,8 @@ impl Rules {
         if mode == ChannelMode::Off {
             return Err(Refusal::ChannelOff);
         }
-        let enrollment = self.enrollment(user).await?;
-        if passed && enrollment.state != EnrollmentState::PendingConfirmation {
+        let enrollment = self.factor(user).await?;
+        if passed && enrollment.is_active() {
             return Err(Refusal::InvalidInput(
                 "the second factor is already done".into(),
             ));
@@ -143,14 +142,14 @@ impl Rules {
             Channel::Sms => Send::Text,
             Channel::Call => Send::Call,
         };
-        self.reserve_send(user, &enrollment.provider_user_id, what, now)
+        self.reserve_send(user, &enrollment.provider_ref, what, now)
             .await?;
         // The user asked for this SMS or call: it is sent even when they
         // have the Authy app (Authy skips it without `force`, and the user
         // would wait for a message that never comes).
         let sent = self
             .provider
-            .send_code(&enrollment.provider_user_id, channel, true)
+            .send_code(&enrollment.provider_ref, channel, true)
             .await?;
         Ok(match (sent.ignored, channel) {
             (true, _) => Code::SentToApp,
@@ -161,11 +160,11 @@ impl Rules {
 
     /// Whether the user has the provider's app, so a push can be offered.
     /// When the provider cannot say, codes still work: no push.
-    pub(crate) async fn offers_push(&self, enrollment: &Enrollment) -> bool {
+    pub(crate) async fn offers_push(&self, enrollment: &Factor) -> bool {
         if !self.policy.onetouch {
             return false;
         }
-        match self.provider.devices(&enrollment.provider_user_id).await {
+        match self.provider.devices(&enrollment.provider_ref).await {
             Ok(devices) => devices.has_app,
             Err(error) => {
                 tracing::warn!(%error, "tower-authy: cannot ask for the user's devices");

@@ -16,7 +16,7 @@ use sha2::Sha256;
 
 use super::Rules;
 use crate::config::RememberDevice;
-use crate::store::{Enrollment, EnrollmentState};
+use crate::store::Factor;
 
 /// Signed before the claims, so no other MAC made with the same key can pass
 /// for a device token.
@@ -65,10 +65,10 @@ fn open(remember: &RememberDevice, value: &str) -> Option<Claims> {
 }
 
 /// Whether unexpired claims name this enrollment's user and provider id.
-fn names(claims: &Claims, enrollment: &Enrollment, now: u64) -> bool {
+fn names(claims: &Claims, enrollment: &Factor, now: u64) -> bool {
     claims.expires > now
         && claims.user == enrollment.user_id.as_str()
-        && claims.provider_user_id == enrollment.provider_user_id
+        && claims.provider_user_id == enrollment.provider_ref
 }
 
 impl Rules {
@@ -77,7 +77,7 @@ impl Rules {
     /// second factor has already passed.
     pub(crate) async fn remember_device(
         &self,
-        enrollment: &Enrollment,
+        enrollment: &Factor,
         now: SystemTime,
     ) -> Option<String> {
         let remember = self.policy.remember_device.as_ref()?;
@@ -90,7 +90,7 @@ impl Rules {
         };
         let claims = Claims {
             user: enrollment.user_id.as_str().to_owned(),
-            provider_user_id: enrollment.provider_user_id.clone(),
+            provider_user_id: enrollment.provider_ref.clone(),
             generation,
             expires: unix(now + remember.lifetime),
         };
@@ -102,14 +102,14 @@ impl Rules {
     /// cannot be checked (the store is down) counts as no.
     pub(crate) async fn recognises_device(
         &self,
-        enrollment: &Enrollment,
+        enrollment: &Factor,
         tokens: &[&str],
         now: SystemTime,
     ) -> bool {
         let Some(remember) = &self.policy.remember_device else {
             return false;
         };
-        if enrollment.state != EnrollmentState::Enabled {
+        if !enrollment.is_active() {
             return false;
         }
         let now = unix(now);
@@ -172,13 +172,13 @@ mod tests {
 
     #[test]
     fn claims_must_be_unexpired_and_name_the_enrollment() {
-        let enrollment = Enrollment::pending(UserId::new("alice"), "42", None, SystemTime::now());
+        let enrollment = Factor::authy(UserId::new("alice"), "42", None, SystemTime::now());
         let c = claims();
         assert!(names(&c, &enrollment, c.expires - 1));
         assert!(!names(&c, &enrollment, c.expires), "expired");
-        let bob = Enrollment::pending(UserId::new("bob"), "42", None, SystemTime::now());
+        let bob = Factor::authy(UserId::new("bob"), "42", None, SystemTime::now());
         assert!(!names(&c, &bob, 0), "another user");
-        let reenrolled = Enrollment::pending(UserId::new("alice"), "43", None, SystemTime::now());
+        let reenrolled = Factor::authy(UserId::new("alice"), "43", None, SystemTime::now());
         assert!(!names(&c, &reenrolled, 0), "another provider id");
     }
 

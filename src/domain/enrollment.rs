@@ -4,12 +4,13 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::challenge::challenge_factor;
 use super::{Refusal, Rules};
 use crate::code::Code;
 use crate::config::EnrollmentPolicy;
 use crate::provider::{EnrollmentRequest, ProviderError};
 use crate::session::SecondFactorMethod;
-use crate::store::{Enrollment, EnrollmentState, UserId};
+use crate::store::{Factor, FactorId, IdentityUse, StoreError, UserId};
 
 /// Why an enrollment ([`TwoFactor::enroll`](crate::TwoFactor::enroll))
 /// did not happen. Nothing was stored.
@@ -27,6 +28,11 @@ pub enum EnrollError {
     /// another tab, another registration); nothing was overwritten.
     #[error("the enrollment changed meanwhile")]
     ChangedMeanwhile,
+    /// The provider identity (the phone's Authy ID) belongs to another
+    /// user, and the policy does not let accounts share one
+    /// ([`PolicyBuilder::with_shared_identities`](crate::config::PolicyBuilder::with_shared_identities)).
+    #[error("that phone is set up on another account")]
+    IdentityInUse,
     /// The provider refused or could not be reached.
     #[error(transparent)]
     Provider(#[from] ProviderError),
@@ -59,6 +65,7 @@ impl From<EnrollError> for Refusal {
             EnrollError::AlreadyEnrolled => Self::AlreadyEnabled,
             EnrollError::AwaitingConfirmation => Self::SecondFactorRequired,
             EnrollError::ChangedMeanwhile => Self::ChangedMeanwhile,
+            EnrollError::IdentityInUse => Self::IdentityInUse,
             EnrollError::Provider(ProviderError::InvalidInput(message)) => Self::InvalidField {
                 code: Code::PhoneRejected,
                 message,
@@ -166,38 +173,52 @@ impl Rules {
         request: &EnrollmentRequest,
         replace: Replace,
         now: SystemTime,
-    ) -> Result<Enrollment, EnrollError> {
-        let current = self.store.enrollment(user).await?;
+    ) -> Result<Factor, EnrollError> {
+        let current = challenge_factor(self.store.factors(user).await?);
         match (&current, replace) {
-            (Some(e), _) if e.state == EnrollmentState::Enabled => {
-                return Err(EnrollError::AlreadyEnrolled);
-            }
-            (Some(e), Replace::Nothing) if e.state == EnrollmentState::PendingConfirmation => {
-                return Err(EnrollError::AwaitingConfirmation);
-            }
+            (Some(factor), _) if factor.is_active() => return Err(EnrollError::AlreadyEnrolled),
+            (Some(_), Replace::Nothing) => return Err(EnrollError::AwaitingConfirmation),
             _ => {}
         }
         self.reserve_enrollment(user, now)
             .await
             .map_err(EnrollError::from_refusal)?;
         let enrolled = self.provider.enroll(request).await?;
-        let enrollment = Enrollment::pending(
+        let factor = Factor::authy(
             user.clone(),
             enrolled.provider_user_id,
             Some(request.masked_phone()),
             now,
         );
-        match self
-            .store
-            .replace_enrollment(current.as_ref(), &enrollment)
-            .await
-        {
+        let stored = match &current {
+            None => self.store.insert_factor(&factor, self.identity_use()).await,
+            Some(pending) => {
+                self.store
+                    .replace_factor(pending, &factor, self.identity_use())
+                    .await
+            }
+        };
+        match stored {
             Ok(()) => {
                 tracing::info!(user = %user, "tower-authy: enrolled; awaiting the first code");
-                Ok(enrollment)
+                Ok(factor)
+            }
+            Err(StoreError::IdentityInUse) => {
+                // The Authy user is the other account's: it stays.
+                tracing::warn!(user = %user, "tower-authy: refused a phone another account holds");
+                Err(EnrollError::IdentityInUse)
             }
             Err(error) if error.is_conflict() => Err(EnrollError::ChangedMeanwhile),
             Err(error) => Err(error.into()),
+        }
+    }
+
+    /// How a new factor binds its provider identity, as the policy says.
+    fn identity_use(&self) -> IdentityUse {
+        if self.policy.shared_identities {
+            IdentityUse::Shared
+        } else {
+            IdentityUse::Exclusive
         }
     }
 
@@ -216,15 +237,8 @@ impl Rules {
         })
     }
 
-    /// Turns two-factor sign-in off for a session that passed its second
-    /// factor as `passed` (method, when), once the user `confirmed` it and
-    /// proved a current second factor: `code`, checked (and counted) like
-    /// any code — a factor passed minutes ago is not enough, so an unattended
-    /// signed-in browser cannot turn it off in one click. Only where the
-    /// policy turns codes off does a OneTouch approval within
-    /// `fresh_for_changes` stand in. The provider forgets the user first —
-    /// if that fails nothing changes — then the enrollment is marked
-    /// disabled and every remembered device is voided.
+    /// Turns two-factor sign-in off: removes every factor of the user, as
+    /// [`remove`](Self::remove) does one.
     pub(crate) async fn turn_off(
         &self,
         user: &UserId,
@@ -233,16 +247,56 @@ impl Rules {
         code: &str,
         now: SystemTime,
     ) -> Result<(), Refusal> {
+        self.remove(user, None, passed, confirmed, code, now)
+            .await?;
+        tracing::info!(user = %user, "tower-authy: two-factor sign-in turned off");
+        Ok(())
+    }
+
+    /// Removes the user's factor `id` (`None`: every factor) for a session
+    /// that passed its second factor as `passed` (method, when), once the
+    /// user `confirmed` it and proved a current second factor: `code`,
+    /// checked (and counted) like any code — a factor passed minutes ago is
+    /// not enough, so an unattended signed-in browser cannot lower the
+    /// protection in one click. Only where the policy turns codes off does
+    /// a OneTouch approval within `fresh_for_changes` stand in. Removing
+    /// the last factor turns two-factor sign-in off, which the policy may
+    /// forbid.
+    ///
+    /// The store forgets the factor first (that is what the user asked);
+    /// then the provider forgets its user unless another factor still holds
+    /// the same identity (a failure there is logged: no factor refers to
+    /// that provider user any more). Every remembered device and every other
+    /// session that passed before is voided.
+    pub(crate) async fn remove(
+        &self,
+        user: &UserId,
+        id: Option<&FactorId>,
+        passed: Option<(SecondFactorMethod, SystemTime)>,
+        confirmed: bool,
+        code: &str,
+        now: SystemTime,
+    ) -> Result<(), Refusal> {
         let Some((method, at)) = passed else {
             return Err(Refusal::SecondFactorRequired);
         };
-        let enrollment = self
-            .store
-            .enrollment(user)
-            .await?
-            .filter(|e| e.state != EnrollmentState::Disabled)
-            .ok_or(Refusal::NotEnrolled)?;
-        if !self.opt_out_allowed(user).await? {
+        let factors = self.store.factors(user).await?;
+        let doomed: Vec<&Factor> = match id {
+            None => factors.iter().collect(),
+            Some(id) => factors.iter().filter(|factor| &factor.id == id).collect(),
+        };
+        if doomed.is_empty() {
+            return Err(match id {
+                None => Refusal::NotEnrolled,
+                Some(_) => Refusal::UnknownFactor,
+            });
+        }
+        let kept_on = factors.iter().any(|factor| {
+            factor.is_active()
+                && factor.kind.turns_on_two_factor()
+                && !doomed.iter().any(|gone| gone.id == factor.id)
+        });
+        if !kept_on && !self.opt_out_allowed(user).await? {
             return Err(Refusal::OptOutNotAllowed);
         }
         if !confirmed {
@@ -252,21 +306,37 @@ impl Rules {
             if code.trim().is_empty() {
                 return Err(Refusal::FreshFactorRequired);
             }
-            self.check_code(&enrollment, code, now).await?;
+            let checked = challenge_factor(factors.clone()).ok_or(Refusal::NotEnrolled)?;
+            self.check_code(&checked, code, now).await?;
         } else if !is_fresh(method, at, now, self.policy.fresh_for_changes) {
             return Err(Refusal::FreshFactorRequired);
         }
-        match self.provider.remove(&enrollment.provider_user_id).await {
-            // A user the provider no longer knows is already what we want.
-            Ok(()) | Err(ProviderError::UnknownUser) => {}
-            Err(other) => return Err(other.into()),
+        for factor in doomed {
+            let removed = match self.store.remove_factor(user, &factor.id).await {
+                Ok(removed) => removed,
+                // Removed meanwhile (another tab): the same outcome.
+                Err(error) if error.is_not_found() => continue,
+                Err(error) => return Err(error.into()),
+            };
+            if !removed.identity_still_used {
+                self.forget_provider_user(&removed.factor).await;
+            }
         }
-        self.store
-            .transition_enrollment(user, enrollment.state, EnrollmentState::Disabled, now)
-            .await?;
         self.store.revoke_devices(user).await?;
-        tracing::info!(user = %user, "tower-authy: two-factor sign-in turned off");
         Ok(())
+    }
+
+    /// Asks the provider to forget a removed factor's user; a user it no
+    /// longer knows is already what we want.
+    async fn forget_provider_user(&self, factor: &Factor) {
+        match self.provider.remove(&factor.provider_ref).await {
+            Ok(()) | Err(ProviderError::UnknownUser) => {}
+            Err(error) => tracing::warn!(
+                %error,
+                user = %factor.user_id,
+                "tower-authy: the provider did not forget a removed factor's user"
+            ),
+        }
     }
 }
 

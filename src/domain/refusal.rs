@@ -74,6 +74,10 @@ pub(crate) enum Refusal {
     ConfirmationRequired,
     #[error("too many phones registered; wait before trying again")]
     TooManyEnrollments { until: SystemTime },
+    #[error("that phone is already set up on another account")]
+    IdentityInUse,
+    #[error("there is no such factor on this account")]
+    UnknownFactor,
 }
 
 impl Refusal {
@@ -104,6 +108,8 @@ impl Refusal {
             Self::OptOutNotAllowed => Code::OptOutNotAllowed,
             Self::ConfirmationRequired => Code::ConfirmationRequired,
             Self::TooManyEnrollments { .. } => Code::TooManyEnrollments,
+            Self::IdentityInUse => Code::IdentityInUse,
+            Self::UnknownFactor => Code::UnknownFactor,
         }
     }
 
@@ -120,6 +126,9 @@ impl Refusal {
 
 impl From<StoreError> for Refusal {
     fn from(error: StoreError) -> Self {
+        if let StoreError::IdentityInUse = error {
+            return Self::IdentityInUse;
+        }
         tracing::warn!(%error, "tower-authy: store failed; refusing");
         Self::Storage
     }

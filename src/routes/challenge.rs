@@ -21,7 +21,7 @@ use crate::domain::{Binding, Need, Refusal};
 use crate::negotiate::Format;
 use crate::provider::Channel;
 use crate::session::SecondFactorMethod;
-use crate::store::{ApprovalStatus, EnrollmentState};
+use crate::store::ApprovalStatus;
 use crate::ui::Template;
 
 #[derive(Debug, Deserialize)]
@@ -96,7 +96,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
     let shown = PageMessages::of(
         rules,
         &user,
-        Some(&enrollment.provider_user_id),
+        Some(&enrollment.provider_ref),
         query.error.as_deref(),
         query.notice.as_deref(),
     )
@@ -107,7 +107,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
     // A phone never confirmed is not yet a factor: the user may go on
     // without it (then replace it), so a phone planted with the password
     // alone cannot lock its owner out.
-    let skippable = enrollment.state == EnrollmentState::PendingConfirmation;
+    let skippable = !enrollment.is_active();
     let state = ctx.signed_in()?;
     Ok(match ctx.format {
         Format::Json => reply::json(
@@ -119,7 +119,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "fallback_after": fallback_after,
                 "locked_for": shown.locked_for,
                 "attempts_left": shown.attempts_left,
-                "masked_phone": enrollment.masked_phone,
+                "masked_phone": enrollment.hint,
                 "skippable": skippable,
                 "logout": shared.logout_path,
                 "csrf": state.csrf,
@@ -139,7 +139,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "fallback_after": fallback_after,
                 "onetouch_ttl": policy.onetouch_ttl.as_secs(),
                 "remember": policy.remember_device.is_some(),
-                "masked_phone": enrollment.masked_phone,
+                "masked_phone": enrollment.hint,
                 "skippable": skippable,
                 "logout": shared.logout_path,
                 "error": shown.error,
@@ -183,9 +183,9 @@ async fn verify(ctx: &mut Ctx, token: &str, remember: bool) -> Result<Response, 
         return Err(Refusal::ChannelOff);
     }
     let now = SystemTime::now();
-    let enrollment = rules.enrollment(&state.user_id).await?;
+    let enrollment = rules.factor(&state.user_id).await?;
     rules.check_code(&enrollment, token, now).await?;
-    rules.confirm(&enrollment, now).await?;
+    rules.used(&enrollment, now).await?;
     let mut response = finish(ctx, SecondFactorMethod::Code).await?;
     if remember {
         device::remember(&shared, &enrollment, &mut response).await;
@@ -207,12 +207,12 @@ async fn send(ctx: Ctx, channel: Channel) -> Response {
     let rules = &ctx.shared.rules;
     let result = async {
         let state = ctx.signed_in()?;
-        let enrollment = rules.enrollment(&state.user_id).await?;
+        let enrollment = rules.factor(&state.user_id).await?;
         // While an enrollment awaits its first code, the user is on the
         // enrollment's confirm step: answer back there.
-        let page = match enrollment.state {
-            EnrollmentState::PendingConfirmation => format!("{}/enroll", ctx.shared.prefix),
-            _ => ctx.shared.prefix.clone(),
+        let page = match enrollment.is_active() {
+            false => format!("{}/enroll", ctx.shared.prefix),
+            true => ctx.shared.prefix.clone(),
         };
         let sent = rules
             .send_code(

@@ -18,7 +18,7 @@ use super::reply;
 use crate::code::Code;
 use crate::config::RememberDevice;
 use crate::domain::Refusal;
-use crate::store::Enrollment;
+use crate::store::Factor;
 use crate::two_factor::Shared;
 
 /// The cookie's name.
@@ -57,7 +57,7 @@ fn add_cookie(response: &mut Response, cookie: &str) {
 
 /// Adds a device cookie for this enrollment to a successful answer, when the
 /// policy remembers devices.
-pub(crate) async fn remember(shared: &Shared, enrollment: &Enrollment, response: &mut Response) {
+pub(crate) async fn remember(shared: &Shared, enrollment: &Factor, response: &mut Response) {
     let Some(remember) = &shared.rules.policy.remember_device else {
         return;
     };
@@ -70,11 +70,7 @@ pub(crate) async fn remember(shared: &Shared, enrollment: &Enrollment, response:
 
 /// Whether the request carries a device cookie the rules recognise for this
 /// enrollment.
-pub(crate) async fn recognised(
-    shared: &Shared,
-    enrollment: &Enrollment,
-    headers: &HeaderMap,
-) -> bool {
+pub(crate) async fn recognised(shared: &Shared, enrollment: &Factor, headers: &HeaderMap) -> bool {
     let tokens = cookie_values(headers);
     !tokens.is_empty()
         && shared

@@ -41,7 +41,7 @@ use crate::config::ChannelMode;
 use crate::domain::{Refusal, Replace, validate};
 use crate::negotiate::Format;
 use crate::session::{self, SecondFactorMethod, from_unix};
-use crate::store::{Enrollment, EnrollmentState};
+use crate::store::Factor;
 use crate::two_factor::Shared;
 use crate::ui::Template;
 
@@ -88,13 +88,11 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
     let rules = &shared.rules;
     let state = ctx.signed_in()?;
     let user = &state.user_id;
-    let enrollment = rules.store.enrollment(user).await?;
+    let enrollment = rules.current_factor(user).await?;
     let (step, masked_phone) = match &enrollment {
-        Some(e) if e.state == EnrollmentState::Enabled => (Step::Enabled, e.masked_phone.clone()),
-        Some(e) if e.state == EnrollmentState::PendingConfirmation => {
-            (Step::Confirm, e.masked_phone.clone())
-        }
-        _ => (Step::Enroll, None),
+        Some(e) if e.is_active() => (Step::Enabled, e.hint.clone()),
+        Some(e) => (Step::Confirm, e.hint.clone()),
+        None => (Step::Enroll, None),
     };
     let passed = state.passed.is_some();
     let checked = state.passed.is_some_and(|p| p.method.is_checked());
@@ -105,10 +103,7 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
     let can_disable = step == Step::Enabled && passed && rules.opt_out_allowed(user).await?;
     let policy = &rules.policy;
     let prefix = &shared.prefix;
-    let identity = enrollment
-        .as_ref()
-        .filter(|e| e.state != EnrollmentState::Disabled)
-        .map(|e| e.provider_user_id.as_str());
+    let identity = enrollment.as_ref().map(|e| e.provider_ref.as_str());
     let shown = PageMessages::of(
         rules,
         user,
@@ -194,7 +189,7 @@ pub(crate) async fn enroll(Post(ctx, form): Post<EnrollForm>) -> Response {
                 Code::Enrolled,
                 json!({
                     "status": "confirm",
-                    "masked_phone": enrollment.masked_phone,
+                    "masked_phone": enrollment.hint,
                     "verify": format!("{prefix}/enroll/verify"),
                     "sms": format!("{prefix}/sms"),
                     "call": format!("{prefix}/call"),
@@ -212,7 +207,7 @@ pub(crate) async fn enroll(Post(ctx, form): Post<EnrollForm>) -> Response {
     }
 }
 
-async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Enrollment, Refusal> {
+async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Factor, Refusal> {
     let rules = &ctx.shared.rules;
     let state = ctx.signed_in()?;
     let request = validate(&form.email, &form.country_code, &form.phone_number)?;
@@ -222,8 +217,8 @@ async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Enrollment, Refusal> {
     // password alone — and a session that merely skipped the unconfirmed
     // phone — never swaps in another phone.
     let checked = state.passed.is_some_and(|p| p.method.is_checked());
-    let replace = match rules.store.enrollment(user).await? {
-        Some(e) if e.state == EnrollmentState::PendingConfirmation => {
+    let replace = match rules.current_factor(user).await? {
+        Some(e) if !e.is_active() => {
             if checked || registered_here(ctx, &e).await? {
                 Replace::Unconfirmed
             } else {
@@ -235,19 +230,14 @@ async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Enrollment, Refusal> {
     let enrollment = rules
         .enroll(user, &request, replace, SystemTime::now())
         .await?;
-    session::mark_enrolling(&ctx.session, user, &enrollment.provider_user_id).await?;
+    session::mark_enrolling(&ctx.session, user, enrollment.id.as_str()).await?;
     Ok(enrollment)
 }
 
 /// Whether this session registered the enrollment (and may replace it
 /// before confirming).
-async fn registered_here(ctx: &Ctx, enrollment: &Enrollment) -> Result<bool, Refusal> {
-    Ok(session::enrolled_here(
-        &ctx.session,
-        &enrollment.user_id,
-        &enrollment.provider_user_id,
-    )
-    .await?)
+async fn registered_here(ctx: &Ctx, enrollment: &Factor) -> Result<bool, Refusal> {
+    Ok(session::enrolled_here(&ctx.session, &enrollment.user_id, enrollment.id.as_str()).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,14 +266,14 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
     if !rules.policy.codes {
         return Err(Refusal::ChannelOff);
     }
-    let enrollment = match rules.store.enrollment(&user).await? {
-        Some(e) if e.state == EnrollmentState::PendingConfirmation => e,
-        Some(e) if e.state == EnrollmentState::Enabled => return Err(Refusal::AlreadyEnabled),
-        _ => return Err(Refusal::NotEnrolled),
+    let enrollment = match rules.current_factor(&user).await? {
+        Some(e) if e.is_active() => return Err(Refusal::AlreadyEnabled),
+        Some(e) => e,
+        None => return Err(Refusal::NotEnrolled),
     };
     let now = SystemTime::now();
     rules.check_code(&enrollment, &form.token, now).await?;
-    rules.confirm(&enrollment, now).await?;
+    rules.used(&enrollment, now).await?;
     // The marker has done its job; a confirmed enrollment is never replaced.
     let _ = session::forget_enrolling(&ctx.session).await;
     tracing::info!(user = %user, "tower-authy: enrollment confirmed");

@@ -72,7 +72,7 @@ async fn push(ctx: &mut Ctx) -> Result<ApprovalRecord, Refusal> {
         ));
     }
     let now = SystemTime::now();
-    let enrollment = rules.enrollment(&state.user_id).await?;
+    let enrollment = rules.factor(&state.user_id).await?;
     let current = rules
         .bound_request(&state.user_id, Binding::of(state).as_ref(), now)
         .await
@@ -159,8 +159,8 @@ async fn status_of(ctx: &mut Ctx, query: &StatusQuery) -> Result<Response, Refus
     };
     match record.status {
         ApprovalStatus::Approved => {
-            let enrollment = rules.enrollment(&record.user_id).await?;
-            rules.confirm(&enrollment, SystemTime::now()).await?;
+            let enrollment = rules.factor(&record.user_id).await?;
+            rules.used(&enrollment, SystemTime::now()).await?;
             finish(ctx, SecondFactorMethod::OneTouch).await
         }
         ApprovalStatus::Pending => Ok(match ctx.format {

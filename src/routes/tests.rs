@@ -20,7 +20,7 @@ use crate::provider::{
     SecondFactorProvider,
 };
 use crate::session::{self, AuthState, Passed, SecondFactorMethod, unix};
-use crate::store::{AdminStore, Enrollment, EnrollmentState, MemoryStore, UserId};
+use crate::store::{AdminStore, Factor, FactorState, MemoryStore, UserId};
 
 /// Accepts one code, "1234567".
 #[derive(Debug)]
@@ -95,9 +95,9 @@ async fn peek(session: Session) -> String {
 
 async fn app() -> Router {
     let store = Arc::new(MemoryStore::new());
-    let mut enrollment = Enrollment::pending(UserId::new("alice"), "1", None, SystemTime::now());
-    enrollment.state = EnrollmentState::Enabled;
-    store.put_enrollment(&enrollment).await.unwrap();
+    let mut enrollment = Factor::authy(UserId::new("alice"), "1", None, SystemTime::now());
+    enrollment.state = FactorState::Active;
+    store.put_factor(&enrollment).await.unwrap();
     let policy = Policy::builder()
         .with_onetouch(false)
         .with_status_mode(StatusMode::Polling {
@@ -269,9 +269,9 @@ impl tower_sessions::SessionStore for CountingSessions {
 #[tokio::test]
 async fn pages_that_change_nothing_write_no_session() {
     let store = Arc::new(MemoryStore::new());
-    let mut enrollment = Enrollment::pending(UserId::new("alice"), "1", None, SystemTime::now());
-    enrollment.state = EnrollmentState::Enabled;
-    store.put_enrollment(&enrollment).await.unwrap();
+    let mut enrollment = Factor::authy(UserId::new("alice"), "1", None, SystemTime::now());
+    enrollment.state = FactorState::Active;
+    store.put_factor(&enrollment).await.unwrap();
     let policy = Policy::builder().with_onetouch(false).build().unwrap();
     let two_factor = TwoFactor::builder(OneCode, store)
         .with_policy(policy)

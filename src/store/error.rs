@@ -13,9 +13,13 @@ pub enum StoreError {
     #[error("the store is unavailable")]
     Unavailable(#[source] Source),
     /// The operation lost a race or its precondition did not hold: a request
-    /// already final, an enrollment in another state, a duplicate id.
+    /// already final, a factor in another state, a duplicate id.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The provider identity (a phone, an Authy ID) is bound to another
+    /// user's factor, and this binding is exclusive.
+    #[error("the identity is bound to another user")]
+    IdentityInUse,
     /// The record the operation needs does not exist.
     #[error("not found: {0}")]
     NotFound(String),

@@ -9,8 +9,9 @@ use tokio::sync::watch;
 
 use super::{
     AdminStore, ApprovalRecord, ApprovalStatus, ApprovalStore, Attempt, AttemptKey, AttemptState,
-    AttemptStore, DeviceStore, Enrollment, EnrollmentState, EnrollmentStore, GraceLogin,
-    GraceLoginStore, LockoutRule, NonceInsert, NonceStore, PurgeStore, StoreError, UserId,
+    AttemptStore, DeviceStore, Factor, FactorId, FactorState, FactorStore, GraceLogin,
+    GraceLoginStore, IdentityUse, LockoutRule, NonceInsert, NonceStore, PurgeStore, Removed,
+    StoreError, UserId,
 };
 
 /// Keeps everything in memory, behind one lock that is never held across an
@@ -32,7 +33,7 @@ impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = self.state();
         f.debug_struct("MemoryStore")
-            .field("enrollments", &state.enrollments.len())
+            .field("factors", &state.factors.len())
             .field("approvals", &state.approvals.len())
             .finish_non_exhaustive()
     }
@@ -40,12 +41,19 @@ impl std::fmt::Debug for MemoryStore {
 
 #[derive(Debug, Default)]
 struct State {
-    enrollments: HashMap<UserId, Enrollment>,
+    /// Each user's factors, oldest first.
+    factors: HashMap<UserId, Vec<Stored>>,
     approvals: HashMap<String, Approval>,
     attempts: HashMap<AttemptKey, Attempts>,
     grace_logins: HashMap<UserId, u32>,
     device_generations: HashMap<UserId, u64>,
     nonces: HashMap<String, SystemTime>,
+}
+
+#[derive(Debug)]
+struct Stored {
+    factor: Factor,
+    identity: IdentityUse,
 }
 
 #[derive(Debug)]
@@ -78,59 +86,175 @@ impl MemoryStore {
 }
 
 #[async_trait]
-impl EnrollmentStore for MemoryStore {
-    async fn enrollment(&self, user: &UserId) -> Result<Option<Enrollment>, StoreError> {
-        Ok(self.state().enrollments.get(user).cloned())
+impl FactorStore for MemoryStore {
+    async fn factors(&self, user: &UserId) -> Result<Vec<Factor>, StoreError> {
+        let mut factors: Vec<Factor> = self
+            .state()
+            .factors
+            .get(user)
+            .map(|factors| factors.iter().map(|stored| stored.factor.clone()).collect())
+            .unwrap_or_default();
+        factors.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(factors)
     }
 
-    async fn replace_enrollment(
+    async fn insert_factor(
         &self,
-        expected: Option<&Enrollment>,
-        enrollment: &Enrollment,
+        factor: &Factor,
+        identity: IdentityUse,
     ) -> Result<(), StoreError> {
         let mut state = self.state();
-        let current = state.enrollments.get(&enrollment.user_id);
-        let unchanged = match (current, expected) {
-            (None, None) => true,
-            (Some(current), Some(expected)) => {
-                current.state == expected.state
-                    && current.provider_user_id == expected.provider_user_id
-            }
-            _ => false,
+        state.may_bind(factor, identity, None)?;
+        let stored = Stored {
+            factor: factor.clone(),
+            identity,
         };
-        if !unchanged {
-            return Err(StoreError::Conflict(
-                "the enrollment changed meanwhile".into(),
-            ));
-        }
         state
-            .enrollments
-            .insert(enrollment.user_id.clone(), enrollment.clone());
+            .factors
+            .entry(factor.user_id.clone())
+            .or_default()
+            .push(stored);
         Ok(())
     }
 
-    async fn transition_enrollment(
+    async fn replace_factor(
+        &self,
+        expected: &Factor,
+        factor: &Factor,
+        identity: IdentityUse,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let unchanged = state
+            .find(&expected.user_id, &expected.id)
+            .is_some_and(|current| {
+                current.factor.state == expected.state
+                    && current.factor.provider_ref == expected.provider_ref
+                    && factor.user_id == expected.user_id
+            });
+        if !unchanged {
+            return Err(StoreError::Conflict("the factor changed meanwhile".into()));
+        }
+        state.may_bind(factor, identity, Some(&expected.id))?;
+        if let Some(current) = state.find(&expected.user_id, &expected.id) {
+            *current = Stored {
+                factor: factor.clone(),
+                identity,
+            };
+        }
+        Ok(())
+    }
+
+    async fn transition_factor(
         &self,
         user: &UserId,
-        from: EnrollmentState,
-        to: EnrollmentState,
+        id: &FactorId,
+        from: FactorState,
+        to: FactorState,
         now: SystemTime,
-    ) -> Result<Enrollment, StoreError> {
+    ) -> Result<Factor, StoreError> {
         let mut state = self.state();
-        let enrollment = state
-            .enrollments
-            .get_mut(user)
-            .ok_or_else(|| StoreError::NotFound(format!("no enrollment for user {user}")))?;
-        if enrollment.state != from {
+        let factor = &mut state.find(user, id).ok_or_else(|| not_found(id))?.factor;
+        if factor.state != from {
             return Err(StoreError::Conflict(format!(
-                "enrollment is {}, not {}",
-                enrollment.state.as_str(),
-                from.as_str()
+                "factor is {}, not {from}",
+                factor.state
             )));
         }
-        enrollment.state = to;
-        enrollment.updated_at = now;
-        Ok(enrollment.clone())
+        factor.state = to;
+        factor.last_used_at = Some(now);
+        Ok(factor.clone())
+    }
+
+    async fn touch_factor(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state
+            .find(user, id)
+            .ok_or_else(|| not_found(id))?
+            .factor
+            .last_used_at = Some(now);
+        Ok(())
+    }
+
+    async fn remove_factor(&self, user: &UserId, id: &FactorId) -> Result<Removed, StoreError> {
+        let mut state = self.state();
+        let factors = state.factors.get_mut(user).ok_or_else(|| not_found(id))?;
+        let at = factors
+            .iter()
+            .position(|stored| &stored.factor.id == id)
+            .ok_or_else(|| not_found(id))?;
+        let factor = factors.remove(at).factor;
+        if factors.is_empty() {
+            state.factors.remove(user);
+        }
+        let identity_still_used = factor
+            .identity
+            .as_ref()
+            .is_some_and(|identity| state.holders(identity).next().is_some());
+        Ok(Removed {
+            factor,
+            identity_still_used,
+        })
+    }
+}
+
+fn not_found(id: &FactorId) -> StoreError {
+    StoreError::NotFound(format!("no factor {id}"))
+}
+
+impl State {
+    fn find(&mut self, user: &UserId, id: &FactorId) -> Option<&mut Stored> {
+        self.factors
+            .get_mut(user)?
+            .iter_mut()
+            .find(|stored| &stored.factor.id == id)
+    }
+
+    /// Every stored factor holding `identity`. A scan: only binding a
+    /// factor and removing one ask, never a request's fast path.
+    fn holders<'a>(&'a self, identity: &'a str) -> impl Iterator<Item = &'a Stored> {
+        self.factors
+            .values()
+            .flatten()
+            .filter(move |stored| stored.factor.identity.as_deref() == Some(identity))
+    }
+
+    /// Whether `factor` may be stored (in place of the user's factor
+    /// `replacing`): its id and identity are new for its user, and an
+    /// exclusive identity is held by no other user.
+    fn may_bind(
+        &self,
+        factor: &Factor,
+        identity: IdentityUse,
+        replacing: Option<&FactorId>,
+    ) -> Result<(), StoreError> {
+        let own = self.factors.get(&factor.user_id).into_iter().flatten();
+        for stored in own.filter(|stored| Some(&stored.factor.id) != replacing) {
+            let other = &stored.factor;
+            if other.id == factor.id
+                || (factor.identity.is_some() && other.identity == factor.identity)
+            {
+                return Err(StoreError::Conflict(format!(
+                    "the user has factor {} already",
+                    other.id
+                )));
+            }
+        }
+        let Some(wanted) = factor.identity.as_deref() else {
+            return Ok(());
+        };
+        let taken = self.holders(wanted).any(|stored| {
+            stored.factor.user_id != factor.user_id
+                && (identity == IdentityUse::Exclusive || stored.identity == IdentityUse::Exclusive)
+        });
+        if taken {
+            return Err(StoreError::IdentityInUse);
+        }
+        Ok(())
     }
 }
 
@@ -300,15 +424,26 @@ impl GraceLoginStore for MemoryStore {
 
 #[async_trait]
 impl AdminStore for MemoryStore {
-    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError> {
-        self.state()
-            .enrollments
-            .insert(enrollment.user_id.clone(), enrollment.clone());
+    async fn put_factor(&self, factor: &Factor) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let stored = Stored {
+            factor: factor.clone(),
+            identity: IdentityUse::Shared,
+        };
+        match state.find(&factor.user_id, &factor.id) {
+            Some(current) => *current = stored,
+            None => state
+                .factors
+                .entry(factor.user_id.clone())
+                .or_default()
+                .push(stored),
+        }
         Ok(())
     }
 
-    async fn delete_enrollment(&self, user: &UserId) -> Result<bool, StoreError> {
-        Ok(self.state().enrollments.remove(user).is_some())
+    async fn delete_factors(&self, user: &UserId) -> Result<u64, StoreError> {
+        let removed = self.state().factors.remove(user).unwrap_or_default();
+        Ok(removed.len() as u64)
     }
 
     async fn reset_grace_logins(&self, user: &UserId) -> Result<(), StoreError> {

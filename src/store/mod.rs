@@ -1,4 +1,4 @@
-//! Where tower-authy keeps what must outlive a request: enrollments, OneTouch
+//! Where tower-authy keeps what must outlive a request: users' factors, OneTouch
 //! approval requests, failed-code counters and lockouts, grace logins,
 //! remembered-device revocations and seen callback nonces.
 //!
@@ -30,6 +30,7 @@ use async_trait::async_trait;
 
 mod attempts;
 mod error;
+mod factors;
 mod memory;
 mod purge;
 mod records;
@@ -41,11 +42,10 @@ pub mod conformance;
 
 pub use attempts::{Attempt, AttemptKey, AttemptKind, AttemptState, LockoutRule};
 pub use error::StoreError;
+pub use factors::{Factor, FactorId, FactorKind, FactorState, IdentityUse, Removed};
 pub use memory::MemoryStore;
 pub use purge::{PurgeTask, spawn_purger};
-pub use records::{
-    ApprovalRecord, ApprovalStatus, Enrollment, EnrollmentState, UnknownName, UserId,
-};
+pub use records::{ApprovalRecord, ApprovalStatus, UnknownName, UserId};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::{Backend, SqlStore};
 #[cfg(feature = "postgres")]
@@ -53,33 +53,63 @@ pub use sql::{PostgresBackend, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use sql::{SqliteBackend, SqliteStore};
 
-/// Enrollment records, one per application user.
+/// A user's second factors (design.md, "Factors"): zero or more per user,
+/// each pending until its first use confirms it.
 #[async_trait]
-pub trait EnrollmentStore: Send + Sync {
-    /// The user's enrollment, or `None` when the user never enrolled (or the
-    /// record was deleted).
-    async fn enrollment(&self, user: &UserId) -> Result<Option<Enrollment>, StoreError>;
+pub trait FactorStore: Send + Sync {
+    /// The user's factors, oldest first (empty for a user who has none).
+    async fn factors(&self, user: &UserId) -> Result<Vec<Factor>, StoreError>;
 
-    /// Stores `enrollment` only if the user's record is still `expected`
-    /// (same state and provider id; `None`: no record), atomically;
-    /// [`StoreError::Conflict`] otherwise, changing nothing. Use it when the
-    /// decision to replace was made before a slow step (a provider call).
-    async fn replace_enrollment(
+    /// Adds `factor`, atomically, if its identity is free:
+    /// [`StoreError::IdentityInUse`] when `identity` is
+    /// [`IdentityUse::Exclusive`] and another user's factor holds the same
+    /// [`Factor::identity`] (of two such concurrent inserts one wins);
+    /// [`StoreError::Conflict`] when the user already has a factor of that
+    /// id or that identity. Nothing changes on error.
+    async fn insert_factor(&self, factor: &Factor, identity: IdentityUse)
+    -> Result<(), StoreError>;
+
+    /// Replaces `expected` by `factor` (of the same user), atomically, if
+    /// `expected` is still stored as it was (same id, state and provider
+    /// reference), with the identity check of
+    /// [`insert_factor`](Self::insert_factor); [`StoreError::Conflict`]
+    /// when it changed or is gone. Use it when the decision to replace was
+    /// made before a slow step (a provider call).
+    async fn replace_factor(
         &self,
-        expected: Option<&Enrollment>,
-        enrollment: &Enrollment,
+        expected: &Factor,
+        factor: &Factor,
+        identity: IdentityUse,
     ) -> Result<(), StoreError>;
 
-    /// Moves the user's enrollment from `from` to `to` at `now`, atomically.
-    /// [`StoreError::NotFound`] when there is no record;
-    /// [`StoreError::Conflict`] when its state is not `from` (nothing changes).
-    async fn transition_enrollment(
+    /// Moves the factor from `from` to `to`, atomically, and records `now`
+    /// as its last use (a factor is confirmed by using it).
+    /// [`StoreError::NotFound`] when the user has no such factor;
+    /// [`StoreError::Conflict`] when its state is not `from` (of two
+    /// concurrent confirmations one wins; nothing changes for the other).
+    async fn transition_factor(
         &self,
         user: &UserId,
-        from: EnrollmentState,
-        to: EnrollmentState,
+        id: &FactorId,
+        from: FactorState,
+        to: FactorState,
         now: SystemTime,
-    ) -> Result<Enrollment, StoreError>;
+    ) -> Result<Factor, StoreError>;
+
+    /// Records that the factor passed a challenge at `now`.
+    /// [`StoreError::NotFound`] when the user has no such factor.
+    async fn touch_factor(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        now: SystemTime,
+    ) -> Result<(), StoreError>;
+
+    /// Removes the factor, atomically, and says whether another factor
+    /// still holds its identity (then its provider user must stay).
+    /// [`StoreError::NotFound`] when the user has no such factor (removed
+    /// meanwhile: of two concurrent removals one wins).
+    async fn remove_factor(&self, user: &UserId, id: &FactorId) -> Result<Removed, StoreError>;
 }
 
 /// OneTouch approval requests and waiting for their outcome.
@@ -180,11 +210,13 @@ pub trait GraceLoginStore: Send + Sync {
 /// them out. The conformance suite checks them on stores that have them.
 #[async_trait]
 pub trait AdminStore: Send + Sync {
-    /// Stores the enrollment, replacing any record of the same user.
-    async fn put_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError>;
+    /// Stores the factor as it is, replacing the user's factor of the same
+    /// id; its identity is bound as [`IdentityUse::Shared`] (no check: an
+    /// administrator's import may hold what it likes).
+    async fn put_factor(&self, factor: &Factor) -> Result<(), StoreError>;
 
-    /// Deletes the user's enrollment; returns whether there was one.
-    async fn delete_enrollment(&self, user: &UserId) -> Result<bool, StoreError>;
+    /// Deletes every factor of the user; returns how many there were.
+    async fn delete_factors(&self, user: &UserId) -> Result<u64, StoreError>;
 
     /// Starts the user's count of grace logins again (for example after a
     /// policy change).
@@ -242,7 +274,7 @@ pub trait PurgeStore: Send + Sync {
 /// Everything tower-authy persists. Implemented for every type that
 /// implements the parts; use it as `Arc<dyn AuthyStore>`.
 pub trait AuthyStore:
-    EnrollmentStore
+    FactorStore
     + ApprovalStore
     + AttemptStore
     + GraceLoginStore
@@ -254,7 +286,7 @@ pub trait AuthyStore:
 }
 
 impl<T> AuthyStore for T where
-    T: EnrollmentStore
+    T: FactorStore
         + ApprovalStore
         + AttemptStore
         + GraceLoginStore

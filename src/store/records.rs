@@ -45,91 +45,10 @@ impl From<&str> for UserId {
     }
 }
 
-/// Where a user stands with the second factor. No record means "not enrolled".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EnrollmentState {
-    /// Registered with the provider; 2FA is not enforced until a first code or
-    /// approval confirms possession.
-    PendingConfirmation,
-    /// Confirmed: every sign-in must pass the second factor.
-    Enabled,
-    /// Turned off (after a fresh second factor); kept for the audit trail.
-    Disabled,
-}
-
-impl EnrollmentState {
-    /// A stable name for storage.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PendingConfirmation => "pending_confirmation",
-            Self::Enabled => "enabled",
-            Self::Disabled => "disabled",
-        }
-    }
-}
-
-impl fmt::Display for EnrollmentState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A stored name that is not a state or status of this crate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown name {0:?}")]
 pub struct UnknownName(pub String);
-
-impl std::str::FromStr for EnrollmentState {
-    type Err = UnknownName;
-
-    /// The state a stored name stands for.
-    fn from_str(name: &str) -> Result<Self, UnknownName> {
-        Ok(match name {
-            "pending_confirmation" => Self::PendingConfirmation,
-            "enabled" => Self::Enabled,
-            "disabled" => Self::Disabled,
-            _ => return Err(UnknownName(name.to_owned())),
-        })
-    }
-}
-
-/// A user's enrollment with the second-factor provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Enrollment {
-    /// The application's user.
-    pub user_id: UserId,
-    /// The provider's id for the user: the Authy ID, for Authy.
-    pub provider_user_id: String,
-    /// Where the user stands.
-    pub state: EnrollmentState,
-    /// The phone number as it may be shown (`XXX-XXX-4567`), if known.
-    pub masked_phone: Option<String>,
-    /// When the enrollment was first stored.
-    pub created_at: SystemTime,
-    /// When it last changed.
-    pub updated_at: SystemTime,
-}
-
-impl Enrollment {
-    /// A new enrollment, pending confirmation, created at `now`.
-    pub fn pending(
-        user_id: UserId,
-        provider_user_id: impl Into<String>,
-        masked_phone: Option<String>,
-        now: SystemTime,
-    ) -> Self {
-        Self {
-            user_id,
-            provider_user_id: provider_user_id.into(),
-            state: EnrollmentState::PendingConfirmation,
-            masked_phone,
-            created_at: now,
-            updated_at: now,
-        }
-    }
-}
 
 /// The status of a OneTouch approval request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

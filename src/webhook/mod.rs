@@ -228,8 +228,8 @@ impl Webhook {
             .approval(&report.uuid, now)
             .await?
             .ok_or(WebhookError::UnknownRequest)?;
-        let enrolled = store.enrollment(&record.user_id).await?;
-        if enrolled.is_none_or(|e| e.provider_user_id != report.authy_id) {
+        let factors = store.factors(&record.user_id).await?;
+        if !holds_authy_id(&factors, &report.authy_id) {
             return Err(WebhookError::UserMismatch);
         }
         // The same signature however it was padded with spaces.
@@ -373,6 +373,14 @@ fn nonce_is_fresh(nonce: &str, now: SystemTime, window: Duration) -> bool {
         return false;
     };
     at.is_finite() && (now.as_secs_f64() - at).abs() <= window.as_secs_f64()
+}
+
+/// Whether one of the user's Authy factors is the Authy ID a report names:
+/// a request answered for another Authy user passes nobody.
+pub(crate) fn holds_authy_id(factors: &[crate::store::Factor], authy_id: &str) -> bool {
+    factors
+        .iter()
+        .any(|f| f.kind == crate::store::FactorKind::Authy && f.provider_ref == authy_id)
 }
 
 #[cfg(test)]

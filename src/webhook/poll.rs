@@ -44,11 +44,10 @@ pub async fn poll_approval(
         return Ok(record);
     }
     let remote = provider.push_state(uuid).await?;
-    let enrolled = store.enrollment(&record.user_id).await?;
-    let same_user = match (remote.provider_user_id, enrolled) {
-        (Some(id), Some(enrollment)) => id == enrollment.provider_user_id,
-        _ => false,
-    };
+    let factors = store.factors(&record.user_id).await?;
+    let same_user = remote
+        .provider_user_id
+        .is_some_and(|id| super::holds_authy_id(&factors, &id));
     if !same_user {
         return Err(PollError::UserMismatch);
     }

@@ -20,11 +20,27 @@ use tower_authy::config::Policy;
 use tower_authy::provider::{EnrollmentRequest, SecondFactorProvider};
 use tower_authy::simulator::{CallbackMethod, Simulator};
 use tower_authy::store::{
-    AdminStore, AuthyStore, Enrollment, EnrollmentState, MemoryStore, SharedStore, UserId,
+    AdminStore, AuthyStore, Factor, FactorState, FactorStore, MemoryStore, SharedStore, StoreError,
+    UserId,
 };
 use tower_authy::webhook::Webhook;
 use tower_authy::{TwoFactor, session};
 use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
+
+/// The user's first factor (the tests' users have one phone at most).
+pub trait FirstFactor {
+    /// The oldest of the user's factors, if any.
+    fn first_factor(
+        &self,
+        user: &UserId,
+    ) -> impl std::future::Future<Output = Result<Option<Factor>, StoreError>> + Send;
+}
+
+impl<T: FactorStore + ?Sized> FirstFactor for T {
+    async fn first_factor(&self, user: &UserId) -> Result<Option<Factor>, StoreError> {
+        Ok(self.factors(user).await?.into_iter().next())
+    }
+}
 
 pub struct TestApp {
     pub base: String,
@@ -251,7 +267,7 @@ impl TestApp {
 
     /// Registers `username` with the provider and stores an enrollment in
     /// `state`; returns the Authy ID.
-    pub async fn enroll(&self, username: &str, state: EnrollmentState) -> u64 {
+    pub async fn enroll(&self, username: &str, state: FactorState) -> u64 {
         // A phone number per user name, so users never share an Authy ID.
         let digits: u64 = username
             .bytes()
@@ -266,14 +282,14 @@ impl TestApp {
             ))
             .await
             .unwrap();
-        let mut enrollment = Enrollment::pending(
+        let mut enrollment = Factor::authy(
             UserId::new(username),
             enrolled.provider_user_id.clone(),
             Some("XXX-XXX-XX67".into()),
             SystemTime::now(),
         );
         enrollment.state = state;
-        self.admin.put_enrollment(&enrollment).await.unwrap();
+        self.admin.put_factor(&enrollment).await.unwrap();
         enrolled.provider_user_id.parse().unwrap()
     }
 

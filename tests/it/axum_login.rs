@@ -18,7 +18,7 @@ use tower_authy::authy::Client;
 use tower_authy::config::{Policy, StatusMode};
 use tower_authy::provider::{EnrollmentRequest, SecondFactorProvider};
 use tower_authy::simulator::Simulator;
-use tower_authy::store::{AdminStore, Enrollment, EnrollmentState, MemoryStore};
+use tower_authy::store::{AdminStore, Factor, FactorState, MemoryStore};
 use tower_sessions::{MemoryStore as Sessions, SessionManagerLayer};
 
 use crate::app::location;
@@ -115,14 +115,14 @@ async fn axum_login_users_must_pass_the_second_factor() {
             ))
             .await
             .unwrap();
-        let mut enrollment = Enrollment::pending(
+        let mut enrollment = Factor::authy(
             name.into(),
             enrolled.provider_user_id.clone(),
             None,
             SystemTime::now(),
         );
-        enrollment.state = EnrollmentState::Enabled;
-        store.put_enrollment(&enrollment).await.unwrap();
+        enrollment.state = FactorState::Active;
+        store.put_factor(&enrollment).await.unwrap();
         users.insert(name, enrolled.provider_user_id);
     }
     let browser = reqwest::Client::builder()

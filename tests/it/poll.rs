@@ -1,14 +1,14 @@
 //! The polling path (status callbacks off): a final status read from Authy is
 //! recorded through the same transition as a callback, once.
 
+use crate::app::FirstFactor;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tower_authy::authy::{AuthyId, Client, NewApprovalRequest};
 use tower_authy::simulator::Simulator;
 use tower_authy::store::{
-    AdminStore, ApprovalRecord, ApprovalStatus, ApprovalStore, Enrollment, EnrollmentStore,
-    MemoryStore, UserId,
+    AdminStore, ApprovalRecord, ApprovalStatus, ApprovalStore, Factor, MemoryStore, UserId,
 };
 use tower_authy::webhook::{PollError, poll_approval};
 
@@ -46,7 +46,7 @@ async fn setup() -> Setup {
     let now = SystemTime::now();
     let alice = UserId::new("alice");
     store
-        .put_enrollment(&Enrollment::pending(
+        .put_factor(&Factor::authy(
             alice.clone(),
             user.id.to_string(),
             None,
@@ -122,7 +122,7 @@ async fn polling_refuses_unknown_requests_and_other_users() {
     let mallory = UserId::new("mallory");
     let now = SystemTime::now();
     s.store
-        .put_enrollment(&Enrollment::pending(mallory.clone(), "424242", None, now))
+        .put_factor(&Factor::authy(mallory.clone(), "424242", None, now))
         .await
         .unwrap();
     let other = uuid_of_other_request(&s).await;
@@ -149,8 +149,13 @@ async fn uuid_of_other_request(s: &Setup) -> String {
         .await
         .unwrap()
         .unwrap();
-    let enrollment = s.store.enrollment(&stored.user_id).await.unwrap().unwrap();
-    let id: u64 = enrollment.provider_user_id.parse().unwrap();
+    let enrollment = s
+        .store
+        .first_factor(&stored.user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let id: u64 = enrollment.provider_ref.parse().unwrap();
     s.client
         .onetouch()
         .create(AuthyId(id), &NewApprovalRequest::new("Another"))

@@ -1,10 +1,11 @@
 //! The challenge and its code channels, through a whole application.
 
+use crate::app::FirstFactor;
 use std::time::Duration;
 
 use serde_json::Value;
 use tower_authy::config::{ChannelMode, Policy};
-use tower_authy::store::EnrollmentState;
+use tower_authy::store::FactorState;
 
 use crate::app::{TestApp, location};
 
@@ -15,7 +16,7 @@ fn policy() -> Policy {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_soft_token_passes_and_returns_to_the_page_first_asked_for() {
     let app = TestApp::start(policy()).await;
-    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("alice", FactorState::Active).await;
     let browser = app.browser();
     app.sign_in(&browser, "alice").await;
 
@@ -59,7 +60,7 @@ async fn an_sms_code_passes_for_api_clients() {
         .build()
         .unwrap();
     let app = TestApp::start(policy).await;
-    let authy_id = app.enroll("bob", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("bob", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "bob").await;
     let blocked = api.get(app.url("/api/me")).send().await.unwrap();
@@ -110,7 +111,7 @@ async fn an_sms_code_passes_for_api_clients() {
 /// the app, the browser and the Authy ID.
 async fn pending(user: &str, policy: Policy) -> (TestApp, reqwest::Client, u64) {
     let app = TestApp::start(policy).await;
-    let authy_id = app.enroll(user, EnrollmentState::Enabled).await;
+    let authy_id = app.enroll(user, FactorState::Active).await;
     let browser = app.browser();
     app.sign_in(&browser, user).await;
     (app, browser, authy_id)
@@ -388,7 +389,7 @@ async fn concurrent_guesses_never_pass_the_lockout() {
         .build()
         .unwrap();
     let app = TestApp::start(policy).await;
-    app.enroll("nina", EnrollmentState::Enabled).await;
+    app.enroll("nina", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "nina").await;
     let guesses: Vec<_> = (0..30)
@@ -470,11 +471,11 @@ async fn a_phone_planted_with_the_password_alone_cannot_lock_the_owner_out() {
     assert_eq!(replaced.status(), 401, "{}", replaced.text().await.unwrap());
     let enrollment = app
         .store
-        .enrollment(&tower_authy::store::UserId::new("olga"))
+        .first_factor(&tower_authy::store::UserId::new("olga"))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(enrollment.masked_phone.as_deref(), Some("+1 XXXXXXXX01"));
+    assert_eq!(enrollment.hint.as_deref(), Some("+1 XXXXXXXX01"));
     // Signing in again, the owner still goes on.
     let later = app.api();
     app.sign_in(&later, "olga").await;
@@ -495,11 +496,10 @@ async fn a_phone_planted_with_the_password_alone_cannot_lock_the_owner_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_alone_cannot_swap_an_unconfirmed_phone() {
     let app = TestApp::start(policy()).await;
-    app.enroll("quinn", EnrollmentState::PendingConfirmation)
-        .await;
+    app.enroll("quinn", FactorState::Pending).await;
     let before = app
         .store
-        .enrollment(&tower_authy::store::UserId::new("quinn"))
+        .first_factor(&tower_authy::store::UserId::new("quinn"))
         .await
         .unwrap()
         .unwrap();
@@ -530,7 +530,7 @@ async fn a_password_alone_cannot_swap_an_unconfirmed_phone() {
     );
     let after = app
         .store
-        .enrollment(&tower_authy::store::UserId::new("quinn"))
+        .first_factor(&tower_authy::store::UserId::new("quinn"))
         .await
         .unwrap()
         .unwrap();
@@ -555,7 +555,7 @@ async fn an_overridden_template_is_the_page_the_route_shows() {
         builder.with_template("challenge.html", own)
     })
     .await;
-    app.enroll("zoe", EnrollmentState::Enabled).await;
+    app.enroll("zoe", FactorState::Active).await;
     let browser = app.browser();
     app.sign_in(&browser, "zoe").await;
     let page = app.text(&browser, "/2fa?error=code_rejected").await;
@@ -585,7 +585,7 @@ async fn a_broken_store_shows_a_page_that_says_so() {
     let app = TestApp::start_on(Policy::default(), std::sync::Arc::new(store)).await;
     let browser = app.browser();
     app.sign_in(&browser, "alice").await;
-    sqlx::query("DROP TABLE tower_authy_enrollments")
+    sqlx::query("DROP TABLE tower_authy_factors")
         .execute(&pool)
         .await
         .unwrap();
@@ -705,7 +705,7 @@ async fn pages_send_a_content_security_policy_with_a_fresh_nonce() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_asked_for_sms_arrives_even_with_the_app_and_the_limit_names_it() {
     let app = TestApp::start(Policy::default()).await;
-    let authy_id = app.enroll("sam", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("sam", FactorState::Active).await;
     let users = app.phone("users").await;
     assert!(
         users
@@ -749,7 +749,7 @@ async fn an_asked_for_sms_arrives_even_with_the_app_and_the_limit_names_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_accounts_on_one_phone_get_no_more_guesses_or_messages() {
     use tower_authy::provider::{EnrollmentRequest, SecondFactorProvider};
-    use tower_authy::store::{Enrollment, UserId};
+    use tower_authy::store::{Factor, UserId};
     let policy = Policy::builder()
         .with_lockout(3, Duration::from_secs(900), Duration::from_secs(900))
         .with_send_limit(2, Duration::from_secs(600), Duration::from_secs(600))
@@ -762,14 +762,14 @@ async fn more_accounts_on_one_phone_get_no_more_guesses_or_messages() {
         .await
         .unwrap();
     for user in ["uma", "uma2"] {
-        let mut enrollment = Enrollment::pending(
+        let mut enrollment = Factor::authy(
             UserId::new(user),
             shared.provider_user_id.clone(),
             None,
             std::time::SystemTime::now(),
         );
-        enrollment.state = EnrollmentState::Enabled;
-        app.admin.put_enrollment(&enrollment).await.unwrap();
+        enrollment.state = FactorState::Active;
+        app.admin.put_factor(&enrollment).await.unwrap();
     }
     let first = app.api();
     app.sign_in(&first, "uma").await;

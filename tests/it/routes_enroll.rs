@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use reqwest::header::SET_COOKIE;
 use tower_authy::config::RememberDevice;
-use tower_authy::store::{EnrollmentState, UserId};
+use tower_authy::store::{FactorState, UserId};
 
-use crate::app::TestApp;
+use crate::app::{FirstFactor, TestApp};
 
 mod disable;
 mod enrollment;
+mod identities;
 mod remember;
 
 /// Where a redirect goes, with its query decoded (`?error=code_rejected`).
@@ -45,9 +46,9 @@ async fn second_factor(app: &TestApp, http: &reqwest::Client) -> String {
 }
 
 /// The state of the user's stored enrollment.
-async fn enrollment_state(app: &TestApp, user: &str) -> Option<EnrollmentState> {
+async fn enrollment_state(app: &TestApp, user: &str) -> Option<FactorState> {
     app.store
-        .enrollment(&UserId::new(user))
+        .first_factor(&UserId::new(user))
         .await
         .unwrap()
         .map(|e| e.state)

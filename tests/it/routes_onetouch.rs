@@ -2,12 +2,13 @@
 //! event stream, callback and polling modes, and the ways around them that
 //! must not work.
 
+use crate::app::FirstFactor;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::ACCEPT;
 use serde_json::{Value, json};
 use tower_authy::config::{Policy, StatusMode};
-use tower_authy::store::{ApprovalStatus, EnrollmentState, UserId};
+use tower_authy::store::{ApprovalStatus, FactorState, UserId};
 
 use crate::app::{TestApp, location};
 
@@ -89,9 +90,7 @@ fn long_poll(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_wakes_the_long_poll_and_completes_the_session() {
     let app = TestApp::start(policy()).await;
-    let authy_id = app
-        .enroll("alice", EnrollmentState::PendingConfirmation)
-        .await;
+    let authy_id = app.enroll("alice", FactorState::Pending).await;
     let api = app.api();
     app.sign_in(&api, "alice").await;
     assert_eq!(me(&app, &api).await, 401);
@@ -116,13 +115,13 @@ async fn an_approval_wakes_the_long_poll_and_completes_the_session() {
     assert_eq!(me(&app, &api).await, 200);
     let enrollment = app
         .store
-        .enrollment(&UserId::new("alice"))
+        .first_factor(&UserId::new("alice"))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
         enrollment.state,
-        EnrollmentState::Enabled,
+        FactorState::Active,
         "a first approval confirms the enrollment"
     );
 }
@@ -130,7 +129,7 @@ async fn an_approval_wakes_the_long_poll_and_completes_the_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_approval_returns_to_the_page_first_asked_for() {
     let app = TestApp::start(policy()).await;
-    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("alice", FactorState::Active).await;
     let browser = app.browser();
     app.sign_in(&browser, "alice").await;
     let first = browser.get(app.url("/protected")).send().await.unwrap();
@@ -167,7 +166,7 @@ async fn a_browser_approval_returns_to_the_page_first_asked_for() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_denial_is_answered_and_the_fallbacks_still_work() {
     let app = TestApp::start(policy()).await;
-    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("alice", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "alice").await;
     let uuid = pushed(&app, &api).await;
@@ -193,7 +192,7 @@ async fn a_denial_is_answered_and_the_fallbacks_still_work() {
     assert_eq!(me(&app, &api).await, 200);
 
     // A browser is sent back to the challenge with the reason.
-    let bob_id = app.enroll("bob", EnrollmentState::Enabled).await;
+    let bob_id = app.enroll("bob", FactorState::Active).await;
     let browser = app.browser();
     app.sign_in(&browser, "bob").await;
     let sent = browser.post(app.url("/2fa/onetouch")).send().await.unwrap();
@@ -219,7 +218,7 @@ async fn a_request_that_ran_out_of_time_is_answered_expired() {
     // Polling mode: the provider's clock moves past the time to live, and
     // the poll records the expiry.
     let app = TestApp::start_without_callbacks(polling()).await;
-    app.enroll("alice", EnrollmentState::Enabled).await;
+    app.enroll("alice", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "alice").await;
     pushed(&app, &api).await;
@@ -231,7 +230,7 @@ async fn a_request_that_ran_out_of_time_is_answered_expired() {
 
     // Callback mode: the store reads the request as expired.
     let app = TestApp::start(policy()).await;
-    app.enroll("bob", EnrollmentState::Enabled).await;
+    app.enroll("bob", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "bob").await;
     let uuid = pushed(&app, &api).await;
@@ -279,7 +278,7 @@ async fn stream_until_approved(app: &TestApp, http: &reqwest::Client, uuid: &str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_event_stream_reports_pending_then_approved() {
     let app = TestApp::start(policy()).await;
-    app.enroll("alice", EnrollmentState::Enabled).await;
+    app.enroll("alice", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "alice").await;
     let uuid = pushed(&app, &api).await;
@@ -300,7 +299,7 @@ async fn the_event_stream_reports_pending_then_approved() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_mode_completes_without_callbacks() {
     let app = TestApp::start_without_callbacks(polling()).await;
-    app.enroll("alice", EnrollmentState::Enabled).await;
+    app.enroll("alice", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "alice").await;
     let uuid = pushed(&app, &api).await;
@@ -328,7 +327,7 @@ async fn polling_mode_completes_without_callbacks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_mode_event_stream_reports_the_approval() {
     let app = TestApp::start_without_callbacks(polling()).await;
-    app.enroll("alice", EnrollmentState::Enabled).await;
+    app.enroll("alice", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "alice").await;
     let uuid = pushed(&app, &api).await;
@@ -342,8 +341,8 @@ async fn polling_mode_event_stream_reports_the_approval() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_sessions_approval_does_not_complete_this_one() {
     let app = TestApp::start(policy()).await;
-    app.enroll("alice", EnrollmentState::Enabled).await;
-    app.enroll("mallory", EnrollmentState::Enabled).await;
+    app.enroll("alice", FactorState::Active).await;
+    app.enroll("mallory", FactorState::Active).await;
     let victim = app.api();
     app.sign_in(&victim, "alice").await;
     let attacker = app.api();
@@ -383,7 +382,7 @@ async fn another_sessions_approval_does_not_complete_this_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_without_the_app_is_told_to_use_another_way() {
     let app = TestApp::start(policy()).await;
-    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("alice", FactorState::Active).await;
     let removed = reqwest::Client::new()
         .delete(app.url(&format!("/simulator/phone/api/users/{authy_id}/app")))
         .send()
@@ -417,7 +416,7 @@ async fn a_user_without_the_app_is_told_to_use_another_way() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_from_another_site_is_refused() {
     let app = TestApp::start(policy()).await;
-    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("alice", FactorState::Active).await;
     // Neither Origin nor Sec-Fetch-Site: only the CSRF token can vouch.
     let bare = reqwest::Client::builder()
         .cookie_store(true)
@@ -470,7 +469,7 @@ async fn a_push_from_another_site_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_and_events_before_any_push_have_nothing_to_report() {
     let app = TestApp::start(policy()).await;
-    app.enroll("alice", EnrollmentState::Enabled).await;
+    app.enroll("alice", FactorState::Active).await;
     let api = app.api();
     let (code, body) = status(&app, &api, "").await;
     assert_eq!(
@@ -503,7 +502,7 @@ async fn a_reload_reuses_the_push_and_pushes_are_rate_limited() {
         .build()
         .unwrap();
     let app = TestApp::start(policy).await;
-    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("alice", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "alice").await;
     let first = pushed(&app, &api).await;
@@ -527,7 +526,7 @@ async fn a_reload_reuses_the_push_and_pushes_are_rate_limited() {
 async fn onetouch_turned_off_is_not_offered_and_refused() {
     let policy = Policy::builder().with_onetouch(false).build().unwrap();
     let app = TestApp::start(policy).await;
-    app.enroll("alice", EnrollmentState::Enabled).await;
+    app.enroll("alice", FactorState::Active).await;
     let browser = app.browser();
     app.sign_in(&browser, "alice").await;
     let page = app.text(&browser, "/2fa").await;
@@ -553,7 +552,7 @@ async fn the_push_shows_who_asks_from_where_and_when() {
         .build()
         .unwrap();
     let app = TestApp::start(policy).await;
-    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("alice", FactorState::Active).await;
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::ACCEPT, "application/json".parse().unwrap());
     headers.insert(reqwest::header::ORIGIN, app.base.parse().unwrap());
@@ -589,7 +588,7 @@ async fn the_push_shows_who_asks_from_where_and_when() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_pushes_once_per_challenge() {
     let app = TestApp::start(policy()).await;
-    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("alice", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "alice").await;
     assert_eq!(

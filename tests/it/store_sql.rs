@@ -171,3 +171,94 @@ async fn a_postgres_database_of_version_1_keeps_its_counters() {
             .unwrap();
     assert_eq!(old, None, "version 1's table is gone");
 }
+
+/// What version 2 left: one enrollment per user. Dan and Erin share an
+/// Authy ID (version 2 let them); Carol turned 2FA off.
+const SCHEMA_V2: &str = include_str!("../../src/store/sql/schema_v2.sql");
+const V2_ROWS: &str = "DROP TABLE tower_authy_attempts; \
+     CREATE TABLE tower_authy_migrations \
+     (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL); \
+     INSERT INTO tower_authy_migrations VALUES (1, 0); \
+     INSERT INTO tower_authy_migrations VALUES (2, 0); \
+     INSERT INTO tower_authy_enrollments VALUES ('alice', '111', 'enabled', 'XXX-XXX-4567', 1000, 2000); \
+     INSERT INTO tower_authy_enrollments VALUES ('bob', '222', 'pending_confirmation', NULL, 1000, 1000); \
+     INSERT INTO tower_authy_enrollments VALUES ('carol', '333', 'disabled', NULL, 1000, 3000); \
+     INSERT INTO tower_authy_enrollments VALUES ('dan', '444', 'enabled', NULL, 1000, 1000); \
+     INSERT INTO tower_authy_enrollments VALUES ('erin', '444', 'enabled', NULL, 1000, 1000);";
+
+async fn assert_enrollments_carried_over<S: tower_authy::store::FactorStore>(store: &S) {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    use tower_authy::store::{
+        Factor, FactorId, FactorKind, FactorState, IdentityUse, StoreError, UserId,
+    };
+    let ms = |n| UNIX_EPOCH + Duration::from_millis(n);
+    let only = |user: &'static str| async move {
+        let factors = store.factors(&UserId::new(user)).await.unwrap();
+        assert!(factors.len() <= 1, "{user}: {factors:?}");
+        factors.into_iter().next()
+    };
+    let alice = only("alice").await.expect("alice's phone is a factor");
+    assert_eq!(alice.id, FactorId::new("authy-111"));
+    assert_eq!(alice.kind, FactorKind::Authy);
+    assert_eq!(alice.state, FactorState::Active, "enabled is active");
+    assert_eq!(alice.label, "Phone ending in 67");
+    assert_eq!(alice.provider_ref, "111");
+    assert_eq!(alice.identity.as_deref(), Some("authy:111"));
+    assert_eq!(alice.hint.as_deref(), Some("XXX-XXX-4567"));
+    assert_eq!(alice.created_at, ms(1000));
+    assert_eq!(alice.last_used_at, Some(ms(2000)));
+    let bob = only("bob").await.expect("bob's phone is a factor");
+    assert_eq!(bob.state, FactorState::Pending, "pending stays pending");
+    assert_eq!(bob.label, "Phone");
+    assert_eq!(bob.last_used_at, None);
+    assert_eq!(only("carol").await, None, "a disabled enrollment is gone");
+    assert!(only("dan").await.is_some() && only("erin").await.is_some());
+    let now = SystemTime::now();
+    let intruder = |authy_id| Factor::authy(UserId::new("mallory"), authy_id, None, now);
+    for authy_id in ["111", "444"] {
+        match store
+            .insert_factor(&intruder(authy_id), IdentityUse::Exclusive)
+            .await
+        {
+            Err(StoreError::IdentityInUse) => {}
+            other => panic!("binding Authy ID {authy_id} to another user: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sqlite_database_of_version_2_keeps_its_enrollments_as_factors() {
+    let dir = tempdir("sqlite-v2");
+    let url = format!("sqlite:{}", dir.join("store.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    for script in [SCHEMA_V1, SCHEMA_V2, V2_ROWS] {
+        sqlx::raw_sql(script).execute(store.pool()).await.unwrap();
+    }
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert_enrollments_carried_over(&store).await;
+    let old: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = 'tower_authy_enrollments'")
+            .fetch_optional(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(old, None, "version 2's table is gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_database_of_version_2_keeps_its_enrollments_as_factors() {
+    let url = fresh_database("v2").await;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    for script in [SCHEMA_V1, SCHEMA_V2, V2_ROWS] {
+        sqlx::raw_sql(script).execute(store.pool()).await.unwrap();
+    }
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert_enrollments_carried_over(&store).await;
+    let old: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('tower_authy_enrollments')::text")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(old, None, "version 2's table is gone");
+}

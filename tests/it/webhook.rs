@@ -7,6 +7,7 @@
 //! [`independent_sign`], written separately from `webhook::signature` on a
 //! different encoder.
 
+use crate::app::FirstFactor;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,7 +16,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use tower_authy::store::{
-    AdminStore, ApprovalRecord, ApprovalStatus, AuthyStore, Enrollment, MemoryStore, SharedStore,
+    AdminStore, ApprovalRecord, ApprovalStatus, AuthyStore, Factor, MemoryStore, SharedStore,
     UserId,
 };
 use tower_authy::webhook::{CallbackRequest, Outcome, Webhook, WebhookError};
@@ -123,10 +124,13 @@ impl Fixture {
         Self { store, webhook }
     }
 
-    pub(super) async fn snapshot(&self) -> (Option<ApprovalRecord>, Option<Enrollment>) {
+    pub(super) async fn snapshot(&self) -> (Option<ApprovalRecord>, Option<Factor>) {
         (
             self.store.approval(UUID, at(T0)).await.unwrap(),
-            self.store.enrollment(&UserId::new("alice")).await.unwrap(),
+            self.store
+                .first_factor(&UserId::new("alice"))
+                .await
+                .unwrap(),
         )
     }
 
@@ -184,9 +188,9 @@ pub(super) async fn seed(
     now: SystemTime,
 ) {
     let user = UserId::new(user);
-    let mut enrollment = Enrollment::pending(user.clone(), authy_id, None, now);
-    enrollment.state = tower_authy::store::EnrollmentState::Enabled;
-    store.put_enrollment(&enrollment).await.unwrap();
+    let mut enrollment = Factor::authy(user.clone(), authy_id, None, now);
+    enrollment.state = tower_authy::store::FactorState::Active;
+    store.put_factor(&enrollment).await.unwrap();
     let record = ApprovalRecord::pending(
         uuid,
         user,

@@ -45,7 +45,7 @@ use super::{AdminStore, AuthyStore, StoreError, UserId};
 
 mod approvals;
 mod counters;
-mod enrollments;
+mod factors;
 
 pub use approvals::{approval_expiry, approval_race, approvals, waiting};
 pub use counters::{
@@ -57,15 +57,19 @@ pub use counters::{
 pub trait Store: AuthyStore + AdminStore + 'static {}
 
 impl<T: AuthyStore + AdminStore + 'static> Store for T {}
-pub use enrollments::{enrollment_replacement, enrollment_transitions, enrollments};
+pub use factors::{
+    factor_identities, factor_removal, factor_replacement, factor_transitions, factors,
+};
 
 /// Runs every clause. `first` and `second` must be two handles onto the same
 /// data (for a SQL store, two separate pools), so that wake-ups across
 /// processes are checked too.
 pub async fn run<S: Store>(first: Arc<S>, second: Arc<S>) {
-    enrollments::enrollments(&first).await;
-    enrollments::enrollment_transitions(&first).await;
-    enrollments::enrollment_replacement(&first, &second).await;
+    factors::factors(&first).await;
+    factors::factor_transitions(&first, &second).await;
+    factors::factor_replacement(&first, &second).await;
+    factors::factor_identities(&first, &second).await;
+    factors::factor_removal(&first, &second).await;
     approvals::approvals(&first, &second).await;
     approvals::approval_expiry(&first).await;
     approvals::approval_race(&first, &second).await;
@@ -91,19 +95,29 @@ pub async fn run<S: Store>(first: Arc<S>, second: Arc<S>) {
 macro_rules! store_conformance_tests {
     ($pair:expr) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn enrollments() {
+        async fn factors() {
             let (first, _second) = $pair.await;
-            $crate::store::conformance::enrollments(&first).await;
+            $crate::store::conformance::factors(&first).await;
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn enrollment_transitions() {
-            let (first, _second) = $pair.await;
-            $crate::store::conformance::enrollment_transitions(&first).await;
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn enrollment_replacement() {
+        async fn factor_transitions() {
             let (first, second) = $pair.await;
-            $crate::store::conformance::enrollment_replacement(&first, &second).await;
+            $crate::store::conformance::factor_transitions(&first, &second).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn factor_replacement() {
+            let (first, second) = $pair.await;
+            $crate::store::conformance::factor_replacement(&first, &second).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn factor_identities() {
+            let (first, second) = $pair.await;
+            $crate::store::conformance::factor_identities(&first, &second).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn factor_removal() {
+            let (first, second) = $pair.await;
+            $crate::store::conformance::factor_removal(&first, &second).await;
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn approvals() {

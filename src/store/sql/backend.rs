@@ -60,6 +60,14 @@ pub trait Backend: sealed::Sealed + Clone + std::fmt::Debug + Send + Sync + 'sta
         binds: &[Bind<'_>],
     ) -> impl Future<Output = Result<Option<Self::Row>, StoreError>> + Send;
 
+    /// Runs one statement; returns every row.
+    #[doc(hidden)]
+    fn fetch_all(
+        &self,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>> + Send;
+
     /// Runs one statement; returns how many rows it changed.
     #[doc(hidden)]
     fn execute(

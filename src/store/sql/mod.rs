@@ -26,7 +26,7 @@ mod approvals;
 #[allow(private_interfaces, private_bounds)]
 mod backend;
 mod counters;
-mod enrollments;
+mod factors;
 mod ops;
 #[cfg(feature = "postgres")]
 #[allow(private_interfaces)]
@@ -75,6 +75,31 @@ const MIGRATIONS: &[Migration] = &[
             "\u{1}send\u{1}",
         )],
         finish: "DROP TABLE tower_authy_attempts",
+    },
+    Migration {
+        version: 3,
+        script: include_str!("schema_v3.sql"),
+        // An enrollment becomes an Authy factor (`$1` is 'disabled': those
+        // are gone). Its id is `authy-<Authy ID>`, unique per user and
+        // URL-safe; an Authy ID that version 2 let several users share
+        // stays shared, so that none of them is locked out.
+        carry: &[(
+            "INSERT INTO tower_authy_factors (user_id, id, kind, label, state, created_at, \
+                 last_used_at, provider_ref, identity, hint, exclusive_identity) \
+                 SELECT e.user_id, 'authy-' || e.provider_user_id, 'authy', \
+                 CASE WHEN e.masked_phone IS NULL OR length(e.masked_phone) < 2 THEN 'Phone' \
+                 ELSE 'Phone ending in ' || substr(e.masked_phone, length(e.masked_phone) - 1, 2) \
+                 END, \
+                 CASE WHEN e.state = 'enabled' THEN 'active' ELSE 'pending' END, e.created_at, \
+                 CASE WHEN e.state = 'enabled' THEN e.updated_at ELSE NULL END, \
+                 e.provider_user_id, 'authy:' || e.provider_user_id, e.masked_phone, \
+                 CASE WHEN (SELECT COUNT(*) FROM tower_authy_enrollments o \
+                 WHERE o.provider_user_id = e.provider_user_id AND o.state <> $1) = 1 \
+                 THEN 1 ELSE 0 END \
+                 FROM tower_authy_enrollments e WHERE e.state <> $1",
+            "disabled",
+        )],
+        finish: "DROP TABLE tower_authy_enrollments",
     },
 ];
 

@@ -48,6 +48,23 @@ where
         .map_err(db_error)
 }
 
+pub(super) async fn fetch_all<'q, DB>(
+    pool: &Pool<DB>,
+    sql: &'q str,
+    binds: &[Bind<'q>],
+) -> Result<Vec<DB::Row>, StoreError>
+where
+    DB: Database,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    DB::Arguments<'q>: IntoArguments<'q, DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+{
+    query(sql, binds).fetch_all(pool).await.map_err(db_error)
+}
+
 /// The database's own result, whose `rows_affected` each backend reads
 /// (sqlx has no trait for it).
 pub(super) async fn execute<'q, DB>(

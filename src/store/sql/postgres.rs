@@ -99,6 +99,10 @@ impl Backend for PostgresBackend {
         ops::fetch_optional(&self.pool, sql, binds).await
     }
 
+    async fn fetch_all(&self, sql: &str, binds: &[Bind<'_>]) -> Result<Vec<PgRow>, StoreError> {
+        ops::fetch_all(&self.pool, sql, binds).await
+    }
+
     async fn execute(&self, sql: &str, binds: &[Bind<'_>]) -> Result<u64, StoreError> {
         Ok(ops::execute(&self.pool, sql, binds).await?.rows_affected())
     }

@@ -4,20 +4,28 @@
 use super::backend::SqlRow;
 use super::{count, from_ms};
 use crate::store::{
-    ApprovalRecord, ApprovalStatus, AttemptState, Enrollment, EnrollmentState, StoreError, UserId,
+    ApprovalRecord, ApprovalStatus, AttemptState, Factor, FactorId, FactorKind, FactorState,
+    StoreError, UserId,
 };
 
-pub(super) fn enrollment(row: &impl SqlRow) -> Result<Enrollment, StoreError> {
+pub(super) fn factor(row: &impl SqlRow) -> Result<Factor, StoreError> {
+    let kind = row.text("kind")?;
     let state = row.text("state")?;
-    Ok(Enrollment {
+    Ok(Factor {
+        id: FactorId::new(row.text("id")?),
         user_id: UserId::new(row.text("user_id")?),
-        provider_user_id: row.text("provider_user_id")?,
+        kind: kind
+            .parse::<FactorKind>()
+            .map_err(|_| StoreError::Corrupt(format!("unknown factor kind {kind:?}")))?,
+        label: row.text("label")?,
         state: state
-            .parse::<EnrollmentState>()
-            .map_err(|_| StoreError::Corrupt(format!("unknown enrollment state {state:?}")))?,
-        masked_phone: row.optional_text("masked_phone")?,
+            .parse::<FactorState>()
+            .map_err(|_| StoreError::Corrupt(format!("unknown factor state {state:?}")))?,
         created_at: from_ms(row.int("created_at")?)?,
-        updated_at: from_ms(row.int("updated_at")?)?,
+        last_used_at: row.optional_int("last_used_at")?.map(from_ms).transpose()?,
+        provider_ref: row.text("provider_ref")?,
+        identity: row.optional_text("identity")?,
+        hint: row.optional_text("hint")?,
     })
 }
 

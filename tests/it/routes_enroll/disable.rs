@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use tower_authy::config::{EnrollmentPolicy, Policy};
-use tower_authy::store::EnrollmentState;
+use tower_authy::store::FactorState;
 
 use super::{
     browser_with_device, cookie_value, device_set_cookie, enrollment_state, fresh_token,
@@ -32,7 +32,7 @@ async fn turning_off_needs_a_fresh_second_factor_and_then_removes_everything() {
             .unwrap(),
     )
     .await;
-    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("alice", FactorState::Active).await;
     let browser = app.browser();
     app.sign_in(&browser, "alice").await;
     let token = fresh_token(&app, authy_id).await;
@@ -84,7 +84,7 @@ async fn turning_off_needs_a_fresh_second_factor_and_then_removes_everything() {
     assert_eq!(redirected_to(&page), "/2fa/enroll?error=code_rejected");
     assert_eq!(
         enrollment_state(&app, "alice").await,
-        Some(EnrollmentState::Enabled)
+        Some(FactorState::Active)
     );
     assert_eq!(simulator_users(&app).await, [authy_id]);
 
@@ -109,10 +109,7 @@ async fn turning_off_needs_a_fresh_second_factor_and_then_removes_everything() {
         device_set_cookie(&done).is_some_and(|c| c.contains("Max-Age=0")),
         "the cookie is cleared"
     );
-    assert_eq!(
-        enrollment_state(&app, "alice").await,
-        Some(EnrollmentState::Disabled)
-    );
+    assert_eq!(enrollment_state(&app, "alice").await, None);
     assert!(
         simulator_users(&app).await.is_empty(),
         "the Authy user is deleted"
@@ -128,7 +125,7 @@ async fn turning_off_needs_a_fresh_second_factor_and_then_removes_everything() {
     assert_eq!(app.status(&again, "/protected").await, 200);
 
     // Enrolled again (a new Authy user), the old cookie still does not count.
-    let new_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let new_id = app.enroll("alice", FactorState::Active).await;
     assert_ne!(new_id, authy_id);
     assert_eq!(with_device(&app, &device).await, "challenge");
 }
@@ -145,7 +142,7 @@ async fn with_device(app: &TestApp, device: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn turning_off_always_needs_confirmation_and_a_current_code() {
     let app = TestApp::start(Policy::default()).await;
-    let authy_id = app.enroll("bob", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("bob", FactorState::Active).await;
     let api = passed_with_code(&app, "bob", authy_id).await;
     assert_eq!(app.get_json(&api, "/2fa/enroll").await["can_disable"], true);
     for (body, refused) in [
@@ -164,7 +161,7 @@ async fn turning_off_always_needs_confirmation_and_a_current_code() {
         );
         assert_eq!(
             enrollment_state(&app, "bob").await,
-            Some(EnrollmentState::Enabled),
+            Some(FactorState::Active),
             "{body}: nothing changed"
         );
     }
@@ -179,10 +176,7 @@ async fn turning_off_always_needs_confirmation_and_a_current_code() {
     assert_eq!(done.status(), 200);
     assert_eq!(done.json::<Value>().await.unwrap()["status"], "disabled");
     assert!(!simulator_users(&app).await.contains(&authy_id));
-    assert_eq!(
-        enrollment_state(&app, "bob").await,
-        Some(EnrollmentState::Disabled)
-    );
+    assert_eq!(enrollment_state(&app, "bob").await, None);
     assert_eq!(app.get_json(&api, "/2fa/enroll").await["status"], "enroll");
     let again = app.api();
     app.sign_in(&again, "bob").await;
@@ -198,7 +192,7 @@ async fn a_session_that_skipped_the_second_factor_cannot_turn_it_off() {
     assert_eq!(pending.status(), 401, "the second factor is still pending");
     // Enrolled after this session passed as "not required".
     assert_eq!(second_factor(&app, &api).await, "not_required");
-    let authy_id = app.enroll("carol", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("carol", FactorState::Active).await;
     let refused = app
         .post_json(&api, "/2fa/disable", json!({"confirm": true}))
         .await;
@@ -224,7 +218,7 @@ async fn mandatory_enrollment_allows_opting_out_only_as_the_policy_says() {
 
     // Opting out not allowed.
     let strict = TestApp::start(opt_out(false)).await;
-    let id = strict.enroll("dave", EnrollmentState::Enabled).await;
+    let id = strict.enroll("dave", FactorState::Active).await;
     let api = passed_with_code(&strict, "dave", id).await;
     assert_eq!(
         strict.get_json(&api, "/2fa/enroll").await["can_disable"],
@@ -240,7 +234,7 @@ async fn mandatory_enrollment_allows_opting_out_only_as_the_policy_says() {
 
     // Allowed while a grace login remains; afterwards sign-ins use them up.
     let lenient = TestApp::start(opt_out(true)).await;
-    let id = lenient.enroll("erin", EnrollmentState::Enabled).await;
+    let id = lenient.enroll("erin", FactorState::Active).await;
     let api = passed_with_code(&lenient, "erin", id).await;
     let token = fresh_token(&lenient, id).await;
     let done = lenient
@@ -257,7 +251,7 @@ async fn mandatory_enrollment_allows_opting_out_only_as_the_policy_says() {
     assert_eq!(second_factor(&lenient, &next).await, "grace_login");
 
     // No grace login left: opting out is over.
-    let id = lenient.enroll("erin", EnrollmentState::Enabled).await;
+    let id = lenient.enroll("erin", FactorState::Active).await;
     let api = passed_with_code(&lenient, "erin", id).await;
     let refused = lenient.post_json(&api, "/2fa/disable", json!({})).await;
     assert_eq!(refused.status(), 403);
@@ -267,6 +261,6 @@ async fn mandatory_enrollment_allows_opting_out_only_as_the_policy_says() {
     );
     assert_eq!(
         enrollment_state(&lenient, "erin").await,
-        Some(EnrollmentState::Enabled)
+        Some(FactorState::Active)
     );
 }

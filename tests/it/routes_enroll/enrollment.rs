@@ -1,10 +1,11 @@
 //! Enrolling: the form, its checks, confirmation with a first code, opt-in
 //! from a signed-in session, mandatory enrollment and its grace logins.
 
+use crate::app::FirstFactor;
 use reqwest::header::ORIGIN;
 use serde_json::{Value, json};
 use tower_authy::config::{ChannelMode, EnrollmentPolicy, Policy};
-use tower_authy::store::EnrollmentState;
+use tower_authy::store::FactorState;
 
 use super::{enrollment_state, fresh_token, redirected_to, second_factor, simulator_users};
 use crate::app::{TestApp, location};
@@ -71,7 +72,7 @@ async fn a_pending_session_enrolls_and_a_texted_code_confirms_and_completes_it()
         .expect("the simulator knows the user");
     assert_eq!(
         enrollment_state(&app, "alice").await,
-        Some(EnrollmentState::PendingConfirmation)
+        Some(FactorState::Pending)
     );
     let confirm = app.text(&browser, "/2fa/enroll?notice=enrolled").await;
     assert!(confirm.contains("Confirm your phone"), "{confirm}");
@@ -99,7 +100,7 @@ async fn a_pending_session_enrolls_and_a_texted_code_confirms_and_completes_it()
     );
     assert_eq!(
         enrollment_state(&app, "alice").await,
-        Some(EnrollmentState::Enabled)
+        Some(FactorState::Active)
     );
     let through = browser.get(app.url("/protected")).send().await.unwrap();
     assert_eq!(through.status(), 200);
@@ -143,7 +144,7 @@ async fn an_api_client_enrolls_and_confirms_with_the_app_code() {
     assert_eq!(confirmed["method"], "code");
     assert_eq!(
         enrollment_state(&app, "bob").await,
-        Some(EnrollmentState::Enabled)
+        Some(FactorState::Active)
     );
     let me = api.get(app.url("/api/me")).send().await.unwrap();
     assert_eq!(me.status(), 200);
@@ -290,7 +291,7 @@ async fn wrong_confirmation_codes_count_towards_the_lockout() {
     );
     assert_eq!(
         enrollment_state(&app, "dave").await,
-        Some(EnrollmentState::PendingConfirmation)
+        Some(FactorState::Pending)
     );
 
     let browser = app.browser();
@@ -336,7 +337,7 @@ async fn a_signed_in_user_opts_in_and_is_challenged_from_the_next_sign_in() {
     assert_eq!(redirected_to(&confirmed), "/2fa/enroll?notice=enabled");
     assert_eq!(
         enrollment_state(&app, "erin").await,
-        Some(EnrollmentState::Enabled)
+        Some(FactorState::Active)
     );
     let on = app.text(&browser, "/2fa/enroll?notice=enabled").await;
     assert!(on.contains("Two-factor sign-in is on"), "{on}");
@@ -402,7 +403,7 @@ async fn a_password_alone_cannot_swap_in_another_phone() {
     let app = TestApp::start(Policy::default()).await;
     let phone_of_attacker =
         json!({"email": "x@example.com", "country_code": "1", "phone_number": "5550100122"});
-    app.enroll("gina", EnrollmentState::Enabled).await;
+    app.enroll("gina", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "gina").await;
     let swap = app
@@ -415,8 +416,7 @@ async fn a_password_alone_cannot_swap_in_another_phone() {
     );
 
     // Registered and awaiting confirmation by the user in another session.
-    app.enroll("hank", EnrollmentState::PendingConfirmation)
-        .await;
+    app.enroll("hank", FactorState::Pending).await;
     let api = app.api();
     app.sign_in(&api, "hank").await;
     let step = app.get_json(&api, "/2fa/enroll").await;
@@ -435,7 +435,7 @@ async fn a_password_alone_cannot_swap_in_another_phone() {
     );
     assert_eq!(
         enrollment_state(&app, "gina").await,
-        Some(EnrollmentState::Enabled)
+        Some(FactorState::Active)
     );
 }
 
@@ -462,17 +462,17 @@ async fn a_session_may_correct_the_number_it_registered_before_confirming() {
     let second = authy_id_for(&app, "5550100112").await.unwrap();
     let enrollment = app
         .store
-        .enrollment(&tower_authy::store::UserId::new("ivan"))
+        .first_factor(&tower_authy::store::UserId::new("ivan"))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(enrollment.provider_user_id, second.to_string());
+    assert_eq!(enrollment.provider_ref, second.to_string());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_site_posts_change_nothing() {
     let app = TestApp::start(Policy::default()).await;
-    let authy_id = app.enroll("judy", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("judy", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "judy").await;
     let token = fresh_token(&app, authy_id).await;
@@ -502,7 +502,7 @@ async fn cross_site_posts_change_nothing() {
     }
     assert_eq!(
         enrollment_state(&app, "judy").await,
-        Some(EnrollmentState::Enabled)
+        Some(FactorState::Active)
     );
     assert_eq!(simulator_users(&app).await, [authy_id]);
     let generation = app

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::header::LOCATION;
 use serde_json::{Value, json};
 use tower_authy::config::{Policy, RememberDevice};
-use tower_authy::store::EnrollmentState;
+use tower_authy::store::FactorState;
 
 use super::{
     DEVICE, browser_with_device, cookie_value, device_set_cookie, fresh_token, redirected_to,
@@ -52,7 +52,7 @@ async fn with_cookie(app: &TestApp, user: &str, value: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remembered_device_skips_the_challenge_until_forgotten() {
     let app = app().await;
-    let authy_id = app.enroll("alice", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("alice", FactorState::Active).await;
     let browser = app.browser();
     app.sign_in(&browser, "alice").await;
     let token = fresh_token(&app, authy_id).await;
@@ -113,7 +113,7 @@ async fn a_remembered_device_skips_the_challenge_until_forgotten() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_remember_no_cookie_is_set() {
     let app = app().await;
-    let authy_id = app.enroll("bob", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("bob", FactorState::Active).await;
     let api = app.api();
     app.sign_in(&api, "bob").await;
     let token = fresh_token(&app, authy_id).await;
@@ -125,7 +125,7 @@ async fn without_remember_no_cookie_is_set() {
 
     // Without the policy, asking does nothing either.
     let off = TestApp::start(Policy::default()).await;
-    let authy_id = off.enroll("bob", EnrollmentState::Enabled).await;
+    let authy_id = off.enroll("bob", FactorState::Active).await;
     let api = off.api();
     off.sign_in(&api, "bob").await;
     let token = fresh_token(&off, authy_id).await;
@@ -143,8 +143,8 @@ async fn without_remember_no_cookie_is_set() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_cookie_is_void_for_another_user_and_when_tampered_with() {
     let app = app().await;
-    let alice = app.enroll("alice", EnrollmentState::Enabled).await;
-    app.enroll("bob", EnrollmentState::Enabled).await;
+    let alice = app.enroll("alice", FactorState::Active).await;
+    app.enroll("bob", FactorState::Active).await;
     let value = remembered(&app, "alice", alice).await;
     assert_eq!(
         with_cookie(&app, "alice", &value).await,
@@ -184,7 +184,7 @@ async fn a_device_cookie_is_void_for_another_user_and_when_tampered_with() {
             .unwrap(),
     )
     .await;
-    let id = other_key.enroll("alice", EnrollmentState::Enabled).await;
+    let id = other_key.enroll("alice", FactorState::Active).await;
     let foreign = remembered(&other_key, "alice", id).await;
     assert_eq!(with_cookie(&app, "alice", &foreign).await, "challenge");
 }
@@ -202,7 +202,7 @@ async fn the_device_cookie_is_secure_by_default() {
             .unwrap(),
     )
     .await;
-    let authy_id = app.enroll("carol", EnrollmentState::Enabled).await;
+    let authy_id = app.enroll("carol", FactorState::Active).await;
     let browser = app.browser();
     app.sign_in(&browser, "carol").await;
     let token = fresh_token(&app, authy_id).await;
