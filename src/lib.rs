@@ -143,6 +143,7 @@ pub mod simulator;
 pub mod store;
 mod two_factor;
 mod ui;
+mod utc;
 pub mod webhook;
 
 pub use api_key::ApiKey;

@@ -166,6 +166,7 @@ fn append(
 
 /// Turns objects whose keys are all decimal indices (`logos[0][res]`, as PHP's
 /// `http_build_query` writes) into arrays ordered by index.
+#[cfg(feature = "simulator")]
 pub(crate) fn index_maps_to_arrays(value: Value) -> Value {
     match value {
         Value::Object(map) => {
@@ -193,6 +194,7 @@ pub(crate) fn index_maps_to_arrays(value: Value) -> Value {
 
 /// Merges `extra` into `base`: keys already in `base` are kept. Used to merge
 /// query-string and body parameters, where both may carry parts of a request.
+#[cfg(feature = "simulator")]
 pub(crate) fn merge_missing(base: &mut Map<String, Value>, extra: Map<String, Value>) {
     for (key, value) in extra {
         base.entry(key).or_insert(value);

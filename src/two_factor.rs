@@ -33,6 +33,8 @@ pub(crate) const ROUTES: &[(&str, &[Method])] = &[
     ("/enroll/verify", &[Method::POST]),
     ("/disable", &[Method::POST]),
     ("/devices/forget", &[Method::POST]),
+    ("/factors", &[Method::GET]),
+    ("/factors/{id}/remove", &[Method::POST]),
 ];
 
 /// Everything the routes share: the rules, and where things are.

@@ -163,7 +163,7 @@ fn is_exempt(config: &Config, path: &str, asked: &str, method: &Method) -> bool 
     if config
         .own_routes
         .iter()
-        .any(|(route, methods)| path == route && ours(methods))
+        .any(|(route, methods)| fits(route, path) && ours(methods))
     {
         return true;
     }
@@ -179,6 +179,25 @@ fn is_exempt(config: &Config, path: &str, asked: &str, method: &Method) -> bool 
         }
         path == prefix || path.starts_with(&format!("{prefix}/"))
     })
+}
+
+/// Whether `path` is an instance of the route pattern `route`: the same
+/// segments, where a `{name}` segment stands for any one non-empty segment
+/// (a matched route compares its own pattern, `{id}` to `{id}`).
+fn fits(route: &str, path: &str) -> bool {
+    let (mut route, mut path) = (route.split('/'), path.split('/'));
+    loop {
+        match (route.next(), path.next()) {
+            (None, None) => return true,
+            (Some(want), Some(got)) => {
+                let any = want.starts_with('{') && want.ends_with('}');
+                if !(want == got || (any && !got.is_empty())) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
 }
 
 enum Denied {
@@ -237,6 +256,23 @@ mod tests {
     use super::*;
     use crate::layer::RequireSecondFactorLayer;
     use std::time::Duration;
+
+    #[test]
+    fn a_route_pattern_fits_one_segment_per_parameter() {
+        let route = "/2fa/factors/{id}/remove";
+        assert!(fits(route, "/2fa/factors/abc-_1/remove"));
+        assert!(fits(route, route), "a matched route is its pattern");
+        for path in [
+            "/2fa/factors//remove",
+            "/2fa/factors/a/b/remove",
+            "/2fa/factors/a/remove/",
+            "/2fa/factors/a",
+            "/2fa/factors/a/removex",
+        ] {
+            assert!(!fits(route, path), "{path}");
+        }
+        assert!(fits("/2fa", "/2fa") && !fits("/2fa", "/2fa/"));
+    }
 
     #[test]
     fn exemptions_follow_path_segments_and_refuse_tricks() {

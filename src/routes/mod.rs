@@ -10,7 +10,7 @@
 //! | `messages` | what a page says about the last outcome |
 //! | `forms` | reading form and JSON fields the same way |
 //! | `complete` | marking the session passed and saying where to go |
-//! | `challenge`, `enroll`, `onetouch`, `device` | the handlers |
+//! | `challenge`, `enroll`, `factors`, `onetouch`, `device` | the handlers |
 //! | `next` | same-origin `next` paths |
 
 use std::sync::Arc;
@@ -26,6 +26,7 @@ mod complete;
 mod context;
 mod device;
 mod enroll;
+mod factors;
 mod forms;
 mod messages;
 mod next;
@@ -46,6 +47,8 @@ impl TwoFactor {
     /// | POST | `/2fa/enroll/verify` | the first `token`: confirms the enrollment (and completes a pending session) |
     /// | POST | `/2fa/disable` | turns 2FA off: needs `confirm=true` and a current `token`, every time; under mandatory enrollment only if opting out is allowed and grace logins remain |
     /// | POST | `/2fa/devices/forget` | voids every device the user had remembered |
+    /// | GET | `/2fa/factors` | the user's factors: `{"factors": [{"id", "kind", "label", "state", "created_at", "last_used_at", "ending"}], "backup_codes_left"}` (a browser goes to the settings page) |
+    /// | POST | `/2fa/factors/{id}/remove` | removes a factor: needs `confirm=true` and a current `token`, like `/2fa/disable` |
     /// | POST | `/2fa/skip` | goes on without a phone registered but never confirmed (not yet a factor): as not required under opt-in, or as a grace login |
     ///
     /// `/2fa/disable`, `/2fa/devices/forget` and `/2fa/skip` are additions to the route
@@ -82,6 +85,8 @@ fn handlers() -> Vec<(&'static str, MethodRouter<Arc<Shared>>)> {
         ("/enroll/verify", post(enroll::verify)),
         ("/disable", post(enroll::disable)),
         ("/devices/forget", post(device::forget)),
+        ("/factors", get(factors::list)),
+        ("/factors/{id}/remove", post(factors::remove)),
     ]
 }
 

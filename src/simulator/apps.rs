@@ -4,9 +4,9 @@ use axum::extract::State;
 use serde_json::json;
 
 use super::Simulator;
-use super::clock::DateTime;
 use super::reply::{Answer, Reply};
 use super::request::Api;
+use crate::utc::DateTime;
 
 /// `GET app/details`.
 pub(crate) async fn details(State(sim): State<Simulator>, _api: Api) -> Answer {

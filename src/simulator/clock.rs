@@ -1,6 +1,5 @@
 //! The simulator's clock: real time plus an offset that tests move forward
-//! (so expiry can be tested without sleeping), and the calendar arithmetic the
-//! API's date strings need.
+//! (so expiry can be tested without sleeping). Its dates are [`crate::utc`]'s.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,107 +35,9 @@ impl Clock {
     }
 }
 
-/// A UTC calendar date and time of day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DateTime {
-    pub year: i64,
-    pub month: u32,
-    pub day: u32,
-    pub hour: u32,
-    pub minute: u32,
-    pub second: u32,
-}
-
-impl DateTime {
-    /// The UTC date and time of a Unix timestamp in seconds.
-    pub(crate) fn from_unix(secs: u64) -> Self {
-        let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX);
-        let rest = secs % 86_400;
-        let (year, month, day) = civil_from_days(days);
-        // `rest` < 86 400, so each part fits in u32.
-        Self {
-            year,
-            month,
-            day,
-            hour: (rest / 3600) as u32,
-            minute: (rest % 3600 / 60) as u32,
-            second: (rest % 60) as u32,
-        }
-    }
-
-    /// `2017-02-10T01:09:52Z`, the OneTouch API's date format.
-    pub(crate) fn iso8601(&self) -> String {
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        )
-    }
-
-    /// `2017-11-25 23:21:39 UTC`, the phone-info message's date format.
-    pub(crate) fn human_utc(&self) -> String {
-        format!(
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        )
-    }
-
-    /// The English month name, as `app/stats` reports it.
-    pub(crate) fn month_name(&self) -> &'static str {
-        const NAMES: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
-        NAMES[(self.month as usize).saturating_sub(1) % 12]
-    }
-}
-
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_known_instants() {
-        assert_eq!(DateTime::from_unix(0).iso8601(), "1970-01-01T00:00:00Z");
-        // The spec's OneTouch sample: created_at 2017-02-10T01:09:52Z.
-        assert_eq!(
-            DateTime::from_unix(1_486_688_992).iso8601(),
-            "2017-02-10T01:09:52Z"
-        );
-        // A leap day and the end of a year.
-        assert_eq!(
-            DateTime::from_unix(951_782_400).human_utc(),
-            "2000-02-29 00:00:00 UTC"
-        );
-        assert_eq!(
-            DateTime::from_unix(1_704_067_199).iso8601(),
-            "2023-12-31T23:59:59Z"
-        );
-        assert_eq!(DateTime::from_unix(1_704_067_199).month_name(), "December");
-    }
 
     #[test]
     fn advancing_moves_every_clone() {

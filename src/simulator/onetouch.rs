@@ -5,11 +5,11 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::Simulator;
-use super::clock::DateTime;
 use super::reply::{Answer, Reply};
 use super::request::Api;
 use super::state::{self, Approval, ApprovalStatus};
 use super::users::parse_id;
+use crate::utc::DateTime;
 
 /// The default lifetime of a request: one day (current docs).
 const DEFAULT_SECONDS_TO_EXPIRE: u64 = 86_400;

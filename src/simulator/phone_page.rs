@@ -14,9 +14,9 @@ use axum::routing::get;
 use minijinja::Environment;
 use serde_json::{Value, json};
 
-use super::clock::DateTime;
 use super::state::{ApprovalStatus, Message};
 use super::{Simulator, number, totp, users};
+use crate::utc::DateTime;
 
 const TEMPLATE: &str = "phone.html";
 

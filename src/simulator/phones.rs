@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::Simulator;
-use super::clock::DateTime;
 use super::number;
 use super::reply::{Answer, Reply};
 use super::request::{Api, Params};
 use super::state::{self, CODE_TTL_MS, Message, PhoneVerification};
+use crate::utc::DateTime;
 
 /// The carrier every simulated number belongs to.
 const CARRIER: &str = "Simulated Carrier";

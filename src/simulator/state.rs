@@ -216,7 +216,7 @@ impl State {
 
     /// The counters of the month containing `unix_secs`.
     pub(crate) fn month(&mut self, unix_secs: u64) -> &mut MonthStats {
-        let date = super::clock::DateTime::from_unix(unix_secs);
+        let date = crate::utc::DateTime::from_unix(unix_secs);
         self.stats.entry((date.year, date.month)).or_default()
     }
 

@@ -293,6 +293,13 @@ impl TestApp {
         enrolled.provider_user_id.parse().unwrap()
     }
 
+    /// The app's soft token, after moving the simulator's clock past the
+    /// window in which earlier tokens count as used.
+    pub async fn fresh_soft_token(&self, authy_id: u64) -> String {
+        self.sim.advance_clock(std::time::Duration::from_secs(60));
+        self.soft_token(authy_id).await
+    }
+
     /// The virtual phone's JSON API.
     pub async fn phone(&self, path: &str) -> Value {
         reqwest::get(self.url(&format!("/simulator/phone/api/{path}")))

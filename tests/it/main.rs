@@ -28,6 +28,7 @@ mod poll;
 mod postgres_server;
 mod routes_challenge;
 mod routes_enroll;
+mod routes_factors;
 mod routes_onetouch;
 mod simulator_api;
 mod simulator_phone;

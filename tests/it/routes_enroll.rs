@@ -68,8 +68,7 @@ async fn simulator_users(app: &TestApp) -> Vec<u64> {
 /// The app's soft token, after moving the simulator's clock past the window
 /// in which earlier tokens count as used.
 async fn fresh_token(app: &TestApp, authy_id: u64) -> String {
-    app.sim.advance_clock(Duration::from_secs(60));
-    app.soft_token(authy_id).await
+    app.fresh_soft_token(authy_id).await
 }
 
 /// The `Set-Cookie` line that sets the device cookie, if any.
