@@ -146,6 +146,12 @@ pub(crate) struct AuthState {
 pub(crate) struct Passed {
     pub method: SecondFactorMethod,
     pub at: u64,
+    /// The user's security generation when it passed (see
+    /// [`DeviceStore`](crate::store::DeviceStore)): once the generation
+    /// moves on (a factor removed, 2FA turned off, devices forgotten), the
+    /// session must pass again.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,7 +249,11 @@ pub async fn sign_in(session: &Session, user_id: impl Into<UserId>) -> Result<()
     save(session, &state).await
 }
 
-/// Where the session stands.
+/// Where the session stands, as the session alone says: a pass that a
+/// security change in another session has since voided still reads
+/// `Complete` here until the layer or a 2FA route next sees the session.
+/// Guard routes with the layer (or its [`Verified`](crate::layer::Verified)
+/// extractor behind it), not with this.
 pub async fn status(session: &Session) -> Result<TwoFactorStatus, SessionError> {
     Ok(load(session)
         .await?
@@ -269,6 +279,7 @@ pub(crate) async fn complete(
     session: &Session,
     method: SecondFactorMethod,
     now: SystemTime,
+    generation: u64,
 ) -> Result<bool, SessionError> {
     let Some(mut state) = load(session).await? else {
         return Ok(false);
@@ -276,6 +287,7 @@ pub(crate) async fn complete(
     state.passed = Some(Passed {
         method,
         at: unix(now),
+        generation,
     });
     state.approval = None;
     // A fresh CSRF token too: the old one may have been seen before 2FA.
@@ -283,6 +295,21 @@ pub(crate) async fn complete(
     cycle(session).await?;
     save(session, &state).await?;
     Ok(true)
+}
+
+/// Takes back a pass made before the user's security generation moved on
+/// (another session removed a factor, say): the session keeps its first
+/// factor, from `now`, and must pass the second again.
+pub(crate) async fn demote(
+    session: &Session,
+    state: &mut AuthState,
+    now: SystemTime,
+) -> Result<(), SessionError> {
+    state.passed = None;
+    state.first_factor_at = unix(now);
+    state.approval = None;
+    state.pushed = false;
+    save(session, state).await
 }
 
 /// Which pending enrollment this session registered.

@@ -124,6 +124,7 @@ impl TwoFactor {
             &shared.prefix,
             shared.rules.policy.pending_ttl,
         )
+        .with_store(shared.rules.store.clone())
         .with_own_routes(
             ROUTES
                 .iter()

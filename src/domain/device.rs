@@ -14,9 +14,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use super::Refusal;
 use super::Rules;
 use crate::config::RememberDevice;
-use crate::store::Factor;
+use crate::store::{Factor, UserId};
 
 /// Signed before the claims, so no other MAC made with the same key can pass
 /// for a device token.
@@ -72,6 +73,18 @@ fn names(claims: &Claims, enrollment: &Factor, now: u64) -> bool {
 }
 
 impl Rules {
+    /// Forgets every device the user remembered, for a session that passed
+    /// its second factor; every other session that passed must pass again.
+    /// The answer is the new security generation, for the caller's session.
+    pub(crate) async fn forget_devices(&self, user: &UserId, passed: bool) -> Result<u64, Refusal> {
+        if !passed {
+            return Err(Refusal::SecondFactorRequired);
+        }
+        let generation = self.store.revoke_devices(user).await?;
+        tracing::info!(user = %user, "tower-authy: remembered devices forgotten");
+        Ok(generation)
+    }
+
     /// A token remembering this device for the enrollment's user, when the
     /// policy remembers devices. A store failure costs only the token: the
     /// second factor has already passed.

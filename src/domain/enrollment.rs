@@ -238,7 +238,8 @@ impl Rules {
     }
 
     /// Turns two-factor sign-in off: removes every factor of the user, as
-    /// [`remove`](Self::remove) does one.
+    /// [`remove`](Self::remove) does one; the answer is the new security
+    /// generation.
     pub(crate) async fn turn_off(
         &self,
         user: &UserId,
@@ -246,11 +247,12 @@ impl Rules {
         confirmed: bool,
         code: &str,
         now: SystemTime,
-    ) -> Result<(), Refusal> {
-        self.remove(user, None, passed, confirmed, code, now)
+    ) -> Result<u64, Refusal> {
+        let generation = self
+            .remove(user, None, passed, confirmed, code, now)
             .await?;
         tracing::info!(user = %user, "tower-authy: two-factor sign-in turned off");
-        Ok(())
+        Ok(generation)
     }
 
     /// Removes the user's factor `id` (`None`: every factor) for a session
@@ -266,8 +268,9 @@ impl Rules {
     /// The store forgets the factor first (that is what the user asked);
     /// then the provider forgets its user unless another factor still holds
     /// the same identity (a failure there is logged: no factor refers to
-    /// that provider user any more). Every remembered device and every other
-    /// session that passed before is voided.
+    /// that provider user any more). Every remembered device and every
+    /// session that passed before is voided: the answer is the new security
+    /// generation, for the caller's own session to keep its pass.
     pub(crate) async fn remove(
         &self,
         user: &UserId,
@@ -276,7 +279,7 @@ impl Rules {
         confirmed: bool,
         code: &str,
         now: SystemTime,
-    ) -> Result<(), Refusal> {
+    ) -> Result<u64, Refusal> {
         let Some((method, at)) = passed else {
             return Err(Refusal::SecondFactorRequired);
         };
@@ -322,8 +325,7 @@ impl Rules {
                 self.forget_provider_user(&removed.factor).await;
             }
         }
-        self.store.revoke_devices(user).await?;
-        Ok(())
+        Ok(self.store.revoke_devices(user).await?)
     }
 
     /// Asks the provider to forget a removed factor's user; a user it no

@@ -37,6 +37,20 @@ pub(crate) struct Rules {
     pub(crate) policy: Policy,
 }
 
+/// Whether a pass stamped with the security generation `passed` still
+/// stands now that the user's generation is `current`: any change since
+/// (a factor removed, 2FA turned off, devices forgotten) voids it.
+pub(crate) fn pass_stands(passed: u64, current: u64) -> bool {
+    passed == current
+}
+
+impl Rules {
+    /// The user's security generation, stamped on each pass.
+    pub(crate) async fn generation(&self, user: &crate::store::UserId) -> Result<u64, Refusal> {
+        Ok(self.store.device_generation(user).await?)
+    }
+}
+
 /// Whether a first factor done at `since` has waited `ttl` or longer for the
 /// second at `now`: then the session starts again from the password.
 pub(crate) fn is_stale(since: SystemTime, now: SystemTime, ttl: Duration) -> bool {

@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use super::Config;
 use super::verified::Verified;
 use crate::code::Code;
-use crate::domain::is_stale;
+use crate::domain::{is_stale, pass_stands};
 use crate::negotiate::Format;
 use crate::session::{self, from_unix};
 
@@ -104,12 +104,35 @@ pub(super) async fn decide(config: &Config, head: Head) -> Decision {
     let Some(state) = state else {
         return Decision::Deny(deny(config, &head, Denied::Login));
     };
+    let mut state = state;
     if let Some(passed) = state.passed {
-        return Decision::Pass(Some(Verified {
-            user_id: state.user_id,
-            method: passed.method,
-            at: from_unix(passed.at),
-        }));
+        // The one store read of a passed session: a pass from before the
+        // user's last security change (a factor removed elsewhere) is void.
+        let current = match &config.store {
+            Some(store) => store.device_generation(&state.user_id).await,
+            None => Ok(passed.generation),
+        };
+        match current {
+            Ok(current) if pass_stands(passed.generation, current) => {
+                return Decision::Pass(Some(Verified {
+                    user_id: state.user_id,
+                    method: passed.method,
+                    at: from_unix(passed.at),
+                }));
+            }
+            Ok(_) => {
+                if let Err(error) = session::demote(session, &mut state, SystemTime::now()).await {
+                    tracing::warn!(%error, "tower-authy: could not take back a voided pass");
+                    return Decision::Deny(failure(Code::SessionUnavailable));
+                }
+                tracing::info!(user = %state.user_id, "tower-authy: a pass made before a security change must be made again");
+                return Decision::Deny(deny(config, &head, Denied::SecondFactor));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "tower-authy: store unavailable; refusing");
+                return Decision::Deny(failure(Code::StorageUnavailable));
+            }
+        }
     }
     if is_stale(
         from_unix(state.first_factor_at),

@@ -29,7 +29,7 @@ use http::request::Parts;
 use tower::Service;
 use tower_layer::Layer;
 
-use crate::store::UserId;
+use crate::store::{SharedStore, UserId};
 
 mod decide;
 mod future;
@@ -91,6 +91,9 @@ struct Config {
     exempt_exact: Vec<String>,
     pending_ttl: Duration,
     requirement: Option<Arc<dyn Requirement>>,
+    /// Where a passed session's security generation is checked (always set
+    /// by `TwoFactor::layer`; `None` only in the layer's own unit tests).
+    store: Option<SharedStore>,
 }
 
 impl fmt::Debug for Config {
@@ -154,6 +157,7 @@ impl RequireSecondFactorLayer {
                 exempt_exact: Vec::new(),
                 pending_ttl,
                 requirement: None,
+                store: None,
             }),
         }
     }
@@ -161,6 +165,11 @@ impl RequireSecondFactorLayer {
     fn edit(mut self, change: impl FnOnce(&mut Config)) -> Self {
         change(Arc::make_mut(&mut self.config));
         self
+    }
+
+    /// The store whose security generations void older passes.
+    pub(crate) fn with_store(self, store: SharedStore) -> Self {
+        self.edit(|c| c.store = Some(store))
     }
 
     /// The crate's routes, each exempt exactly.

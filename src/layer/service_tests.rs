@@ -34,6 +34,7 @@ async fn set_state(session: Session, Path(which): Path<String>) -> &'static str 
             let passed = Passed {
                 method: SecondFactorMethod::Code,
                 at: now,
+                generation: 0,
             };
             session::save(&session, &state(now, Some(passed)))
                 .await

@@ -20,7 +20,7 @@ pub(crate) async fn finish(ctx: &mut Ctx, method: SecondFactorMethod) -> Result<
     let now = SystemTime::now();
     // The first factor may have gone stale while a check or a long-poll ran.
     let ttl = ctx.shared.rules.policy.pending_ttl;
-    match session::load(&ctx.session).await? {
+    let user = match session::load(&ctx.session).await? {
         Some(state)
             if state.passed.is_none() && is_stale(from_unix(state.first_factor_at), now, ttl) =>
         {
@@ -28,9 +28,11 @@ pub(crate) async fn finish(ctx: &mut Ctx, method: SecondFactorMethod) -> Result<
             return Err(Refusal::LoginRequired);
         }
         None => return Err(Refusal::LoginRequired),
-        Some(_) => {}
-    }
-    if !session::complete(&ctx.session, method, now).await? {
+        Some(state) => state.user_id,
+    };
+    // Read before the pass is written: a change made meanwhile voids it.
+    let generation = ctx.shared.rules.generation(&user).await?;
+    if !session::complete(&ctx.session, method, now, generation).await? {
         return Err(Refusal::LoginRequired);
     }
     ctx.state = session::load(&ctx.session).await?;

@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use super::reply;
-use crate::domain::{Refusal, Requester, is_stale};
+use crate::domain::{Refusal, Requester, is_stale, pass_stands};
 use crate::negotiate::Format;
 use crate::session::{self, AuthState, from_unix};
 use crate::two_factor::Shared;
@@ -55,6 +55,20 @@ impl Ctx {
 
     pub(crate) fn signed_in_mut(&mut self) -> Result<&mut AuthState, Refusal> {
         self.state.as_mut().ok_or(Refusal::LoginRequired)
+    }
+
+    /// Keeps this session's pass through a security change it made itself
+    /// (the change voided every other session's): stamps it with the new
+    /// `generation`.
+    pub(crate) async fn keep_pass(&self, generation: u64) -> Result<(), Refusal> {
+        let Some(mut state) = self.state.clone() else {
+            return Ok(());
+        };
+        if let Some(passed) = state.passed.as_mut() {
+            passed.generation = generation;
+            session::save(&self.session, &state).await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn save(&self) -> Result<(), Refusal> {
@@ -103,6 +117,24 @@ impl FromRequestParts<Arc<Shared>> for Ctx {
                 .await
                 .map_err(|e| Rejection(reply::json_refusal(&e.into())))?;
             state = None;
+        }
+        // A pass from before the user's last security change is void here
+        // as in the layer: the second factor is asked again.
+        if let Some(current) = state.as_mut().filter(|s| s.passed.is_some()) {
+            let reject = |refusal: Refusal| Rejection(reply::json_refusal(&refusal));
+            let generation = shared
+                .rules
+                .generation(&current.user_id)
+                .await
+                .map_err(reject)?;
+            if current
+                .passed
+                .is_some_and(|passed| !pass_stands(passed.generation, generation))
+            {
+                session::demote(&session, current, now)
+                    .await
+                    .map_err(|e| reject(e.into()))?;
+            }
         }
         Ok(Self {
             shared: shared.clone(),

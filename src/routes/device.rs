@@ -17,7 +17,6 @@ use super::forms::Empty;
 use super::reply;
 use crate::code::Code;
 use crate::config::RememberDevice;
-use crate::domain::Refusal;
 use crate::store::Factor;
 use crate::two_factor::Shared;
 
@@ -86,12 +85,11 @@ pub(crate) async fn forget(Post(ctx, _): Post<Empty>) -> Response {
     let back = format!("{}/enroll", shared.prefix);
     let result = async {
         let state = ctx.signed_in()?;
-        if state.passed.is_none() {
-            return Err(Refusal::SecondFactorRequired);
-        }
-        shared.rules.store.revoke_devices(&state.user_id).await?;
-        tracing::info!(user = %state.user_id, "tower-authy: remembered devices forgotten");
-        Ok(())
+        let generation = shared
+            .rules
+            .forget_devices(&state.user_id, state.passed.is_some())
+            .await?;
+        ctx.keep_pass(generation).await
     }
     .await;
     match result {

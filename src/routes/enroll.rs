@@ -280,7 +280,8 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
     let mut response = if already_passed {
         // The code just passed is the session's second factor from now on:
         // fresh enough to change settings.
-        if !session::complete(&ctx.session, SecondFactorMethod::Code, now).await? {
+        let generation = rules.generation(&user).await?;
+        if !session::complete(&ctx.session, SecondFactorMethod::Code, now, generation).await? {
             return Err(Refusal::LoginRequired);
         }
         reply::notice(ctx.format, &enroll_page(&shared), Code::Enabled, json!({}))
@@ -310,7 +311,7 @@ pub(crate) async fn disable(Post(ctx, form): Post<DisableForm>) -> Response {
     let result = async {
         let state = ctx.signed_in()?;
         let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
-        shared
+        let generation = shared
             .rules
             .turn_off(
                 &state.user_id,
@@ -319,7 +320,8 @@ pub(crate) async fn disable(Post(ctx, form): Post<DisableForm>) -> Response {
                 &form.token,
                 SystemTime::now(),
             )
-            .await
+            .await?;
+        ctx.keep_pass(generation).await
     }
     .await;
     match result {

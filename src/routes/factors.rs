@@ -88,7 +88,7 @@ pub(crate) async fn remove(Path(id): Path<String>, Post(ctx, form): Post<RemoveF
         }
         let state = ctx.signed_in()?;
         let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
-        shared
+        let generation = shared
             .rules
             .remove(
                 &state.user_id,
@@ -98,7 +98,8 @@ pub(crate) async fn remove(Path(id): Path<String>, Post(ctx, form): Post<RemoveF
                 &form.token,
                 SystemTime::now(),
             )
-            .await
+            .await?;
+        ctx.keep_pass(generation).await
     }
     .await;
     match result {

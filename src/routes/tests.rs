@@ -75,6 +75,7 @@ async fn seed(session: Session, Path(which): Path<String>) -> &'static str {
             passed: Some(Passed {
                 method: SecondFactorMethod::Code,
                 at: hour_ago,
+                generation: 0,
             }),
             csrf: "csrf".into(),
             approval: None,

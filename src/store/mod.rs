@@ -223,14 +223,17 @@ pub trait AdminStore: Send + Sync {
     async fn reset_grace_logins(&self, user: &UserId) -> Result<(), StoreError>;
 }
 
-/// Per-user revocation of remembered devices: a remember-device cookie names
-/// the generation it was issued in and is void once the generation moves on.
+/// Each user's security generation: a remember-device cookie and a session's
+/// pass name the generation they were made in, and are void once it moves
+/// on — when the user forgets their devices, removes a factor or turns 2FA
+/// off. The layer reads it once per request of a passed session.
 #[async_trait]
 pub trait DeviceStore: Send + Sync {
     /// The user's current generation (0 for a user never revoked).
     async fn device_generation(&self, user: &UserId) -> Result<u64, StoreError>;
 
-    /// Voids every device remembered so far, atomically; returns the new generation.
+    /// Voids every device remembered and every pass made so far,
+    /// atomically; returns the new generation.
     async fn revoke_devices(&self, user: &UserId) -> Result<u64, StoreError>;
 }
 

@@ -261,3 +261,60 @@ async fn removing_needs_a_same_origin_post() {
             .is_some()
     );
 }
+
+/// Issue 9, item 7: a session that passed before a security change made in
+/// another session (a factor removed, 2FA turned off, devices forgotten)
+/// must pass again; the session that made the change keeps its pass.
+/// Before, every other session went on as if nothing happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_sessions_must_pass_again_after_a_security_change() {
+    let app = TestApp::start(Policy::default()).await;
+    let authy_id = app.enroll("gail", FactorState::Active).await;
+    let changer = passed(&app, "gail", authy_id).await;
+    let other = passed(&app, "gail", authy_id).await;
+    assert_eq!(app.status(&other, "/api/me").await, 200);
+
+    let forgot = app
+        .post_json(&changer, "/2fa/devices/forget", json!({}))
+        .await;
+    assert_eq!(forgot.status(), 200);
+    assert_eq!(
+        app.status(&changer, "/api/me").await,
+        200,
+        "the changer stays"
+    );
+    let voided = app.get(&other, "/api/me").await;
+    assert_eq!(voided.status(), 401, "the other session must pass again");
+    assert_eq!(
+        voided.json::<Value>().await.unwrap()["error"],
+        "second_factor_required"
+    );
+    assert_eq!(
+        app.get(&other, "/2fa/factors").await.status(),
+        401,
+        "the crate's routes see the voided pass too"
+    );
+    let token = app.fresh_soft_token(authy_id).await;
+    let again = app
+        .post_json(&other, "/2fa/token", json!({"token": token}))
+        .await;
+    assert_eq!(again.status(), 200, "it passes again with a code");
+    assert_eq!(app.status(&other, "/api/me").await, 200);
+
+    let id = factor_id(&app, "gail").await;
+    let token = app.fresh_soft_token(authy_id).await;
+    let removed = app
+        .post_json(
+            &changer,
+            &format!("/2fa/factors/{id}/remove"),
+            json!({"confirm": true, "token": token}),
+        )
+        .await;
+    assert_eq!(removed.status(), 200);
+    assert_eq!(app.status(&changer, "/api/me").await, 200);
+    assert_eq!(
+        app.status(&other, "/api/me").await,
+        401,
+        "removing a factor voids the other pass"
+    );
+}
