@@ -195,7 +195,6 @@ pub struct Policy {
     pub(crate) codes: bool,
     pub(crate) sms: ChannelMode,
     pub(crate) call: ChannelMode,
-    pub(crate) fallback_delay: Duration,
     pub(crate) onetouch_message: String,
     pub(crate) onetouch_details: Vec<(String, String)>,
     pub(crate) onetouch_ttl: Duration,
@@ -218,7 +217,6 @@ impl Default for Policy {
             codes: true,
             sms: ChannelMode::On,
             call: ChannelMode::On,
-            fallback_delay: Duration::from_secs(10),
             onetouch_message: "Sign-in request".into(),
             onetouch_details: Vec::new(),
             onetouch_ttl: Duration::from_secs(120),
@@ -242,7 +240,7 @@ impl Policy {
     /// | setting | default |
     /// |---|---|
     /// | enrollment | opt-in |
-    /// | OneTouch | on, first; fallbacks offered after 10 s |
+    /// | OneTouch | on, first; the other ways offered beside it at once |
     /// | codes (app, SMS, voice) | on; SMS and voice not forced |
     /// | OneTouch message, time to live | "Sign-in request", 2 minutes |
     /// | outcome | by callback |
@@ -295,13 +293,6 @@ impl PolicyBuilder {
     /// Voice calls: off, on, or forced even for users with the app (default: on).
     pub fn with_call(mut self, mode: ChannelMode) -> Self {
         self.0.call = mode;
-        self
-    }
-
-    /// How long the challenge waits on OneTouch before offering fallbacks
-    /// (default: 10 s; at most the OneTouch time to live).
-    pub fn with_fallback_delay(mut self, delay: Duration) -> Self {
-        self.0.fallback_delay = delay;
         self
     }
 
@@ -431,11 +422,6 @@ impl PolicyBuilder {
             (10..=86_400).contains(&ttl.as_secs()),
             "10 s to 1 day",
         )?;
-        range(
-            "fallback delay",
-            policy.fallback_delay <= ttl,
-            "at most the OneTouch time to live",
-        )?;
         let message = policy.onetouch_message.chars().count();
         range(
             "OneTouch message",
@@ -521,12 +507,6 @@ mod tests {
         assert!(
             Policy::builder()
                 .with_onetouch_ttl(Duration::from_secs(5))
-                .build()
-                .is_err()
-        );
-        assert!(
-            Policy::builder()
-                .with_fallback_delay(Duration::from_secs(500))
                 .build()
                 .is_err()
         );

@@ -239,14 +239,15 @@ impl TwoFactorBuilder {
     /// or nothing), `onetouch` (offered to this user), `autostart` (the page
     /// may push by itself: once per challenge, never after the user asked
     /// for a text or a call, or to follow a push still waiting),
-    /// `fallback_after` (seconds before the code channels are offered while
-    /// OneTouch runs; 0 for at once), `onetouch_ttl` (seconds a push can be
+    /// `ways` (`onetouch`, `code`, `sms`, `call` as offered, strongest
+    /// first: the page starts with the first and offers the others at once
+    /// under "Try another way"), `onetouch_ttl` (seconds a push can be
     /// answered) and `masked_phone`. Its forms post to `{prefix}/onetouch`,
     /// `{prefix}/token` (field `token`), `{prefix}/sms` and `{prefix}/call`;
     /// `GET {prefix}/status` finishes after an approval. The default's
     /// script pushes at once and follows `{prefix}/events`; a replacement
     /// can keep it (it needs the ids and `data-*` attributes of the
-    /// default's `#onetouch` and `#fallbacks`) or work without script.
+    /// default's `#onetouch`) or work without script.
     ///
     /// `enroll.html` also gets `step`, `masked_phone`, `passed` (the session
     /// passed its second factor), `can_replace` (may register another

@@ -1,7 +1,7 @@
 //! The challenge decision: who must pass, with what; skipping a phone that
 //! was never confirmed; sending a code.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use super::refusal::Send;
 use super::{Refusal, Rules};
@@ -32,7 +32,38 @@ pub(crate) fn challenge_factor(factors: Vec<Factor>) -> Option<Factor> {
     active.into_iter().chain(pending).next()
 }
 
+/// A way to pass the challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Way {
+    /// Approve a push in the provider's app.
+    Onetouch,
+    /// Type a code (from the app, a text or a call).
+    Code,
+    /// Have a code texted.
+    Sms,
+    /// Have a code read out in a call.
+    Call,
+}
+
 impl Rules {
+    /// The ways the challenge offers, strongest first: a push (`push`: the
+    /// user has the app), then a code, a text, a call, as the policy
+    /// allows. The first is the way the page starts with; the others are
+    /// "Try another way", offered at once beside it.
+    pub(crate) fn ways(&self, push: bool) -> Vec<Way> {
+        let policy = &self.policy;
+        [
+            (Way::Onetouch, push),
+            (Way::Code, policy.codes),
+            (Way::Sms, policy.sms != ChannelMode::Off),
+            (Way::Call, policy.call != ChannelMode::Off),
+        ]
+        .into_iter()
+        .filter_map(|(way, offered)| offered.then_some(way))
+        .collect()
+    }
+
     /// The user's factor the challenge acts on, if any.
     pub(crate) async fn current_factor(&self, user: &UserId) -> Result<Option<Factor>, Refusal> {
         Ok(challenge_factor(self.store.factors(user).await?))
@@ -170,15 +201,6 @@ impl Rules {
                 tracing::warn!(%error, "tower-authy: cannot ask for the user's devices");
                 false
             }
-        }
-    }
-
-    /// How long the challenge waits on a push before offering the codes.
-    pub(crate) fn fallback_after(&self, push: bool) -> Duration {
-        if push {
-            self.policy.fallback_delay
-        } else {
-            Duration::ZERO
         }
     }
 }

@@ -103,7 +103,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
     .await?;
     let sms = policy.sms != ChannelMode::Off;
     let call = policy.call != ChannelMode::Off;
-    let fallback_after = rules.fallback_after(push).as_secs();
+    let ways = rules.ways(push);
     // A phone never confirmed is not yet a factor: the user may go on
     // without it (then replace it), so a phone planted with the password
     // alone cannot lock its owner out.
@@ -116,7 +116,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "status": "challenge",
                 "channels": {"onetouch": push, "code": policy.codes, "sms": sms, "call": call},
                 "autostart": autostart,
-                "fallback_after": fallback_after,
+                "ways": ways,
                 "locked_for": shown.locked_for,
                 "attempts_left": shown.attempts_left,
                 "masked_phone": enrollment.hint,
@@ -136,7 +136,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "codes": policy.codes,
                 "sms": sms,
                 "call": call,
-                "fallback_after": fallback_after,
+                "ways": ways,
                 "onetouch_ttl": policy.onetouch_ttl.as_secs(),
                 "remember": policy.remember_device.is_some(),
                 "masked_phone": enrollment.hint,

@@ -137,7 +137,10 @@ async fn a_browser_approval_returns_to_the_page_first_asked_for() {
     let page = app.text(&browser, &location(&first)).await;
     assert!(page.contains("id=\"onetouch\""), "{page}");
     assert!(page.contains("new EventSource"), "{page}");
-    assert!(page.contains("data-after=\"10\""), "{page}");
+    assert!(
+        page.contains("id=\"other-ways\"") && page.contains("name=\"token\""),
+        "the other ways beside the push: {page}"
+    );
     assert!(page.contains("2fa/status\">I approved it"), "{page}");
 
     let sent = browser
@@ -400,7 +403,11 @@ async fn a_user_without_the_app_is_told_to_use_another_way() {
         .await
         .unwrap();
     assert_eq!(challenge["channels"]["onetouch"], false, "{challenge}");
-    assert_eq!(challenge["fallback_after"], 0);
+    assert_eq!(
+        challenge["ways"],
+        serde_json::json!(["code", "sms", "call"]),
+        "without the app, the code comes first"
+    );
 
     let (code, body) = push(&app, &api).await;
     assert_eq!(code, 400, "{body}");
@@ -531,7 +538,10 @@ async fn onetouch_turned_off_is_not_offered_and_refused() {
     app.sign_in(&browser, "alice").await;
     let page = app.text(&browser, "/2fa").await;
     assert!(!page.contains("<script"), "{page}");
-    assert!(page.contains("data-after=\"0\""), "{page}");
+    assert!(
+        page.contains("name=\"token\"") && !page.contains("id=\"onetouch\""),
+        "the code first: {page}"
+    );
     let api = app.api();
     app.sign_in(&api, "alice").await;
     let (code, body) = push(&app, &api).await;
