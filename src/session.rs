@@ -140,6 +140,12 @@ pub(crate) struct AuthState {
     /// or a denial never buzzes the phone again.
     #[serde(default)]
     pub pushed: bool,
+    /// Random per sign-in: a sign-out records it in the store
+    /// ([`TwoFactor::sign_out`](crate::TwoFactor::sign_out)), and nothing
+    /// writes a session whose nonce signed out. Empty in sessions from
+    /// before this field.
+    #[serde(default)]
+    pub nonce: String,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,6 +251,7 @@ pub async fn sign_in(session: &Session, user_id: impl Into<UserId>) -> Result<()
         approval: None,
         next: None,
         pushed: false,
+        nonce: random_token(),
     };
     save(session, &state).await
 }
@@ -268,7 +275,9 @@ pub async fn csrf_token(session: &Session) -> Result<Option<String>, SessionErro
 }
 
 /// Ends the session: everything in it is deleted, this crate's state and the
-/// application's, and the cookie is voided.
+/// application's, and the cookie is voided. Prefer
+/// [`TwoFactor::sign_out`](crate::TwoFactor::sign_out), which also keeps a
+/// request still in flight from saving the session back.
 pub async fn sign_out(session: &Session) -> Result<(), SessionError> {
     session.flush().await.map_err(SessionError)
 }

@@ -11,7 +11,10 @@ use http::Method;
 use crate::config::{ConfigError, Policy, StatusMode};
 use crate::domain::{EnrollError, Rules};
 use crate::layer::RequireSecondFactorLayer;
+use tower_sessions::Session;
+
 use crate::provider::{EnrollmentRequest, SecondFactorProvider};
+use crate::session::SessionError;
 use crate::store::{Factor, SharedStore, UserId};
 use crate::ui::Ui;
 use crate::webhook::{Webhook, WebhookBuilder};
@@ -144,6 +147,33 @@ impl TwoFactor {
     /// The store, for the application's own needs (an admin page, say).
     pub fn store(&self) -> &SharedStore {
         &self.shared.rules.store
+    }
+
+    /// Signs the session out for good: records its sign-in as signed out in
+    /// the store, so that a request of the same session still in flight (a
+    /// long-poll, a code being checked) writes nothing and cannot bring it
+    /// back, then deletes the session. If the store cannot record it, the
+    /// session is deleted all the same (and the failure logged).
+    ///
+    /// ```no_run
+    /// # async fn logout(two_factor: tower_authy::TwoFactor, session: tower_sessions::Session) {
+    /// two_factor.sign_out(&session).await.ok();
+    /// # }
+    /// ```
+    pub async fn sign_out(&self, session: &Session) -> Result<(), SessionError> {
+        let state = crate::session::load(session).await;
+        if let Ok(Some(state)) = &state {
+            if let Err(refusal) = self
+                .shared
+                .rules
+                .signed_out(&state.nonce, SystemTime::now())
+                .await
+            {
+                tracing::warn!(%refusal, "tower-authy: could not record a sign-out");
+            }
+        }
+        crate::session::sign_out(session).await?;
+        state.map(drop)
     }
 
     /// Registers a user who has no second factor yet (a sign-up form, a

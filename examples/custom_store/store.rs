@@ -385,6 +385,11 @@ impl DeviceStore for HashMapStore {
 
 #[async_trait]
 impl NonceStore for HashMapStore {
+    async fn nonce_seen(&self, nonce: &str, now: SystemTime) -> Result<bool, StoreError> {
+        let tables = self.tables();
+        Ok(tables.nonces.get(nonce).is_some_and(|until| now < *until))
+    }
+
     async fn insert_nonce(
         &self,
         nonce: &str,

@@ -335,8 +335,10 @@ async fn login(
     Redirect::to("/2fa?next=/protected").into_response()
 }
 
-async fn logout(session: Session) -> Redirect {
-    let _ = session::sign_out(&session).await;
+async fn logout(State(app): State<App>, session: Session) -> Redirect {
+    // Through `TwoFactor`: a request still in flight (a long-poll of the
+    // challenge) cannot save the session back.
+    let _ = app.two_factor.sign_out(&session).await;
     Redirect::to("/login")
 }
 

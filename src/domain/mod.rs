@@ -21,6 +21,7 @@ mod device;
 mod enrollment;
 mod refusal;
 mod requester;
+mod sign_out;
 
 pub(crate) use approval::{Binding, MAX_WAIT};
 pub(crate) use challenge::Need;
@@ -28,6 +29,7 @@ pub use enrollment::EnrollError;
 pub(crate) use enrollment::{Replace, validate};
 pub(crate) use refusal::Refusal;
 pub(crate) use requester::Requester;
+pub(crate) use sign_out::is_signed_out;
 
 /// What the rules act on: the store, the provider and the policy.
 #[derive(Debug)]

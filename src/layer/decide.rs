@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use super::Config;
 use super::verified::Verified;
 use crate::code::Code;
-use crate::domain::{is_stale, pass_stands};
+use crate::domain::{is_signed_out, is_stale, pass_stands};
 use crate::negotiate::Format;
 use crate::session::{self, from_unix};
 
@@ -121,7 +121,19 @@ pub(super) async fn decide(config: &Config, head: Head) -> Decision {
                 }));
             }
             Ok(_) => {
-                if let Err(error) = session::demote(session, &mut state, SystemTime::now()).await {
+                let now = SystemTime::now();
+                // Writing a session signed out meanwhile would save it back.
+                if let Some(store) = config.store.as_deref() {
+                    match is_signed_out(store, &state.nonce, now).await {
+                        Ok(false) => {}
+                        Ok(true) => return Decision::Deny(deny(config, &head, Denied::Login)),
+                        Err(error) => {
+                            tracing::warn!(%error, "tower-authy: store unavailable; refusing");
+                            return Decision::Deny(failure(Code::StorageUnavailable));
+                        }
+                    }
+                }
+                if let Err(error) = session::demote(session, &mut state, now).await {
                     tracing::warn!(%error, "tower-authy: could not take back a voided pass");
                     return Decision::Deny(failure(Code::SessionUnavailable));
                 }

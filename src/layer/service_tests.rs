@@ -24,6 +24,7 @@ async fn set_state(session: Session, Path(which): Path<String>) -> &'static str 
         approval: None,
         next: None,
         pushed: false,
+        nonce: String::new(),
     };
     match which.as_str() {
         "pending" => session::save(&session, &state(now, None)).await.unwrap(),

@@ -32,6 +32,7 @@ pub(crate) async fn finish(ctx: &mut Ctx, method: SecondFactorMethod) -> Result<
     };
     // Read before the pass is written: a change made meanwhile voids it.
     let generation = ctx.shared.rules.generation(&user).await?;
+    ctx.writable().await?;
     if !session::complete(&ctx.session, method, now, generation).await? {
         return Err(Refusal::LoginRequired);
     }

@@ -65,14 +65,34 @@ impl Ctx {
             return Ok(());
         };
         if let Some(passed) = state.passed.as_mut() {
+            self.writable().await?;
             passed.generation = generation;
             session::save(&self.session, &state).await?;
         }
         Ok(())
     }
 
+    /// Refuses to write a session that signed out since this request
+    /// loaded it (in another tab, during a long-poll): writing would save
+    /// it back. Call before every write.
+    pub(crate) async fn writable(&self) -> Result<(), Refusal> {
+        let Some(state) = &self.state else {
+            return Err(Refusal::LoginRequired);
+        };
+        let rules = &self.shared.rules;
+        if rules
+            .is_signed_out(&state.nonce, std::time::SystemTime::now())
+            .await?
+        {
+            tracing::info!(user = %state.user_id, "tower-authy: the session signed out meanwhile; not writing it");
+            return Err(Refusal::LoginRequired);
+        }
+        Ok(())
+    }
+
     pub(crate) async fn save(&self) -> Result<(), Refusal> {
         if let Some(state) = &self.state {
+            self.writable().await?;
             session::save(&self.session, state).await?;
         }
         Ok(())

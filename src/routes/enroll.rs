@@ -230,6 +230,7 @@ async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Factor, Refusal> {
     let enrollment = rules
         .enroll(user, &request, replace, SystemTime::now())
         .await?;
+    ctx.writable().await?;
     session::mark_enrolling(&ctx.session, user, enrollment.id.as_str()).await?;
     Ok(enrollment)
 }
@@ -281,6 +282,7 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
         // The code just passed is the session's second factor from now on:
         // fresh enough to change settings.
         let generation = rules.generation(&user).await?;
+        ctx.writable().await?;
         if !session::complete(&ctx.session, SecondFactorMethod::Code, now, generation).await? {
             return Err(Refusal::LoginRequired);
         }

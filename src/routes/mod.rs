@@ -106,4 +106,6 @@ where
 }
 
 #[cfg(test)]
+mod sign_out_tests;
+#[cfg(test)]
 mod tests;

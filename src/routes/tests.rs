@@ -68,6 +68,7 @@ async fn seed(session: Session, Path(which): Path<String>) -> &'static str {
             approval: None,
             next: None,
             pushed: false,
+            nonce: String::new(),
         },
         _ => AuthState {
             user_id: "alice".into(),
@@ -81,6 +82,7 @@ async fn seed(session: Session, Path(which): Path<String>) -> &'static str {
             approval: None,
             next: None,
             pushed: false,
+            nonce: String::new(),
         },
     };
     session::save(&session, &state).await.unwrap();

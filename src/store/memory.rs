@@ -473,6 +473,14 @@ impl DeviceStore for MemoryStore {
 
 #[async_trait]
 impl NonceStore for MemoryStore {
+    async fn nonce_seen(&self, nonce: &str, now: SystemTime) -> Result<bool, StoreError> {
+        Ok(self
+            .state()
+            .nonces
+            .get(nonce)
+            .is_some_and(|until| now < *until))
+    }
+
     async fn insert_nonce(
         &self,
         nonce: &str,

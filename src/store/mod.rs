@@ -247,9 +247,13 @@ pub enum NonceInsert {
     Seen,
 }
 
-/// Seen callback nonces: the replay guard.
+/// Seen nonces: the callbacks' replay guard, and the sessions signed out
+/// (so that a request still in flight cannot bring one back).
 #[async_trait]
 pub trait NonceStore: Send + Sync {
+    /// Whether `nonce` is recorded and unexpired at `now`. Changes nothing.
+    async fn nonce_seen(&self, nonce: &str, now: SystemTime) -> Result<bool, StoreError>;
+
     /// Records `nonce` until `expires_at` if it is absent at `now`, atomically:
     /// of many concurrent inserts of one nonce exactly one is `Fresh`. An
     /// expired nonce counts as absent.

@@ -64,8 +64,11 @@ async fn login(session: Session, Form(form): Form<LoginForm>) -> impl IntoRespon
     Redirect::to("/2fa")
 }
 
-async fn logout(session: Session) -> impl IntoResponse {
-    session::sign_out(&session).await.unwrap();
+async fn logout(
+    axum::extract::State(two_factor): axum::extract::State<TwoFactor>,
+    session: Session,
+) -> impl IntoResponse {
+    two_factor.sign_out(&session).await.unwrap();
     Redirect::to("/login")
 }
 
@@ -138,7 +141,7 @@ impl TestApp {
             .layer(two_factor.layer().with_exempt_path("/logout"));
         let app = Router::new()
             .route("/login", get(|| async { "login page" }).post(login))
-            .route("/logout", post(logout))
+            .route("/logout", post(logout).with_state(two_factor.clone()))
             .merge(protected)
             .merge(two_factor.router())
             .nest("/simulator", sim.router())

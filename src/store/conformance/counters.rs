@@ -294,9 +294,22 @@ pub async fn nonces<S: Store>(store: &Arc<S>) {
     let now = t0();
     let nonce = unique("nonce");
     let until = now + secs(300);
+    assert!(
+        !store.nonce_seen(&nonce, now).await.unwrap(),
+        "an unknown nonce is not seen"
+    );
+    assert!(
+        !store.nonce_seen(&nonce, now).await.unwrap(),
+        "asking records nothing"
+    );
     assert_eq!(
         store.insert_nonce(&nonce, until, now).await.unwrap(),
         NonceInsert::Fresh
+    );
+    assert!(store.nonce_seen(&nonce, now + secs(299)).await.unwrap());
+    assert!(
+        !store.nonce_seen(&nonce, until).await.unwrap(),
+        "an expired nonce is not seen"
     );
     assert_eq!(
         store

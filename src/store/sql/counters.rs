@@ -172,6 +172,17 @@ impl<B: Backend> DeviceStore for SqlStore<B> {
 
 #[async_trait]
 impl<B: Backend> NonceStore for SqlStore<B> {
+    async fn nonce_seen(&self, nonce: &str, now: SystemTime) -> Result<bool, StoreError> {
+        let row = self
+            .backend
+            .fetch_optional(
+                "SELECT nonce FROM tower_authy_nonces WHERE nonce = $1 AND expires_at > $2",
+                &[Bind::Text(nonce), Bind::Int(to_ms(now)?)],
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
     async fn insert_nonce(
         &self,
         nonce: &str,
