@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     pub(crate) prefix: String,
     pub(crate) login_path: String,
     pub(crate) logout_path: Option<String>,
+    /// Where the settings page links back to, in the application.
+    pub(crate) return_path: String,
     pub(crate) callback_path: String,
     pub(crate) webhook: Option<Webhook>,
     pub(crate) ui: Ui,
@@ -91,6 +93,7 @@ pub struct TwoFactorBuilder {
     prefix: String,
     login_path: String,
     logout_path: Option<String>,
+    return_path: String,
     webhook: Option<WebhookBuilder>,
     templates: BTreeMap<String, String>,
 }
@@ -108,6 +111,7 @@ impl TwoFactor {
             prefix: "/2fa".into(),
             login_path: "/login".into(),
             logout_path: Some("/logout".into()),
+            return_path: "/".into(),
             webhook: None,
             templates: BTreeMap::new(),
         }
@@ -218,6 +222,14 @@ impl TwoFactorBuilder {
     /// layer lets through (default `/logout`; `None`: no button).
     pub fn with_logout_path(mut self, path: Option<&str>) -> Self {
         self.logout_path = path.map(str::to_owned);
+        self
+    }
+
+    /// The application's page the settings page (`{prefix}/enroll`) links
+    /// back to, "Back to the application" (default `/`): a path on this
+    /// site.
+    pub fn with_return_path(mut self, path: impl Into<String>) -> Self {
+        self.return_path = path.into();
         self
     }
 
@@ -384,6 +396,13 @@ impl TwoFactorBuilder {
         if let Some(logout) = &self.logout_path {
             path("logout path", logout)?;
         }
+        // A path of this site only: `//evil.example` is another site.
+        let back = &self.return_path;
+        if !back.starts_with('/') || back.starts_with("//") || back.contains(['\\', '#']) {
+            return Err(ConfigError::InvalidPath {
+                setting: "return path",
+            });
+        }
         let callback_path = self.callback_path()?;
         if self.policy.onetouch
             && self.policy.status_mode == StatusMode::Callback
@@ -415,6 +434,7 @@ impl TwoFactorBuilder {
                 prefix: self.prefix,
                 login_path: self.login_path,
                 logout_path: self.logout_path,
+                return_path: self.return_path,
                 callback_path,
                 webhook,
                 ui,

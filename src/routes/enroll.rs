@@ -35,7 +35,7 @@ use super::context::{Ctx, Post};
 use super::device;
 use super::forms::{flag, text};
 use super::messages::PageMessages;
-use super::reply;
+use super::{reply, view};
 use crate::code::Code;
 use crate::config::ChannelMode;
 use crate::domain::{Refusal, Replace, validate};
@@ -120,9 +120,23 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
     };
     let sms = policy.sms != ChannelMode::Off;
     let call = policy.call != ChannelMode::Off;
+    // The list is for a session that passed: a password alone learns no
+    // more than the challenge shows.
+    let factors: Vec<_> = if passed {
+        rules
+            .store
+            .factors(user)
+            .await?
+            .iter()
+            .map(view::factor)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(match ctx.format {
         Format::Json => {
-            let mut body = json!({"status": step, "csrf": state.csrf});
+            let mut body =
+                json!({"status": step, "csrf": state.csrf, "return": shared.return_path});
             match step {
                 Step::Confirm => {
                     body["masked_phone"] = json!(masked_phone);
@@ -133,6 +147,7 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
                 Step::Enabled => {
                     body["masked_phone"] = json!(masked_phone);
                     body["can_disable"] = json!(can_disable);
+                    body["factors"] = json!(factors);
                 }
                 Step::Enroll => {}
             }
@@ -153,6 +168,8 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
                 "remember": policy.remember_device.is_some(),
                 "can_disable": can_disable,
                 "can_replace": can_replace,
+                "factors": factors,
+                "return_path": shared.return_path,
                 "email": refill.email,
                 "country_code": refill.country_code,
                 "phone_number": refill.phone_number,

@@ -8,36 +8,20 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::context::{Ctx, Post};
 use super::forms::{flag, text};
-use super::{device, reply};
+use super::{device, reply, view};
 use crate::code::Code;
 use crate::domain::Refusal;
 use crate::negotiate::Format;
 use crate::session::from_unix;
-use crate::store::{Factor, FactorId};
+use crate::store::FactorId;
 use crate::two_factor::Shared;
-use crate::utc::DateTime;
 
 fn settings_page(shared: &Shared) -> String {
     format!("{}/enroll", shared.prefix)
-}
-
-/// A factor as the JSON and the settings page show it: never its provider
-/// reference or identity.
-pub(crate) fn shown(factor: &Factor) -> Value {
-    let at = |time: SystemTime| DateTime::of(time).iso8601();
-    json!({
-        "id": factor.id,
-        "kind": factor.kind.as_str(),
-        "label": factor.label,
-        "state": factor.state.as_str(),
-        "created_at": at(factor.created_at),
-        "last_used_at": factor.last_used_at.map(at),
-        "ending": factor.ending(),
-    })
 }
 
 /// `GET {prefix}/factors`: `{"factors": […], "backup_codes_left": n}` for a
@@ -60,7 +44,7 @@ pub(crate) async fn list(ctx: Ctx) -> Response {
         Ok(factors) => reply::json(
             StatusCode::OK,
             json!({
-                "factors": factors.iter().map(shown).collect::<Vec<_>>(),
+                "factors": factors.iter().map(view::factor).collect::<Vec<_>>(),
                 // No backup codes yet (issue 10): none are left.
                 "backup_codes_left": 0,
             }),

@@ -10,6 +10,7 @@
 //! | `messages` | what a page says about the last outcome |
 //! | `forms` | reading form and JSON fields the same way |
 //! | `complete` | marking the session passed and saying where to go |
+//! | `view` | what pages and JSON show of a stored record |
 //! | `challenge`, `enroll`, `factors`, `onetouch`, `device` | the handlers |
 //! | `next` | same-origin `next` paths |
 
@@ -32,6 +33,7 @@ mod messages;
 mod next;
 mod onetouch;
 mod reply;
+mod view;
 
 impl TwoFactor {
     /// The routes, to merge into the application's router. They need

@@ -318,3 +318,75 @@ async fn other_sessions_must_pass_again_after_a_security_change() {
         "removing a factor voids the other pass"
     );
 }
+
+/// Issue 9, item 8: the settings page lists the factors ("Phone ending in
+/// 67", when added and last used), removes each with a code, and links back
+/// to the application's configured page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_page_lists_factors_and_links_back() {
+    let app = TestApp::start_with(Policy::default(), |builder| {
+        builder.with_return_path("/account")
+    })
+    .await;
+    let authy_id = app.enroll("hana", FactorState::Active).await;
+    let id = factor_id(&app, "hana").await;
+    let browser = app.browser();
+    app.sign_in(&browser, "hana").await;
+    let before = app.text(&browser, "/2fa/enroll").await;
+    assert!(
+        !before.contains("Phone ending in 67"),
+        "no list before the second factor: {before}"
+    );
+    let token = app.fresh_soft_token(authy_id).await;
+    app.post_form(&browser, "/2fa/token", &[("token", &token)])
+        .await;
+    // minijinja escapes `/` in attributes.
+    let page = app
+        .text(&browser, "/2fa/enroll")
+        .await
+        .replace("&#x2f;", "/");
+    assert!(page.contains("Your ways to sign in"), "{page}");
+    assert!(
+        page.contains("<strong>Phone ending in 67</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("last used "), "{page}");
+    assert!(
+        page.contains(&format!("action=\"/2fa/factors/{id}/remove\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"/account\">Back to the application"),
+        "{page}"
+    );
+    let api = passed(&app, "hana", authy_id).await;
+    let json = app.get_json(&api, "/2fa/enroll").await;
+    assert_eq!(json["return"], "/account", "{json}");
+    assert_eq!(json["factors"][0]["id"], id, "{json}");
+    assert_eq!(json["factors"][0]["label"], "Phone ending in 67", "{json}");
+}
+
+#[test]
+fn the_return_path_is_a_path_of_this_site() {
+    use tower_authy::{TwoFactor, authy::Client, store::MemoryStore};
+    let build = |path: &str| {
+        let client = Client::builder("key").build().unwrap();
+        TwoFactor::builder(client, std::sync::Arc::new(MemoryStore::new()))
+            .with_policy(Policy::builder().with_onetouch(false).build().unwrap())
+            .with_return_path(path)
+            .build()
+    };
+    for good in ["/", "/account", "/settings?tab=security"] {
+        assert!(build(good).is_ok(), "{good}");
+    }
+    for bad in [
+        "",
+        "account",
+        "//evil.example",
+        "https://evil.example/",
+        "/\\evil",
+        "/a#b",
+    ] {
+        assert!(build(bad).is_err(), "{bad:?}");
+    }
+}
