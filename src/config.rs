@@ -54,6 +54,10 @@ pub enum ConfigError {
     /// A setting that has no default was not given.
     #[error("{0} must be set")]
     Missing(&'static str),
+    /// Two methods were given for one kind of factor
+    /// ([`TwoFactorBuilder::with_method`](crate::TwoFactorBuilder::with_method)).
+    #[error("two methods serve factors of kind {0}; one method per kind")]
+    DuplicateMethod(crate::store::FactorKind),
     /// The Authy client's settings cannot work.
     #[error(transparent)]
     AuthyClient(#[from] crate::authy::BuildError),

@@ -62,7 +62,7 @@
 //! | [`session`] | this crate's state in `tower-sessions`, and every session key |
 //! | [`code`] | the codes that cross the wire |
 //! | [`store`] | the store traits, `MemoryStore`, the SQL store, the conformance suite |
-//! | [`provider`] | the second-factor provider seam; [`authy`] is the Authy client behind it |
+//! | [`method`] | the method registry's seam: what each kind of factor can do; [`authy`] is the first method |
 //! | [`webhook`] | OneTouch callbacks: signatures, replay guard, recording; polling |
 //! | `ui` | the default page templates |
 //! | `simulator` | (feature) the local Authy API and its virtual phone |
@@ -132,9 +132,9 @@ pub mod code;
 pub mod config;
 mod domain;
 pub mod layer;
+pub mod method;
 mod negotiate;
 mod params;
-pub mod provider;
 mod routes;
 mod secret;
 pub mod session;

@@ -1,6 +1,6 @@
 //! [`TwoFactor`]: the one place the crate's configuration lives. The
 //! router, the layer and the webhook are all made from it, so the prefix,
-//! the login path, the pending time, the store and the provider exist once.
+//! the login path, the pending time, the store and the methods exist once.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,9 +13,9 @@ use crate::domain::{EnrollError, Rules};
 use crate::layer::RequireSecondFactorLayer;
 use tower_sessions::Session;
 
-use crate::provider::{EnrollmentRequest, SecondFactorProvider};
+use crate::method::{self, EnrollmentRequest, Methods};
 use crate::session::SessionError;
-use crate::store::{Factor, SharedStore, UserId};
+use crate::store::{Factor, FactorKind, SharedStore, UserId};
 use crate::ui::Ui;
 use crate::webhook::{Webhook, WebhookBuilder};
 
@@ -87,7 +87,9 @@ pub struct TwoFactor {
 #[derive(Debug)]
 #[must_use]
 pub struct TwoFactorBuilder {
-    provider: Arc<dyn SecondFactorProvider>,
+    methods: Methods,
+    /// A kind given a second method: `build()` refuses it.
+    duplicate: Option<FactorKind>,
     store: SharedStore,
     policy: Policy,
     prefix: String,
@@ -99,13 +101,13 @@ pub struct TwoFactorBuilder {
 }
 
 impl TwoFactor {
-    /// Starts with a provider (the Authy client) and a store.
-    pub fn builder(
-        provider: impl SecondFactorProvider + 'static,
-        store: SharedStore,
-    ) -> TwoFactorBuilder {
+    /// Starts with a first [`Method`](method::Method) (the Authy client) and a store; more
+    /// kinds of factor come with
+    /// [`with_method`](TwoFactorBuilder::with_method).
+    pub fn builder(method: impl method::Method + 'static, store: SharedStore) -> TwoFactorBuilder {
         TwoFactorBuilder {
-            provider: Arc::new(provider),
+            methods: Methods::new(Arc::new(method)),
+            duplicate: None,
             store,
             policy: Policy::default(),
             prefix: "/2fa".into(),
@@ -199,6 +201,18 @@ impl TwoFactor {
 }
 
 impl TwoFactorBuilder {
+    /// Adds a [`Method`](method::Method): factors of its kind can then be used wherever
+    /// its abilities allow — the challenge offers them, the code route
+    /// checks their codes (default: only the method given to
+    /// [`TwoFactor::builder`]). One method per kind: `build()` refuses a
+    /// second ([`ConfigError::DuplicateMethod`]).
+    pub fn with_method(mut self, method: impl method::Method + 'static) -> Self {
+        if let Err(kind) = self.methods.add(Arc::new(method)) {
+            self.duplicate.get_or_insert(kind);
+        }
+        self
+    }
+
     /// The policy (default: [`Policy::default`]).
     pub fn with_policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
@@ -391,6 +405,9 @@ impl TwoFactorBuilder {
                 Err(ConfigError::InvalidPath { setting })
             }
         };
+        if let Some(kind) = self.duplicate {
+            return Err(ConfigError::DuplicateMethod(kind));
+        }
         path("prefix", &self.prefix)?;
         path("login path", &self.login_path)?;
         if let Some(logout) = &self.logout_path {
@@ -427,7 +444,7 @@ impl TwoFactorBuilder {
         Ok(TwoFactor {
             shared: Arc::new(Shared {
                 rules: Rules {
-                    provider: self.provider,
+                    methods: self.methods,
                     store: self.store,
                     policy: self.policy,
                 },

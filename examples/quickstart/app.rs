@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use tower_authy::config::{Policy, RememberDevice};
-use tower_authy::provider::EnrollmentRequest;
+use tower_authy::method::EnrollmentRequest;
 use tower_authy::session;
 use tower_authy::simulator::{CallbackMethod, Simulator};
 use tower_authy::store::{SharedStore, UserId};

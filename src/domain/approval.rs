@@ -6,12 +6,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use subtle::ConstantTimeEq;
 
+use super::challenge::Challenge;
 use super::refusal::Send;
 use super::{Refusal, Requester, Rules};
 use crate::config::StatusMode;
-use crate::provider::PushRequest;
+use crate::method::{Ability, PushRequest};
 use crate::session::{AuthState, random_token};
-use crate::store::{ApprovalRecord, ApprovalStatus, Factor, UserId};
+use crate::store::{ApprovalRecord, ApprovalStatus, UserId};
 use crate::webhook::{PollError, poll_approval};
 
 /// The longest a wait for an outcome is held open: below the idle timeouts
@@ -86,13 +87,14 @@ impl Rules {
         }
     }
 
-    /// Pushes an approval request for `enrollment`, unless `current` (the
-    /// session's last request) can still be answered: a reload must not push
-    /// again and spend the send limit. Returns the request and, for a new
-    /// one, the binding the session keeps.
+    /// Pushes an approval request to the challenge's first factor that can
+    /// push, unless `current` (the session's last request) can still be
+    /// answered: a reload must not push again and spend the send limit.
+    /// Returns the request and, for a new one, the binding the session
+    /// keeps.
     pub(crate) async fn push(
         &self,
-        enrollment: &Factor,
+        challenge: &Challenge,
         current: Option<ApprovalRecord>,
         requester: &Requester,
         now: SystemTime,
@@ -104,9 +106,16 @@ impl Rules {
         if let Some(record) = current.filter(|r| r.status == ApprovalStatus::Pending) {
             return Ok((record, None));
         }
+        let enrollment = self
+            .able(challenge, Ability::Push)
+            .ok_or(Refusal::ChannelOff)?;
+        let method = self
+            .methods
+            .of(enrollment.kind)
+            .ok_or(Refusal::ChannelOff)?;
         self.reserve_send(
             &enrollment.user_id,
-            &enrollment.provider_ref,
+            enrollment.identity.as_deref(),
             Send::Push,
             now,
         )
@@ -128,10 +137,7 @@ impl Rules {
                 request = request.detail(key, value);
             }
         }
-        let uuid = self
-            .provider
-            .start_push(&enrollment.provider_ref, &request)
-            .await?;
+        let uuid = method.start_push(enrollment, &request).await?;
         let binding = Binding {
             uuid: uuid.clone(),
             secret: random_token(),
@@ -146,6 +152,17 @@ impl Rules {
         self.store.insert_approval(&record).await?;
         tracing::info!(user = %enrollment.user_id, "tower-authy: OneTouch request sent");
         Ok((record, Some(binding)))
+    }
+
+    /// Records an approved push as the use of the user's factor that
+    /// pushes (its confirmation, the first time). A factor removed
+    /// meanwhile passes nothing.
+    pub(crate) async fn approved(&self, user: &UserId, now: SystemTime) -> Result<(), Refusal> {
+        let challenge = self.challenge(user).await?;
+        let factor = self
+            .able(&challenge, Ability::Push)
+            .ok_or(Refusal::NotEnrolled)?;
+        self.used(factor, now).await
     }
 
     /// Waits up to `wait` for the request to leave `pending` and returns it
@@ -169,15 +186,15 @@ impl Rules {
                 return record.ok_or(Refusal::NoApprovalRequest);
             }
         };
+        // Approval records do not name their factor's kind: the one method
+        // that pushes answers for them.
+        let method = self
+            .methods
+            .first_that_can(Ability::Push)
+            .ok_or(Refusal::NoApprovalRequest)?;
         let deadline = Instant::now() + wait;
         loop {
-            let polled = poll_approval(
-                self.provider.as_ref(),
-                store.as_ref(),
-                uuid,
-                SystemTime::now(),
-            )
-            .await;
+            let polled = poll_approval(method, store.as_ref(), uuid, SystemTime::now()).await;
             let left = deadline.saturating_duration_since(Instant::now());
             match polled {
                 Ok(record) if record.status.is_final() || left.is_zero() => return Ok(record),

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use super::refusal::Send;
 use super::{Refusal, Rules};
-use crate::provider::ProviderError;
+use crate::method::{Ability, Method, ProviderError};
 use crate::store::{Attempt, AttemptKey, AttemptKind, Factor, LockoutRule, UserId};
 
 /// A code is 6 to 12 digits: leading zeros are kept, and anything else is
@@ -15,15 +15,18 @@ fn well_formed(code: &str) -> bool {
     (6..=12).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The provider the identities of the (one) provider belong to, as their
-/// keys name it.
-const PROVIDER: &str = "authy";
-
 /// The counters a check or a send of `kind` counts against: the account's,
-/// and the provider identity's (shared by every account bound to it).
-fn keys(kind: AttemptKind, user: &UserId, identity: Option<&str>) -> Vec<AttemptKey> {
+/// and each provider identity's (shared by every account bound to it).
+/// A factor's identity is `<provider>:<id>`, so the key is the one
+/// [`AttemptKey::identity`] makes.
+fn keys(kind: AttemptKind, user: &UserId, identities: &[&str]) -> Vec<AttemptKey> {
     let mut keys = vec![AttemptKey::user(kind, user)];
-    keys.extend(identity.map(|id| AttemptKey::identity(kind, PROVIDER, id)));
+    for identity in identities {
+        let key = AttemptKey::from_parts(kind, format!("identity:{identity}"));
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
     keys
 }
 
@@ -67,48 +70,67 @@ pub(crate) struct Standing {
 }
 
 impl Rules {
-    /// Checks a code for this enrollment: its shape first (no provider call,
-    /// nothing counted), then the reservation against the lockout, then the
-    /// provider. A wrong code stays counted; a right one clears the count.
+    /// Checks a code against `factors` (those that take codes): its shape
+    /// first (no provider call, nothing counted), then the reservation
+    /// against the lockout (the account's and every factor's identity's),
+    /// then each factor's method in turn, strongest first. The answer is the
+    /// factor that took it. A wrong code stays counted; a right one clears
+    /// the count. When no factor took it and a method could not say, the
+    /// failure is that method's (never a pass).
     pub(crate) async fn check_code(
         &self,
-        enrollment: &Factor,
+        factors: &[Factor],
         code: &str,
         now: SystemTime,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Factor, Refusal> {
         let code = code.trim();
         if !well_formed(code) {
             return Err(Refusal::InvalidInput("a code is 6 to 12 digits".into()));
         }
-        let user = &enrollment.user_id;
-        let rule = self.policy.lockout;
-        let keys = keys(AttemptKind::Code, user, Some(&enrollment.provider_ref));
-        let remaining = match self.reserve(&keys, rule, now).await {
+        let candidates: Vec<(&Factor, &dyn Method)> = factors
+            .iter()
+            .filter(|factor| self.methods.can(factor.kind, Ability::CheckCode))
+            .filter_map(|factor| Some((factor, self.methods.of(factor.kind)?)))
+            .collect();
+        let Some((first, _)) = candidates.first() else {
+            return Err(Refusal::ChannelOff);
+        };
+        let user = &first.user_id;
+        let identities: Vec<&str> = candidates
+            .iter()
+            .filter_map(|(factor, _)| factor.identity.as_deref())
+            .collect();
+        let keys = keys(AttemptKind::Code, user, &identities);
+        let remaining = match self.reserve(&keys, self.policy.lockout, now).await {
             Ok(remaining) => remaining,
             Err(NotReserved::Locked(until)) => return Err(Refusal::LockedOut { until }),
             Err(NotReserved::Failed(refusal)) => return Err(refusal),
         };
-        match self
-            .provider
-            .verify_code(&enrollment.provider_ref, code)
-            .await
-        {
-            Ok(()) => {
-                for key in &keys {
-                    self.store.clear_attempts(key).await?;
+        let mut unsure = None;
+        for (factor, method) in candidates {
+            match method.check_code(factor, code).await {
+                Ok(()) => {
+                    for key in &keys {
+                        self.store.clear_attempts(key).await?;
+                    }
+                    return Ok(factor.clone());
                 }
-                Ok(())
-            }
-            Err(ProviderError::CodeRejected) => {
-                tracing::info!(user = %user, "tower-authy: wrong code");
-                match remaining {
-                    Remaining::Left(remaining) => Err(Refusal::CodeRejected { remaining }),
-                    Remaining::LockedUntil(until) => Err(Refusal::LockedOut { until }),
+                Err(ProviderError::CodeRejected) => {}
+                // The method could not say: the attempt stays counted (it
+                // may have reached the provider), which errs on the side of
+                // the lockout.
+                Err(other) => {
+                    unsure.get_or_insert(other);
                 }
             }
-            // The provider could not say: the attempt stays counted (it may
-            // have reached the provider), which errs on the side of the lockout.
-            Err(other) => Err(other.into()),
+        }
+        if let Some(error) = unsure {
+            return Err(error.into());
+        }
+        tracing::info!(user = %user, "tower-authy: wrong code");
+        match remaining {
+            Remaining::Left(remaining) => Err(Refusal::CodeRejected { remaining }),
+            Remaining::LockedUntil(until) => Err(Refusal::LockedOut { until }),
         }
     }
 
@@ -145,11 +167,11 @@ impl Rules {
     pub(crate) async fn reserve_send(
         &self,
         user: &UserId,
-        identity: &str,
+        identity: Option<&str>,
         what: Send,
         now: SystemTime,
     ) -> Result<(), Refusal> {
-        let keys = keys(AttemptKind::Send, user, Some(identity));
+        let keys = keys(AttemptKind::Send, user, identity.as_slice());
         match self.reserve(&keys, self.policy.send_limit, now).await {
             Ok(_) => Ok(()),
             Err(NotReserved::Locked(until)) => Err(Refusal::TooManySends { what, until }),
@@ -164,7 +186,7 @@ impl Rules {
         user: &UserId,
         now: SystemTime,
     ) -> Result<(), Refusal> {
-        let keys = keys(AttemptKind::Enroll, user, None);
+        let keys = keys(AttemptKind::Enroll, user, &[]);
         match self.reserve(&keys, self.policy.enroll_limit, now).await {
             Ok(_) => Ok(()),
             Err(NotReserved::Locked(until)) => Err(Refusal::TooManyEnrollments { until }),
@@ -173,17 +195,17 @@ impl Rules {
     }
 
     /// The user's wrong-code standing at `now`: the strictest of the
-    /// account's counter and its provider `identity`'s (the caller has the
-    /// enrollment already).
+    /// account's counter and those of its factors' provider `identities`
+    /// (the caller has the factors already).
     pub(crate) async fn standing(
         &self,
         user: &UserId,
-        identity: Option<&str>,
+        identities: &[&str],
         now: SystemTime,
     ) -> Result<Standing, Refusal> {
         let mut locked_until = None;
         let mut failures = 0;
-        for key in keys(AttemptKind::Code, user, identity) {
+        for key in keys(AttemptKind::Code, user, identities) {
             let state = self.store.attempt_state(&key, now).await?;
             locked_until = locked_until.max(state.locked_until);
             failures = failures.max(state.failures);
@@ -198,15 +220,15 @@ impl Rules {
     }
 
     /// How long sending stays paused after too many sends, if it is (for
-    /// the account or its identity).
+    /// the account or one of its factors' `identities`).
     pub(crate) async fn sends_paused_for(
         &self,
         user: &UserId,
-        identity: Option<&str>,
+        identities: &[&str],
         now: SystemTime,
     ) -> Result<Option<Duration>, Refusal> {
         let mut paused = None;
-        for key in keys(AttemptKind::Send, user, identity) {
+        for key in keys(AttemptKind::Send, user, identities) {
             paused = paused.max(self.store.attempt_state(&key, now).await?.locked_until);
         }
         Ok(paused.map(|until| time_left(until, now)))

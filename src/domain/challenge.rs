@@ -1,5 +1,5 @@
-//! The challenge decision: who must pass, with what; skipping a phone that
-//! was never confirmed; sending a code.
+//! The challenge decision: who must pass, with which factors and ways;
+//! skipping a phone that was never confirmed; sending a code.
 
 use std::time::SystemTime;
 
@@ -7,29 +7,68 @@ use super::refusal::Send;
 use super::{Refusal, Rules};
 use crate::code::Code;
 use crate::config::{ChannelMode, EnrollmentPolicy};
-use crate::provider::Channel;
+use crate::method::{Ability, Channel};
 use crate::session::SecondFactorMethod;
-use crate::store::{Factor, FactorKind, FactorState, GraceLogin, UserId};
+use crate::store::{Factor, FactorState, GraceLogin, UserId};
 
 /// What a signed-in user must do for the second factor.
 #[derive(Debug)]
 pub(crate) enum Need {
-    /// Pass the challenge of this factor.
-    Challenge(Factor),
+    /// Pass this challenge.
+    Challenge(Challenge),
     /// Nothing: the session goes through this way.
     Pass(SecondFactorMethod),
     /// Enroll first: no access until then.
     Enroll,
 }
 
-/// The factor the challenge acts on among `factors`: an active one before
-/// one registered and awaiting its first code, the oldest first.
-pub(crate) fn challenge_factor(factors: Vec<Factor>) -> Option<Factor> {
-    let (active, pending): (Vec<_>, Vec<_>) = factors
-        .into_iter()
-        .filter(|factor| factor.kind == FactorKind::Authy)
-        .partition(Factor::is_active);
-    active.into_iter().chain(pending).next()
+/// The factors a challenge acts on, strongest first: every active factor a
+/// method serves, or, while the user has none, the one registered and
+/// awaiting its first use (which the challenge confirms).
+#[derive(Debug, Clone)]
+pub(crate) struct Challenge {
+    /// Never empty.
+    factors: Vec<Factor>,
+}
+
+impl Challenge {
+    /// The strongest factor: the one the page names ("ending in 67").
+    pub(crate) fn first(&self) -> &Factor {
+        &self.factors[0]
+    }
+
+    /// Every factor it accepts, strongest first.
+    pub(crate) fn factors(&self) -> &[Factor] {
+        &self.factors
+    }
+
+    /// The factors a code may come from: the one `id` names (empty: every
+    /// factor). An id that names none of them is refused before anything
+    /// is checked or counted.
+    pub(crate) fn pick(&self, id: &str) -> Result<&[Factor], Refusal> {
+        if id.is_empty() {
+            return Ok(&self.factors);
+        }
+        self.factors
+            .iter()
+            .position(|factor| factor.id.as_str() == id)
+            .map(|at| &self.factors[at..=at])
+            .ok_or(Refusal::UnknownFactor)
+    }
+
+    /// The provider identities its factors reach, for the counters.
+    pub(crate) fn identities(&self) -> Vec<&str> {
+        self.factors
+            .iter()
+            .filter_map(|factor| factor.identity.as_deref())
+            .collect()
+    }
+
+    /// Whether it confirms a factor registered and never used: the user
+    /// has no active factor yet.
+    pub(crate) fn confirms(&self) -> bool {
+        !self.first().is_active()
+    }
 }
 
 /// A way to pass the challenge.
@@ -47,39 +86,106 @@ pub(crate) enum Way {
 }
 
 impl Rules {
-    /// The ways the challenge offers, strongest first: a push (`push`: the
-    /// user has the app), then a code, a text, a call, as the policy
-    /// allows. The first is the way the page starts with; the others are
-    /// "Try another way", offered at once beside it.
-    pub(crate) fn ways(&self, push: bool) -> Vec<Way> {
+    /// The challenge among `factors`: the active ones a method serves,
+    /// strongest first; else the first awaiting confirmation; `None` for a
+    /// user with neither.
+    pub(crate) fn challenge_of(&self, factors: Vec<Factor>) -> Option<Challenge> {
+        let (active, pending): (Vec<_>, Vec<_>) = self
+            .methods
+            .ranked(factors)
+            .into_iter()
+            .partition(Factor::is_active);
+        let factors = if active.is_empty() {
+            pending.into_iter().take(1).collect()
+        } else {
+            active
+        };
+        (!factors.is_empty()).then_some(Challenge { factors })
+    }
+
+    /// The user's challenge, if they have a factor.
+    pub(crate) async fn current_challenge(
+        &self,
+        user: &UserId,
+    ) -> Result<Option<Challenge>, Refusal> {
+        Ok(self.challenge_of(self.store.factors(user).await?))
+    }
+
+    /// The challenge the code and push routes act on: the user must have a
+    /// factor.
+    pub(crate) async fn challenge(&self, user: &UserId) -> Result<Challenge, Refusal> {
+        self.current_challenge(user)
+            .await?
+            .ok_or(Refusal::NotEnrolled)
+    }
+
+    /// The challenge's first factor that can do `ability`.
+    pub(crate) fn able<'a>(
+        &self,
+        challenge: &'a Challenge,
+        ability: Ability,
+    ) -> Option<&'a Factor> {
+        challenge
+            .factors
+            .iter()
+            .find(|factor| self.methods.can(factor.kind, ability))
+    }
+
+    /// The factor a push would reach now, if the policy pushes: the first
+    /// that can push whose method says a push reaches it (Authy: the user
+    /// has the app). When a method cannot say, codes still work: no push.
+    pub(crate) async fn push_factor<'a>(&self, challenge: &'a Challenge) -> Option<&'a Factor> {
+        if !self.policy.onetouch {
+            return None;
+        }
+        for factor in &challenge.factors {
+            let Some(method) = self.methods.of(factor.kind) else {
+                continue;
+            };
+            if !method.abilities().contains(&Ability::Push) {
+                continue;
+            }
+            match method.can_push(factor).await {
+                Ok(true) => return Some(factor),
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "tower-authy: cannot ask whether a push reaches the user");
+                }
+            }
+        }
+        None
+    }
+
+    /// The ways `challenge` offers, strongest first: a push (`push`: one
+    /// reaches the user now), then a code, a text, a call, as the policy
+    /// allows and the factors can. The first is the way the page starts
+    /// with; the others are "Try another way", offered at once beside it.
+    pub(crate) fn ways(&self, challenge: &Challenge, push: bool) -> Vec<Way> {
         let policy = &self.policy;
+        let can = |ability| self.able(challenge, ability).is_some();
         [
             (Way::Onetouch, push),
-            (Way::Code, policy.codes),
-            (Way::Sms, policy.sms != ChannelMode::Off),
-            (Way::Call, policy.call != ChannelMode::Off),
+            (Way::Code, policy.codes && can(Ability::CheckCode)),
+            (
+                Way::Sms,
+                policy.sms != ChannelMode::Off && can(Ability::SendCode(Channel::Sms)),
+            ),
+            (
+                Way::Call,
+                policy.call != ChannelMode::Off && can(Ability::SendCode(Channel::Call)),
+            ),
         ]
         .into_iter()
         .filter_map(|(way, offered)| offered.then_some(way))
         .collect()
     }
 
-    /// The user's factor the challenge acts on, if any.
-    pub(crate) async fn current_factor(&self, user: &UserId) -> Result<Option<Factor>, Refusal> {
-        Ok(challenge_factor(self.store.factors(user).await?))
-    }
-
-    /// The factor the code and push routes act on: the user must have one.
-    pub(crate) async fn factor(&self, user: &UserId) -> Result<Factor, Refusal> {
-        self.current_factor(user).await?.ok_or(Refusal::NotEnrolled)
-    }
-
     /// What `user` must do now. A user without a factor passes under opt-in
     /// enrollment; under mandatory enrollment they spend a grace login, or
     /// must enroll once none is left.
     pub(crate) async fn need(&self, user: &UserId) -> Result<Need, Refusal> {
-        if let Some(enrollment) = self.current_factor(user).await? {
-            return Ok(Need::Challenge(enrollment));
+        if let Some(challenge) = self.current_challenge(user).await? {
+            return Ok(Need::Challenge(challenge));
         }
         Ok(match self.grace(user).await? {
             Some(method) => Need::Pass(method),
@@ -105,8 +211,7 @@ impl Rules {
     /// confirmed (not yet a factor), so a phone planted with the password
     /// alone cannot lock its owner out. A confirmed phone cannot be skipped.
     pub(crate) async fn skip(&self, user: &UserId) -> Result<SecondFactorMethod, Refusal> {
-        let enrollment = self.factor(user).await?;
-        if enrollment.is_active() {
+        if !self.challenge(user).await?.confirms() {
             return Err(Refusal::NotPossible(
                 "two-factor sign-in is on: use your phone".into(),
             ));
@@ -163,8 +268,8 @@ impl Rules {
         if mode == ChannelMode::Off {
             return Err(Refusal::ChannelOff);
         }
-        let enrollment = self.factor(user).await?;
-        if passed && enrollment.is_active() {
+        let challenge = self.challenge(user).await?;
+        if passed && !challenge.confirms() {
             return Err(Refusal::InvalidInput(
                 "the second factor is already done".into(),
             ));
@@ -173,34 +278,20 @@ impl Rules {
             Channel::Sms => Send::Text,
             Channel::Call => Send::Call,
         };
-        self.reserve_send(user, &enrollment.provider_ref, what, now)
+        let factor = self
+            .able(&challenge, Ability::SendCode(channel))
+            .ok_or(Refusal::ChannelOff)?;
+        let method = self.methods.of(factor.kind).ok_or(Refusal::ChannelOff)?;
+        self.reserve_send(user, factor.identity.as_deref(), what, now)
             .await?;
         // The user asked for this SMS or call: it is sent even when they
         // have the Authy app (Authy skips it without `force`, and the user
         // would wait for a message that never comes).
-        let sent = self
-            .provider
-            .send_code(&enrollment.provider_ref, channel, true)
-            .await?;
+        let sent = method.send_code(factor, channel, true).await?;
         Ok(match (sent.ignored, channel) {
             (true, _) => Code::SentToApp,
             (false, Channel::Sms) => Code::SmsSent,
             (false, Channel::Call) => Code::CallSent,
         })
-    }
-
-    /// Whether the user has the provider's app, so a push can be offered.
-    /// When the provider cannot say, codes still work: no push.
-    pub(crate) async fn offers_push(&self, enrollment: &Factor) -> bool {
-        if !self.policy.onetouch {
-            return false;
-        }
-        match self.provider.devices(&enrollment.provider_ref).await {
-            Ok(devices) => devices.has_app,
-            Err(error) => {
-                tracing::warn!(%error, "tower-authy: cannot ask for the user's devices");
-                false
-            }
-        }
     }
 }

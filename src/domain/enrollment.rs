@@ -4,11 +4,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::challenge::challenge_factor;
 use super::{Refusal, Rules};
 use crate::code::Code;
 use crate::config::EnrollmentPolicy;
-use crate::provider::{EnrollmentRequest, ProviderError};
+use crate::method::{Ability, EnrollmentRequest, Method, ProviderError};
 use crate::session::SecondFactorMethod;
 use crate::store::{Factor, FactorId, IdentityUse, StoreError, UserId};
 
@@ -161,6 +160,34 @@ pub(crate) fn is_fresh(
 }
 
 impl Rules {
+    /// The method that registers phones (`POST /2fa/enroll`).
+    fn phone_method(&self) -> Result<&dyn Method, EnrollError> {
+        self.methods
+            .first_that_can(Ability::EnrollPhone)
+            .ok_or_else(|| {
+                EnrollError::Provider(ProviderError::NotPossible(
+                    "this application does not register phones".into(),
+                ))
+            })
+    }
+
+    /// The user's phone among `factors`, as the phone enrollment sees it:
+    /// a factor of the phone method's kind, an active one before one
+    /// awaiting its first code, the oldest first.
+    pub(crate) fn phone_of(&self, factors: Vec<Factor>) -> Option<Factor> {
+        let kind = self.phone_method().ok()?.kind();
+        let (active, pending): (Vec<_>, Vec<_>) = factors
+            .into_iter()
+            .filter(|factor| factor.kind == kind)
+            .partition(Factor::is_active);
+        active.into_iter().chain(pending).next()
+    }
+
+    /// The user's phone, if they registered one.
+    pub(crate) async fn phone(&self, user: &UserId) -> Result<Option<Factor>, Refusal> {
+        Ok(self.phone_of(self.store.factors(user).await?))
+    }
+
     /// Registers `user` with the provider and stores a pending enrollment,
     /// which the first passed code or approval confirms. The one path for
     /// [`TwoFactor::enroll`](crate::TwoFactor::enroll) and the enrollment
@@ -174,7 +201,8 @@ impl Rules {
         replace: Replace,
         now: SystemTime,
     ) -> Result<Factor, EnrollError> {
-        let current = challenge_factor(self.store.factors(user).await?);
+        let method = self.phone_method()?;
+        let current = self.phone_of(self.store.factors(user).await?);
         match (&current, replace) {
             (Some(factor), _) if factor.is_active() => return Err(EnrollError::AlreadyEnrolled),
             (Some(_), Replace::Nothing) => return Err(EnrollError::AwaitingConfirmation),
@@ -183,13 +211,7 @@ impl Rules {
         self.reserve_enrollment(user, now)
             .await
             .map_err(EnrollError::from_refusal)?;
-        let enrolled = self.provider.enroll(request).await?;
-        let factor = Factor::authy(
-            user.clone(),
-            enrolled.provider_user_id,
-            Some(request.masked_phone()),
-            now,
-        );
+        let factor = method.enroll_phone(user, request, now).await?;
         let stored = match &current {
             None => self.store.insert_factor(&factor, self.identity_use()).await,
             Some(pending) => {
@@ -309,8 +331,10 @@ impl Rules {
             if code.trim().is_empty() {
                 return Err(Refusal::FreshFactorRequired);
             }
-            let checked = challenge_factor(factors.clone()).ok_or(Refusal::NotEnrolled)?;
-            self.check_code(&checked, code, now).await?;
+            let challenge = self
+                .challenge_of(factors.clone())
+                .ok_or(Refusal::NotEnrolled)?;
+            self.check_code(challenge.factors(), code, now).await?;
         } else if !is_fresh(method, at, now, self.policy.fresh_for_changes) {
             return Err(Refusal::FreshFactorRequired);
         }
@@ -328,10 +352,18 @@ impl Rules {
         Ok(self.store.revoke_devices(user).await?)
     }
 
-    /// Asks the provider to forget a removed factor's user; a user it no
+    /// Asks the factor's method to forget it at the provider; a user it no
     /// longer knows is already what we want.
     async fn forget_provider_user(&self, factor: &Factor) {
-        match self.provider.remove(&factor.provider_ref).await {
+        let Some(method) = self.methods.of(factor.kind) else {
+            tracing::warn!(
+                user = %factor.user_id,
+                kind = %factor.kind,
+                "tower-authy: no method forgets a removed factor of this kind"
+            );
+            return;
+        };
+        match method.forget(factor).await {
             Ok(()) | Err(ProviderError::UnknownUser) => {}
             Err(error) => tracing::warn!(
                 %error,

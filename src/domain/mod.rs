@@ -7,11 +7,10 @@
 //! those into pages and JSON is the routes' job, and reading or writing the
 //! session is theirs too.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::config::Policy;
-use crate::provider::SecondFactorProvider;
+use crate::method::Methods;
 use crate::store::SharedStore;
 
 mod approval;
@@ -24,18 +23,19 @@ mod requester;
 mod sign_out;
 
 pub(crate) use approval::{Binding, MAX_WAIT};
-pub(crate) use challenge::Need;
+pub(crate) use challenge::{Need, Way};
 pub use enrollment::EnrollError;
 pub(crate) use enrollment::{Replace, validate};
 pub(crate) use refusal::Refusal;
 pub(crate) use requester::Requester;
 pub(crate) use sign_out::is_signed_out;
 
-/// What the rules act on: the store, the provider and the policy.
+/// What the rules act on: the store, the methods (one per factor kind)
+/// and the policy.
 #[derive(Debug)]
 pub(crate) struct Rules {
     pub(crate) store: SharedStore,
-    pub(crate) provider: Arc<dyn SecondFactorProvider>,
+    pub(crate) methods: Methods,
     pub(crate) policy: Policy,
 }
 

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use crate::code::Code;
-use crate::provider::ProviderError;
+use crate::method::ProviderError;
 use crate::session::SessionError;
 use crate::store::StoreError;
 

@@ -12,14 +12,14 @@ use serde_json::json;
 use super::complete::{completed, finish};
 use super::context::{Ctx, Post};
 use super::device;
-use super::forms::{Empty, flag};
+use super::forms::{Empty, flag, text};
 use super::messages::PageMessages;
 use super::next::safe_next;
 use super::reply;
-use crate::config::ChannelMode;
-use crate::domain::{Binding, Need, Refusal};
+use super::view;
+use crate::domain::{Binding, Need, Refusal, Way};
+use crate::method::Channel;
 use crate::negotiate::Format;
-use crate::provider::Channel;
 use crate::session::SecondFactorMethod;
 use crate::store::ApprovalStatus;
 use crate::ui::Template;
@@ -63,7 +63,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
         return Ok(completed(ctx.format, state, passed.method));
     }
     let user = state.user_id.clone();
-    let enrollment = match rules.need(&user).await? {
+    let challenge = match rules.need(&user).await? {
         Need::Pass(method) => return finish(ctx, method).await,
         Need::Enroll => {
             let enroll = format!("{}/enroll", shared.prefix);
@@ -75,13 +75,13 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 ),
             });
         }
-        Need::Challenge(enrollment) => enrollment,
+        Need::Challenge(challenge) => challenge,
     };
-    if device::recognised(&shared, &enrollment, headers).await {
+    if device::recognised(&shared, challenge.first(), headers).await {
         return finish(ctx, SecondFactorMethod::RememberedDevice).await;
     }
     let policy = &rules.policy;
-    let push = rules.offers_push(&enrollment).await;
+    let push = rules.push_factor(&challenge).await.is_some();
     // The page pushes by itself once per challenge (never after the user
     // asked for a text or a call), or follows a push still waiting; any
     // other push is the user's to ask for.
@@ -96,30 +96,32 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
     let shown = PageMessages::of(
         rules,
         &user,
-        Some(&enrollment.provider_ref),
+        &challenge.identities(),
         query.error.as_deref(),
         query.notice.as_deref(),
     )
     .await?;
-    let sms = policy.sms != ChannelMode::Off;
-    let call = policy.call != ChannelMode::Off;
-    let ways = rules.ways(push);
+    let ways = rules.ways(&challenge, push);
+    let codes = ways.contains(&Way::Code);
+    let sms = ways.contains(&Way::Sms);
+    let call = ways.contains(&Way::Call);
     // A phone never confirmed is not yet a factor: the user may go on
     // without it (then replace it), so a phone planted with the password
     // alone cannot lock its owner out.
-    let skippable = !enrollment.is_active();
+    let skippable = challenge.confirms();
     let state = ctx.signed_in()?;
     Ok(match ctx.format {
         Format::Json => reply::json(
             StatusCode::OK,
             json!({
                 "status": "challenge",
-                "channels": {"onetouch": push, "code": policy.codes, "sms": sms, "call": call},
+                "channels": {"onetouch": push, "code": codes, "sms": sms, "call": call},
                 "autostart": autostart,
                 "ways": ways,
+                "factors": challenge.factors().iter().map(view::factor).collect::<Vec<_>>(),
                 "locked_for": shown.locked_for,
                 "attempts_left": shown.attempts_left,
-                "masked_phone": enrollment.hint,
+                "masked_phone": challenge.first().hint,
                 "skippable": skippable,
                 "logout": shared.logout_path,
                 "csrf": state.csrf,
@@ -133,13 +135,13 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "csrf": state.csrf,
                 "onetouch": push,
                 "autostart": autostart,
-                "codes": policy.codes,
+                "codes": codes,
                 "sms": sms,
                 "call": call,
                 "ways": ways,
                 "onetouch_ttl": policy.onetouch_ttl.as_secs(),
                 "remember": policy.remember_device.is_some(),
-                "masked_phone": enrollment.hint,
+                "masked_phone": challenge.first().hint,
                 "skippable": skippable,
                 "logout": shared.logout_path,
                 "error": shown.error,
@@ -156,6 +158,10 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
 #[derive(Debug, Deserialize)]
 pub(crate) struct TokenForm {
     token: String,
+    /// Which factor the code is from; none: any of the user's factors
+    /// that take codes.
+    #[serde(default, deserialize_with = "text")]
+    factor_id: String,
     /// "Remember this device" (when the policy offers it).
     #[serde(default, deserialize_with = "flag")]
     remember: bool,
@@ -164,13 +170,13 @@ pub(crate) struct TokenForm {
 /// `POST /2fa/token`: check a code; on success the session completes.
 pub(crate) async fn token(Post(mut ctx, form): Post<TokenForm>) -> Response {
     let page = ctx.shared.prefix.clone();
-    match verify(&mut ctx, &form.token, form.remember).await {
+    match verify(&mut ctx, &form).await {
         Ok(response) => response,
         Err(refusal) => reply::refuse(ctx.format, &page, &refusal),
     }
 }
 
-async fn verify(ctx: &mut Ctx, token: &str, remember: bool) -> Result<Response, Refusal> {
+async fn verify(ctx: &mut Ctx, form: &TokenForm) -> Result<Response, Refusal> {
     let state = ctx.signed_in()?;
     if let Some(passed) = state.passed {
         // Already done: say where to go, and change nothing. Re-marking the
@@ -183,12 +189,13 @@ async fn verify(ctx: &mut Ctx, token: &str, remember: bool) -> Result<Response, 
         return Err(Refusal::ChannelOff);
     }
     let now = SystemTime::now();
-    let enrollment = rules.factor(&state.user_id).await?;
-    rules.check_code(&enrollment, token, now).await?;
-    rules.used(&enrollment, now).await?;
+    let challenge = rules.challenge(&state.user_id).await?;
+    let candidates = challenge.pick(&form.factor_id)?;
+    let factor = rules.check_code(candidates, &form.token, now).await?;
+    rules.used(&factor, now).await?;
     let mut response = finish(ctx, SecondFactorMethod::Code).await?;
-    if remember {
-        device::remember(&shared, &enrollment, &mut response).await;
+    if form.remember {
+        device::remember(&shared, challenge.first(), &mut response).await;
     }
     Ok(response)
 }
@@ -207,12 +214,12 @@ async fn send(ctx: Ctx, channel: Channel) -> Response {
     let rules = &ctx.shared.rules;
     let result = async {
         let state = ctx.signed_in()?;
-        let enrollment = rules.factor(&state.user_id).await?;
+        let challenge = rules.challenge(&state.user_id).await?;
         // While an enrollment awaits its first code, the user is on the
         // enrollment's confirm step: answer back there.
-        let page = match enrollment.is_active() {
-            false => format!("{}/enroll", ctx.shared.prefix),
-            true => ctx.shared.prefix.clone(),
+        let page = match challenge.confirms() {
+            true => format!("{}/enroll", ctx.shared.prefix),
+            false => ctx.shared.prefix.clone(),
         };
         let sent = rules
             .send_code(

@@ -88,7 +88,7 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
     let rules = &shared.rules;
     let state = ctx.signed_in()?;
     let user = &state.user_id;
-    let enrollment = rules.current_factor(user).await?;
+    let enrollment = rules.phone(user).await?;
     let (step, masked_phone) = match &enrollment {
         Some(e) if e.is_active() => (Step::Enabled, e.hint.clone()),
         Some(e) => (Step::Confirm, e.hint.clone()),
@@ -103,11 +103,14 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
     let can_disable = step == Step::Enabled && passed && rules.opt_out_allowed(user).await?;
     let policy = &rules.policy;
     let prefix = &shared.prefix;
-    let identity = enrollment.as_ref().map(|e| e.provider_ref.as_str());
+    let identity: Vec<&str> = enrollment
+        .iter()
+        .filter_map(|e| e.identity.as_deref())
+        .collect();
     let shown = PageMessages::of(
         rules,
         user,
-        identity,
+        &identity,
         query.error.as_deref(),
         query.notice.as_deref(),
     )
@@ -234,7 +237,7 @@ async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Factor, Refusal> {
     // password alone — and a session that merely skipped the unconfirmed
     // phone — never swaps in another phone.
     let checked = state.passed.is_some_and(|p| p.method.is_checked());
-    let replace = match rules.current_factor(user).await? {
+    let replace = match rules.phone(user).await? {
         Some(e) if !e.is_active() => {
             if checked || registered_here(ctx, &e).await? {
                 Replace::Unconfirmed
@@ -284,13 +287,15 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
     if !rules.policy.codes {
         return Err(Refusal::ChannelOff);
     }
-    let enrollment = match rules.current_factor(&user).await? {
+    let enrollment = match rules.phone(&user).await? {
         Some(e) if e.is_active() => return Err(Refusal::AlreadyEnabled),
         Some(e) => e,
         None => return Err(Refusal::NotEnrolled),
     };
     let now = SystemTime::now();
-    rules.check_code(&enrollment, &form.token, now).await?;
+    rules
+        .check_code(std::slice::from_ref(&enrollment), &form.token, now)
+        .await?;
     rules.used(&enrollment, now).await?;
     // The marker has done its job; a confirmed enrollment is never replaced.
     let _ = session::forget_enrolling(&ctx.session).await;

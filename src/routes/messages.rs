@@ -35,17 +35,17 @@ fn seconds(wait: Duration) -> u64 {
 }
 
 impl PageMessages {
-    /// `identity`: the provider id of the user's active enrollment, whose
+    /// `identities`: the provider identities of the user's factors, whose
     /// counters count too.
     pub(crate) async fn of(
         rules: &Rules,
         user: &UserId,
-        identity: Option<&str>,
+        identities: &[&str],
         error: Option<&str>,
         notice: Option<&str>,
     ) -> Result<Self, Refusal> {
         let now = SystemTime::now();
-        let standing = rules.standing(user, identity, now).await?;
+        let standing = rules.standing(user, identities, now).await?;
         let locked_for = standing.locked_for.map(seconds);
         let attempts_left = standing.attempts_left;
         let mut error_code = known(error);
@@ -71,7 +71,7 @@ impl PageMessages {
                 | Code::TooManyTexts
                 | Code::TooManyCalls
                 | Code::TooManyPushes),
-            ) => Some(match rules.sends_paused_for(user, identity, now).await? {
+            ) => Some(match rules.sends_paused_for(user, identities, now).await? {
                 Some(wait) => format!(
                     "{} You can ask again in {}.",
                     what_was_limited(code),

@@ -72,14 +72,12 @@ async fn push(ctx: &mut Ctx) -> Result<ApprovalRecord, Refusal> {
         ));
     }
     let now = SystemTime::now();
-    let enrollment = rules.factor(&state.user_id).await?;
+    let challenge = rules.challenge(&state.user_id).await?;
     let current = rules
         .bound_request(&state.user_id, Binding::of(state).as_ref(), now)
         .await
         .ok();
-    let (record, binding) = rules
-        .push(&enrollment, current, &ctx.requester, now)
-        .await?;
+    let (record, binding) = rules.push(&challenge, current, &ctx.requester, now).await?;
     if let Some(binding) = binding {
         let state = ctx.signed_in_mut()?;
         state.approval = Some(PendingApproval {
@@ -159,8 +157,7 @@ async fn status_of(ctx: &mut Ctx, query: &StatusQuery) -> Result<Response, Refus
     };
     match record.status {
         ApprovalStatus::Approved => {
-            let enrollment = rules.factor(&record.user_id).await?;
-            rules.used(&enrollment, SystemTime::now()).await?;
+            rules.approved(&record.user_id, SystemTime::now()).await?;
             finish(ctx, SecondFactorMethod::OneTouch).await
         }
         ApprovalStatus::Pending => Ok(match ctx.format {

@@ -172,7 +172,7 @@ pub(crate) fn with_query(path: &str, key: &str, value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::ProviderError;
+    use crate::method::ProviderError;
     use std::time::Duration;
 
     async fn answer(error: ProviderError) -> (Option<String>, Value) {

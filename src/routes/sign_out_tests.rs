@@ -17,12 +17,9 @@ use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
 
 use crate::TwoFactor;
 use crate::config::Policy;
-use crate::provider::{
-    Channel, CodeSent, Devices, Enrolled, EnrollmentRequest, ProviderError, PushRequest, PushState,
-    SecondFactorProvider,
-};
+use crate::method::{Ability, Method, ProviderError};
 use crate::session;
-use crate::store::{AdminStore, Factor, MemoryStore, UserId};
+use crate::store::{AdminStore, Factor, FactorKind, MemoryStore, UserId};
 
 /// Checks codes slowly: says when a check began, and answers (accepting
 /// it) only once released.
@@ -36,28 +33,16 @@ struct Gate {
 struct SlowCheck(Arc<Gate>);
 
 #[async_trait]
-impl SecondFactorProvider for SlowCheck {
-    async fn enroll(&self, _: &EnrollmentRequest) -> Result<Enrolled, ProviderError> {
-        Err(ProviderError::NotPossible("not in this test".into()))
+impl Method for SlowCheck {
+    fn kind(&self) -> FactorKind {
+        FactorKind::Authy
     }
-    async fn send_code(&self, _: &str, _: Channel, _: bool) -> Result<CodeSent, ProviderError> {
-        Ok(CodeSent { ignored: false })
+    fn abilities(&self) -> &[Ability] {
+        &[Ability::CheckCode]
     }
-    async fn verify_code(&self, _: &str, _: &str) -> Result<(), ProviderError> {
+    async fn check_code(&self, _: &Factor, _: &str) -> Result<(), ProviderError> {
         self.0.entered.notify_one();
         self.0.release.notified().await;
-        Ok(())
-    }
-    async fn start_push(&self, _: &str, _: &PushRequest) -> Result<String, ProviderError> {
-        Err(ProviderError::NotPossible("no app".into()))
-    }
-    async fn push_state(&self, _: &str) -> Result<PushState, ProviderError> {
-        Err(ProviderError::NotPossible("no app".into()))
-    }
-    async fn devices(&self, _: &str) -> Result<Devices, ProviderError> {
-        Ok(Devices { has_app: false })
-    }
-    async fn remove(&self, _: &str) -> Result<(), ProviderError> {
         Ok(())
     }
 }

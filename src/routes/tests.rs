@@ -15,43 +15,31 @@ use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
 
 use crate::TwoFactor;
 use crate::config::{Policy, StatusMode};
-use crate::provider::{
-    Channel, CodeSent, Devices, Enrolled, EnrollmentRequest, ProviderError, PushRequest, PushState,
-    SecondFactorProvider,
-};
+use crate::method::{Ability, Channel, CodeSent, Method, ProviderError};
 use crate::session::{self, AuthState, Passed, SecondFactorMethod, unix};
-use crate::store::{AdminStore, Factor, FactorState, MemoryStore, UserId};
+use crate::store::{AdminStore, Factor, FactorKind, FactorState, MemoryStore, UserId};
 
 /// Accepts one code, "1234567".
 #[derive(Debug)]
 struct OneCode;
 
 #[async_trait]
-impl SecondFactorProvider for OneCode {
-    async fn enroll(&self, _: &EnrollmentRequest) -> Result<Enrolled, ProviderError> {
-        Err(ProviderError::NotPossible("not in this test".into()))
+impl Method for OneCode {
+    fn kind(&self) -> FactorKind {
+        FactorKind::Authy
     }
-    async fn send_code(&self, _: &str, _: Channel, _: bool) -> Result<CodeSent, ProviderError> {
+    fn abilities(&self) -> &[Ability] {
+        &[Ability::CheckCode, Ability::SendCode(Channel::Sms)]
+    }
+    async fn send_code(&self, _: &Factor, _: Channel, _: bool) -> Result<CodeSent, ProviderError> {
         Ok(CodeSent { ignored: false })
     }
-    async fn verify_code(&self, _: &str, code: &str) -> Result<(), ProviderError> {
+    async fn check_code(&self, _: &Factor, code: &str) -> Result<(), ProviderError> {
         if code == "1234567" {
             Ok(())
         } else {
             Err(ProviderError::CodeRejected)
         }
-    }
-    async fn start_push(&self, _: &str, _: &PushRequest) -> Result<String, ProviderError> {
-        Err(ProviderError::NotPossible("no app".into()))
-    }
-    async fn push_state(&self, _: &str) -> Result<PushState, ProviderError> {
-        Err(ProviderError::NotPossible("no app".into()))
-    }
-    async fn devices(&self, _: &str) -> Result<Devices, ProviderError> {
-        Ok(Devices { has_app: false })
-    }
-    async fn remove(&self, _: &str) -> Result<(), ProviderError> {
-        Ok(())
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use crate::provider::{ProviderError, SecondFactorProvider};
+use crate::method::{Method, ProviderError};
 use crate::store::{ApprovalRecord, AuthyStore, StoreError};
 
 /// Why a status could not be refreshed.
@@ -25,13 +25,13 @@ pub enum PollError {
     Store(#[from] StoreError),
 }
 
-/// Refreshes one approval request from the provider (the Authy API, for
-/// [`authy::Client`](crate::authy::Client)) and returns it as it now
+/// Refreshes one approval request from the method that pushed it (the
+/// Authy API, for [`authy::Client`](crate::authy::Client)) and returns it as it now
 /// stands. A request already final is returned without asking Authy; a final
 /// status from Authy is recorded exactly once (if a callback recorded it in
 /// the meantime, that status stands).
 pub async fn poll_approval(
-    provider: &dyn SecondFactorProvider,
+    provider: &dyn Method,
     store: &dyn AuthyStore,
     uuid: &str,
     now: SystemTime,

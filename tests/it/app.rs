@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tower_authy::authy::Client;
 use tower_authy::config::Policy;
-use tower_authy::provider::{EnrollmentRequest, SecondFactorProvider};
+use tower_authy::method::{EnrollmentRequest, Method};
 use tower_authy::simulator::{CallbackMethod, Simulator};
 use tower_authy::store::{
     AdminStore, AuthyStore, Factor, FactorState, FactorStore, MemoryStore, SharedStore, StoreError,
@@ -276,24 +276,26 @@ impl TestApp {
             .bytes()
             .fold(0, |acc, b| (acc * 31 + u64::from(b)) % 10_000_000);
         let phone = format!("555{digits:07}");
-        let enrolled = self
+        let user = UserId::new(username);
+        let registered = self
             .client
-            .enroll(&EnrollmentRequest::new(
-                format!("{username}@example.com"),
-                1,
-                phone,
-            ))
+            .enroll_phone(
+                &user,
+                &EnrollmentRequest::new(format!("{username}@example.com"), 1, phone),
+                SystemTime::now(),
+            )
             .await
             .unwrap();
+        // Every test phone shows as "ending in 67".
         let mut enrollment = Factor::authy(
-            UserId::new(username),
-            enrolled.provider_user_id.clone(),
+            user,
+            registered.provider_ref,
             Some("XXX-XXX-XX67".into()),
             SystemTime::now(),
         );
         enrollment.state = state;
         self.admin.put_factor(&enrollment).await.unwrap();
-        enrolled.provider_user_id.parse().unwrap()
+        enrollment.provider_ref.parse().unwrap()
     }
 
     /// The app's soft token, after moving the simulator's clock past the

@@ -16,9 +16,9 @@ use tokio::net::TcpListener;
 use tower_authy::TwoFactor;
 use tower_authy::authy::Client;
 use tower_authy::config::{Policy, StatusMode};
-use tower_authy::provider::{EnrollmentRequest, SecondFactorProvider};
+use tower_authy::method::{EnrollmentRequest, Method};
 use tower_authy::simulator::Simulator;
-use tower_authy::store::{AdminStore, Factor, FactorState, MemoryStore};
+use tower_authy::store::{AdminStore, MemoryStore};
 use tower_sessions::{MemoryStore as Sessions, SessionManagerLayer};
 
 use crate::app::location;
@@ -107,23 +107,17 @@ async fn axum_login_users_must_pass_the_second_factor() {
 
     let mut users = HashMap::new();
     for (name, phone) in [("alice", "555-300-0001"), ("bob", "555-300-0002")] {
-        let enrolled = client
-            .enroll(&EnrollmentRequest::new(
-                format!("{name}@example.com"),
-                1,
-                phone,
-            ))
+        let enrollment = client
+            .enroll_phone(
+                &name.into(),
+                &EnrollmentRequest::new(format!("{name}@example.com"), 1, phone),
+                SystemTime::now(),
+            )
             .await
-            .unwrap();
-        let mut enrollment = Factor::authy(
-            name.into(),
-            enrolled.provider_user_id.clone(),
-            None,
-            SystemTime::now(),
-        );
-        enrollment.state = FactorState::Active;
+            .unwrap()
+            .activated();
         store.put_factor(&enrollment).await.unwrap();
-        users.insert(name, enrolled.provider_user_id);
+        users.insert(name, enrollment.provider_ref);
     }
     let browser = reqwest::Client::builder()
         .cookie_store(true)

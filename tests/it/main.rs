@@ -23,6 +23,7 @@ mod client_faults;
 mod client_simulator;
 mod custom_store_example;
 mod layer_exemptions;
+mod methods;
 mod official_clients;
 mod poll;
 mod postgres_server;

@@ -748,7 +748,7 @@ async fn an_asked_for_sms_arrives_even_with_the_app_and_the_limit_names_it() {
 /// sent to it (before: four accounts made 20 wrong guesses, six sent 18 SMS).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_accounts_on_one_phone_get_no_more_guesses_or_messages() {
-    use tower_authy::provider::{EnrollmentRequest, SecondFactorProvider};
+    use tower_authy::method::{EnrollmentRequest, Method};
     use tower_authy::store::{Factor, UserId};
     let policy = Policy::builder()
         .with_lockout(3, Duration::from_secs(900), Duration::from_secs(900))
@@ -758,13 +758,17 @@ async fn more_accounts_on_one_phone_get_no_more_guesses_or_messages() {
     let app = TestApp::start(policy).await;
     let shared = app
         .client
-        .enroll(&EnrollmentRequest::new("one@example.com", 1, "5550177001"))
+        .enroll_phone(
+            &UserId::new("uma"),
+            &EnrollmentRequest::new("one@example.com", 1, "5550177001"),
+            std::time::SystemTime::now(),
+        )
         .await
         .unwrap();
     for user in ["uma", "uma2"] {
         let mut enrollment = Factor::authy(
             UserId::new(user),
-            shared.provider_user_id.clone(),
+            shared.provider_ref.clone(),
             None,
             std::time::SystemTime::now(),
         );
@@ -801,7 +805,7 @@ async fn more_accounts_on_one_phone_get_no_more_guesses_or_messages() {
         more.json::<Value>().await.unwrap()["error"],
         "too_many_texts"
     );
-    let authy_id: u64 = shared.provider_user_id.parse().unwrap();
+    let authy_id: u64 = shared.provider_ref.parse().unwrap();
     let messages = app.phone(&format!("users/{authy_id}/messages")).await;
     assert_eq!(messages.as_array().unwrap().len(), 2, "{messages}");
 }

@@ -1,20 +1,29 @@
-//! The second-factor provider seam. The routes talk to a
-//! [`SecondFactorProvider`]; the Authy client implements it (and reaches the
-//! simulator by its base URL). Twilio Verify v2 or a local TOTP provider can
-//! implement it later without touching the layer or the routes.
+//! The method registry's seam: what each kind of factor can do.
 //!
-//! Nothing here names Authy: ids are strings, codes are digit strings, and
-//! errors say what the routes need to decide (wrong code, try later, not
-//! possible for this user).
+//! A [`Method`] serves one [`FactorKind`]: it says what it can do (its
+//! [`Ability`]s: check a code, send one by a channel, push an approval,
+//! run a ceremony, register a phone) and does it for a [`Factor`] of its
+//! kind. The challenge, the layer and the store know factors and
+//! abilities, never a vendor: a new kind plugs in a `Method`
+//! ([`TwoFactorBuilder::with_method`](crate::TwoFactorBuilder::with_method))
+//! without touching them. The Authy client is the first implementation (and
+//! reaches the simulator by its base URL).
+//!
+//! Nothing here names Authy: references are strings, codes are digit
+//! strings, and errors say what the rules need to decide (wrong code, try
+//! later, not possible for this user).
 
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::store::ApprovalStatus;
+use crate::store::{ApprovalStatus, Factor, FactorKind, UserId};
 
 mod authy;
+mod registry;
+
+pub(crate) use registry::Methods;
 
 /// How a one-time code reaches the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,14 +105,6 @@ impl fmt::Debug for EnrollmentRequest {
     }
 }
 
-/// A user the provider now knows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Enrolled {
-    /// The provider's id for the user (the Authy ID).
-    pub provider_user_id: String,
-}
-
 /// What sending a code did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -161,14 +162,6 @@ pub struct PushState {
     pub provider_user_id: Option<String>,
 }
 
-/// What the provider knows of a user's devices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Devices {
-    /// The user has the provider's app, so pushes and soft tokens work.
-    pub has_app: bool,
-}
-
 /// Why a provider call did not succeed, sorted by what the caller should do.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -199,42 +192,139 @@ pub enum ProviderError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// A second-factor service: registration, codes, pushes.
-///
-/// Every method fails closed: anything but a clear success is an error.
-#[async_trait]
-pub trait SecondFactorProvider: Send + Sync + fmt::Debug {
-    /// Registers the user and returns the provider's id for them. Registering
-    /// the same phone number again returns the same id.
-    async fn enroll(&self, request: &EnrollmentRequest) -> Result<Enrolled, ProviderError>;
+/// What a [`Method`] can do; the challenge offers the ways these allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Ability {
+    /// Checks a code the user types (from an app, a text or a call):
+    /// [`Method::check_code`].
+    CheckCode,
+    /// Sends a code by this channel: [`Method::send_code`].
+    SendCode(Channel),
+    /// Pushes an approval request to the user's device:
+    /// [`Method::start_push`], [`Method::push_state`].
+    Push,
+    /// Proves the factor in a browser ceremony (WebAuthn), with its own
+    /// routes: the challenge ranks it strongest.
+    Ceremony,
+    /// Registers a phone number as a new factor (`POST /2fa/enroll`,
+    /// [`TwoFactor::enroll`](crate::TwoFactor::enroll)):
+    /// [`Method::enroll_phone`].
+    EnrollPhone,
+}
 
-    /// Sends a code by `channel`. With `force`, it is sent even to users who
-    /// have the app.
+/// How strong a kind of factor is, strongest first (design.md, "The
+/// challenge"): a ceremony (phishing-resistant), then a push, then codes
+/// from an app, then codes sent by text, call or e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Strength {
+    /// A passkey or security key.
+    Ceremony,
+    /// An approval pushed to a device.
+    Push,
+    /// A code shown by an app on the user's device.
+    AppCode,
+    /// A code sent to a phone number or e-mail address.
+    SentCode,
+}
+
+impl Strength {
+    /// The strength of a kind that can do `abilities`.
+    pub fn of(abilities: &[Ability]) -> Self {
+        let can = |ability| abilities.contains(&ability);
+        if can(Ability::Ceremony) {
+            Self::Ceremony
+        } else if can(Ability::Push) {
+            Self::Push
+        } else if abilities.iter().any(|a| matches!(a, Ability::SendCode(_))) {
+            Self::SentCode
+        } else {
+            Self::AppCode
+        }
+    }
+}
+
+fn cannot(what: &str) -> ProviderError {
+    ProviderError::NotPossible(format!("this kind of factor cannot {what}"))
+}
+
+/// One kind of second factor: what it can do, done for a factor of its
+/// kind.
+///
+/// Every operation fails closed: anything but a clear success is an error.
+/// An operation outside [`abilities`](Self::abilities) is never called by
+/// the crate; its default answers [`ProviderError::NotPossible`].
+#[async_trait]
+pub trait Method: Send + Sync + fmt::Debug {
+    /// The kind of factor this method serves; one method per kind.
+    fn kind(&self) -> FactorKind;
+
+    /// What it can do, for every factor of its kind.
+    fn abilities(&self) -> &[Ability];
+
+    /// Registers `user`'s phone with the provider and returns the new
+    /// factor, pending. Registering the same phone number again reaches
+    /// the same provider identity.
+    async fn enroll_phone(
+        &self,
+        user: &UserId,
+        request: &EnrollmentRequest,
+        now: std::time::SystemTime,
+    ) -> Result<Factor, ProviderError> {
+        let _ = (user, request, now);
+        Err(cannot("register a phone"))
+    }
+
+    /// Sends a code by `channel`. With `force`, it is sent even where the
+    /// provider would rather not (Authy skips users who have its app).
     async fn send_code(
         &self,
-        provider_user_id: &str,
+        factor: &Factor,
         channel: Channel,
         force: bool,
-    ) -> Result<CodeSent, ProviderError>;
+    ) -> Result<CodeSent, ProviderError> {
+        let _ = (factor, channel, force);
+        Err(cannot("send a code"))
+    }
 
-    /// Checks a code from an SMS, a call or the app. `Ok` only for a valid code.
-    async fn verify_code(&self, provider_user_id: &str, code: &str) -> Result<(), ProviderError>;
+    /// Checks a code the user typed. `Ok` only for a valid code; a wrong one
+    /// is [`ProviderError::CodeRejected`].
+    async fn check_code(&self, factor: &Factor, code: &str) -> Result<(), ProviderError> {
+        let _ = (factor, code);
+        Err(cannot("check a code"))
+    }
+
+    /// Whether a push can reach this factor now (Authy: the user has its
+    /// app). The default: whenever the kind can push.
+    async fn can_push(&self, factor: &Factor) -> Result<bool, ProviderError> {
+        let _ = factor;
+        Ok(self.abilities().contains(&Ability::Push))
+    }
 
     /// Pushes an approval request; returns its id.
     async fn start_push(
         &self,
-        provider_user_id: &str,
+        factor: &Factor,
         request: &PushRequest,
-    ) -> Result<String, ProviderError>;
+    ) -> Result<String, ProviderError> {
+        let _ = (factor, request);
+        Err(cannot("push"))
+    }
 
     /// Asks where a push request stands (for applications without callbacks).
-    async fn push_state(&self, request_id: &str) -> Result<PushState, ProviderError>;
+    async fn push_state(&self, request_id: &str) -> Result<PushState, ProviderError> {
+        let _ = request_id;
+        Err(cannot("push"))
+    }
 
-    /// What the user has: the app or not.
-    async fn devices(&self, provider_user_id: &str) -> Result<Devices, ProviderError>;
-
-    /// Deletes the user at the provider.
-    async fn remove(&self, provider_user_id: &str) -> Result<(), ProviderError>;
+    /// Forgets a removed factor at the provider (Authy deletes its user).
+    /// The crate calls it only when no other factor holds the same
+    /// identity. The default, for local factors: nothing to do.
+    async fn forget(&self, factor: &Factor) -> Result<(), ProviderError> {
+        let _ = factor;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,18 +1,34 @@
-//! The Authy client as a [`SecondFactorProvider`].
+//! The Authy client as the [`Method`] of [`FactorKind::Authy`]: a phone
+//! registered with Authy gets codes by text, call or the app, and OneTouch
+//! pushes.
+
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 
 use super::{
-    Channel, CodeSent, Devices, Enrolled, EnrollmentRequest, ProviderError, PushRequest, PushState,
-    SecondFactorProvider,
+    Ability, Channel, CodeSent, EnrollmentRequest, Method, ProviderError, PushRequest, PushState,
 };
 use crate::authy::{
     self, ApprovalUuid, AuthyError, AuthyId, Client, NewApprovalRequest, NewUser, PhoneNumber,
     SendOptions, Token,
 };
+use crate::store::{Factor, FactorKind, UserId};
 
-fn authy_id(id: &str) -> Result<AuthyId, ProviderError> {
-    id.parse()
+/// Everything an Authy ID can do.
+const ABILITIES: &[Ability] = &[
+    Ability::Push,
+    Ability::CheckCode,
+    Ability::SendCode(Channel::Sms),
+    Ability::SendCode(Channel::Call),
+    Ability::EnrollPhone,
+];
+
+/// The Authy ID a factor references.
+fn authy_id(factor: &Factor) -> Result<AuthyId, ProviderError> {
+    factor
+        .provider_ref
+        .parse()
         .map_err(|_| ProviderError::InvalidInput("the stored Authy ID is not a number".into()))
 }
 
@@ -60,24 +76,40 @@ impl From<AuthyError> for ProviderError {
 }
 
 #[async_trait]
-impl SecondFactorProvider for Client {
-    async fn enroll(&self, request: &EnrollmentRequest) -> Result<Enrolled, ProviderError> {
+impl Method for Client {
+    fn kind(&self) -> FactorKind {
+        FactorKind::Authy
+    }
+
+    fn abilities(&self) -> &[Ability] {
+        ABILITIES
+    }
+
+    async fn enroll_phone(
+        &self,
+        user: &UserId,
+        request: &EnrollmentRequest,
+        now: SystemTime,
+    ) -> Result<Factor, ProviderError> {
         let phone = PhoneNumber::new(request.country_code, &request.phone_number)
             .map_err(|e| ProviderError::InvalidInput(e.to_string()))?;
-        let user = NewUser::new(&request.email, phone).send_install_link_via_sms(false);
-        let registered = self.users().register(&user).await?;
-        Ok(Enrolled {
-            provider_user_id: registered.id.to_string(),
-        })
+        let new = NewUser::new(&request.email, phone).send_install_link_via_sms(false);
+        let registered = self.users().register(&new).await?;
+        Ok(Factor::authy(
+            user.clone(),
+            registered.id.to_string(),
+            Some(request.masked_phone()),
+            now,
+        ))
     }
 
     async fn send_code(
         &self,
-        provider_user_id: &str,
+        factor: &Factor,
         channel: Channel,
         force: bool,
     ) -> Result<CodeSent, ProviderError> {
-        let id = authy_id(provider_user_id)?;
+        let id = authy_id(factor)?;
         let options = SendOptions::new().force(force);
         let sent = match channel {
             Channel::Sms => self.tokens().sms(id, &options).await?,
@@ -88,8 +120,8 @@ impl SecondFactorProvider for Client {
         })
     }
 
-    async fn verify_code(&self, provider_user_id: &str, code: &str) -> Result<(), ProviderError> {
-        let id = authy_id(provider_user_id)?;
+    async fn check_code(&self, factor: &Factor, code: &str) -> Result<(), ProviderError> {
+        let id = authy_id(factor)?;
         // A code of the wrong shape can never be right: the same answer as a
         // wrong code, without a call.
         let token = Token::parse(code).map_err(|_| ProviderError::CodeRejected)?;
@@ -97,12 +129,17 @@ impl SecondFactorProvider for Client {
         Ok(())
     }
 
+    async fn can_push(&self, factor: &Factor) -> Result<bool, ProviderError> {
+        // A OneTouch push reaches only a user who installed the app.
+        Ok(self.users().status(authy_id(factor)?).await?.registered)
+    }
+
     async fn start_push(
         &self,
-        provider_user_id: &str,
+        factor: &Factor,
         request: &PushRequest,
     ) -> Result<String, ProviderError> {
-        let id = authy_id(provider_user_id)?;
+        let id = authy_id(factor)?;
         let mut push = NewApprovalRequest::new(&request.message)
             .seconds_to_expire(request.ttl.as_secs().max(1));
         for (key, value) in &request.details {
@@ -125,15 +162,8 @@ impl SecondFactorProvider for Client {
         })
     }
 
-    async fn devices(&self, provider_user_id: &str) -> Result<Devices, ProviderError> {
-        let status = self.users().status(authy_id(provider_user_id)?).await?;
-        Ok(Devices {
-            has_app: status.registered,
-        })
-    }
-
-    async fn remove(&self, provider_user_id: &str) -> Result<(), ProviderError> {
-        self.users().remove(authy_id(provider_user_id)?).await?;
+    async fn forget(&self, factor: &Factor) -> Result<(), ProviderError> {
+        self.users().remove(authy_id(factor)?).await?;
         Ok(())
     }
 }
