@@ -192,6 +192,22 @@ impl FactorStore for HashMapStore {
         Ok(())
     }
 
+    async fn advance_step(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        step: u64,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        let (factor, _) = tables.find(user, id).ok_or_else(|| no_factor(id))?;
+        // Compare and set under the one lock: a replayed step never passes.
+        if factor.last_step.is_some_and(|last| step <= last) {
+            return Err(StoreError::Conflict(format!("step {step} was used")));
+        }
+        factor.last_step = Some(step);
+        Ok(())
+    }
+
     async fn remove_factor(&self, user: &UserId, id: &FactorId) -> Result<Removed, StoreError> {
         let mut tables = self.tables();
         let at = tables

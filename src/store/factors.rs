@@ -61,16 +61,20 @@ impl fmt::Display for FactorId {
 pub enum FactorKind {
     /// An Authy ID: SMS, voice, soft token and OneTouch, through Authy.
     Authy,
+    /// An authenticator app (RFC 6238: SHA-1, 6 digits, 30 s), checked
+    /// locally against the factor's sealed seed.
+    Totp,
 }
 
 impl FactorKind {
     /// Every kind, for listings and tests.
-    pub const ALL: &'static [FactorKind] = &[FactorKind::Authy];
+    pub const ALL: &'static [FactorKind] = &[FactorKind::Authy, FactorKind::Totp];
 
     /// A stable name for storage and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Authy => "authy",
+            Self::Totp => "totp",
         }
     }
 
@@ -78,7 +82,7 @@ impl FactorKind {
     /// user once active (every kind but backup codes).
     pub fn turns_on_two_factor(self) -> bool {
         match self {
-            Self::Authy => true,
+            Self::Authy | Self::Totp => true,
         }
     }
 }
@@ -157,9 +161,10 @@ pub enum IdentityUse {
 
 /// One second factor of one user.
 ///
-/// `Debug` shows every field: a factor holds references, not secrets (the
-/// provider reference of an Authy factor is the Authy ID).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` shows every field but [`secret`](Self::secret): the rest are
+/// references, not secrets (the provider reference of an Authy factor is
+/// the Authy ID).
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Factor {
     /// Its id, unique among the user's factors.
@@ -184,6 +189,35 @@ pub struct Factor {
     pub identity: Option<String>,
     /// What may be shown of it: the phone as `XXX-XXX-4567`, say.
     pub hint: Option<String>,
+    /// A local factor's own secret (an authenticator app's seed), sealed
+    /// with the application's secret key (AES-256-GCM): stores keep it as
+    /// it is and never see it in the clear; `None` for factors whose
+    /// secret is the provider's.
+    pub secret: Option<String>,
+    /// The last time step a code of this factor was accepted at (TOTP), so
+    /// that no code of that step or an earlier one passes again;
+    /// [`FactorStore::advance_step`](super::FactorStore::advance_step) moves
+    /// it on.
+    pub last_step: Option<u64>,
+}
+
+impl fmt::Debug for Factor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Factor")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("kind", &self.kind)
+            .field("label", &self.label)
+            .field("state", &self.state)
+            .field("created_at", &self.created_at)
+            .field("last_used_at", &self.last_used_at)
+            .field("provider_ref", &self.provider_ref)
+            .field("identity", &self.identity)
+            .field("hint", &self.hint)
+            .field("secret", &self.secret.as_ref().map(|_| "[sealed]"))
+            .field("last_step", &self.last_step)
+            .finish()
+    }
 }
 
 impl Factor {
@@ -206,6 +240,8 @@ impl Factor {
             provider_ref: provider_ref.into(),
             identity: None,
             hint: None,
+            secret: None,
+            last_step: None,
         }
     }
 

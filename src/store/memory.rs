@@ -180,6 +180,23 @@ impl FactorStore for MemoryStore {
         Ok(())
     }
 
+    async fn advance_step(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        step: u64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let factor = &mut state.find(user, id).ok_or_else(|| not_found(id))?.factor;
+        if factor.last_step.is_some_and(|last| step <= last) {
+            return Err(StoreError::Conflict(format!(
+                "step {step} is not after the last accepted one"
+            )));
+        }
+        factor.last_step = Some(step);
+        Ok(())
+    }
+
     async fn remove_factor(&self, user: &UserId, id: &FactorId) -> Result<Removed, StoreError> {
         let mut state = self.state();
         let factors = state.factors.get_mut(user).ok_or_else(|| not_found(id))?;

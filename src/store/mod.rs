@@ -105,6 +105,15 @@ pub trait FactorStore: Send + Sync {
         now: SystemTime,
     ) -> Result<(), StoreError>;
 
+    /// Records `step` as the factor's last accepted time step, atomically,
+    /// if it is later than the one recorded (or none is): the replay guard
+    /// of authenticator-app codes. [`StoreError::Conflict`] when `step` is
+    /// at or before the recorded one (a code used again, or an older one
+    /// after a newer; of two concurrent calls with one step, one wins);
+    /// [`StoreError::NotFound`] when the user has no such factor.
+    async fn advance_step(&self, user: &UserId, id: &FactorId, step: u64)
+    -> Result<(), StoreError>;
+
     /// Removes the factor, atomically, and says whether another factor
     /// still holds its identity (then its provider user must stay).
     /// [`StoreError::NotFound`] when the user has no such factor (removed

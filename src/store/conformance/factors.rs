@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{Store, expect_conflict, expect_not_found, secs, t0, unique, user};
-use crate::store::{Factor, FactorState, IdentityUse, StoreError, UserId};
+use crate::store::{Factor, FactorKind, FactorState, IdentityUse, StoreError, UserId};
 
 fn authy(user: &UserId, authy_id: &str, at: std::time::SystemTime) -> Factor {
     Factor::authy(user.clone(), authy_id, Some("XXX-XXX-4567".into()), at)
@@ -399,4 +399,65 @@ pub async fn factor_removal<S: Store>(first: &Arc<S>, second: &Arc<S>) {
             "round {round}: removing while confirming leaves nothing"
         );
     }
+}
+
+/// A local factor keeps its sealed secret as given; its last accepted time
+/// step only moves forward (the replay guard of authenticator-app codes):
+/// the same step or an earlier one is a conflict, and of two handles
+/// racing one step exactly one wins.
+pub async fn factor_steps<S: Store>(first: &Arc<S>, second: &Arc<S>) {
+    let now = t0();
+    let carol = user("carol");
+    let mut app = Factor::pending(carol.clone(), FactorKind::Totp, "Phone app", "", now);
+    app.secret = Some(unique("sealed"));
+    expect_not_found(
+        first.advance_step(&carol, &app.id, 1).await,
+        "advancing an unknown factor",
+    );
+    first
+        .insert_factor(&app, IdentityUse::Exclusive)
+        .await
+        .unwrap();
+    let [stored] = &second.factors(&carol).await.unwrap()[..] else {
+        panic!("carol has one factor");
+    };
+    assert_eq!(stored.secret, app.secret, "the sealed secret reads back");
+    assert_eq!(stored.last_step, None, "no step accepted yet");
+    first.advance_step(&carol, &app.id, 100).await.unwrap();
+    expect_conflict(
+        second.advance_step(&carol, &app.id, 100).await,
+        "the same step again",
+    );
+    expect_conflict(
+        second.advance_step(&carol, &app.id, 99).await,
+        "an earlier step after a later one",
+    );
+    let (wins, errors) = race(first, second, {
+        let (carol, id) = (carol.clone(), app.id.clone());
+        move |store, _| {
+            let (carol, id) = (carol.clone(), id.clone());
+            async move { store.advance_step(&carol, &id, 101).await }
+        }
+    })
+    .await;
+    assert_eq!(wins, 1, "exactly one of two racing uses of one step wins");
+    assert!(
+        errors.iter().all(StoreError::is_conflict),
+        "the loser is a conflict: {errors:?}"
+    );
+    let [stored] = &first.factors(&carol).await.unwrap()[..] else {
+        panic!("carol has one factor");
+    };
+    assert_eq!(stored.last_step, Some(101));
+    let mut changed = stored.clone();
+    changed.label = "Work phone app".into();
+    first.put_factor(&changed).await.unwrap();
+    let [stored] = &second.factors(&carol).await.unwrap()[..] else {
+        panic!("carol has one factor");
+    };
+    assert_eq!(
+        (&stored.secret, stored.last_step),
+        (&app.secret, Some(101)),
+        "a put keeps the secret and the step it carries"
+    );
 }

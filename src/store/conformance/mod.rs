@@ -58,7 +58,8 @@ pub trait Store: AuthyStore + AdminStore + 'static {}
 
 impl<T: AuthyStore + AdminStore + 'static> Store for T {}
 pub use factors::{
-    factor_identities, factor_removal, factor_replacement, factor_transitions, factors,
+    factor_identities, factor_removal, factor_replacement, factor_steps, factor_transitions,
+    factors,
 };
 
 /// Runs every clause. `first` and `second` must be two handles onto the same
@@ -70,6 +71,7 @@ pub async fn run<S: Store>(first: Arc<S>, second: Arc<S>) {
     factors::factor_replacement(&first, &second).await;
     factors::factor_identities(&first, &second).await;
     factors::factor_removal(&first, &second).await;
+    factors::factor_steps(&first, &second).await;
     approvals::approvals(&first, &second).await;
     approvals::approval_expiry(&first).await;
     approvals::approval_race(&first, &second).await;
@@ -118,6 +120,11 @@ macro_rules! store_conformance_tests {
         async fn factor_removal() {
             let (first, second) = $pair.await;
             $crate::store::conformance::factor_removal(&first, &second).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn factor_steps() {
+            let (first, second) = $pair.await;
+            $crate::store::conformance::factor_steps(&first, &second).await;
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn approvals() {

@@ -14,14 +14,14 @@ use crate::store::{
 };
 
 const COLUMNS: &str = "(user_id, id, kind, label, state, created_at, last_used_at, \
-                       provider_ref, identity, hint, exclusive_identity)";
+                       provider_ref, identity, hint, exclusive_identity, secret, last_step)";
 
-/// Inserts `$1`–`$11` unless the identity `$9` is held by another user and
+/// Inserts `$1`–`$13` unless the identity `$9` is held by another user and
 /// either binding is exclusive; any unique index clash inserts nothing.
 const INSERT: &str = "INSERT INTO tower_authy_factors \
     (user_id, id, kind, label, state, created_at, last_used_at, \
-     provider_ref, identity, hint, exclusive_identity) \
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+     provider_ref, identity, hint, exclusive_identity, secret, last_step) \
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
     WHERE NOT EXISTS (SELECT 1 FROM tower_authy_factors o WHERE o.identity = $9 \
     AND o.user_id <> $1 AND ($11 = 1 OR o.exclusive_identity = 1)) \
     ON CONFLICT DO NOTHING RETURNING id";
@@ -149,6 +149,37 @@ impl<B: Backend> FactorStore for SqlStore<B> {
         Ok(())
     }
 
+    async fn advance_step(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        step: u64,
+    ) -> Result<(), StoreError> {
+        let step = i64::try_from(step)
+            .map_err(|_| StoreError::InvalidInput("the time step is out of range".into()))?;
+        let changed = self
+            .backend
+            .execute(
+                "UPDATE tower_authy_factors SET last_step = $1 \
+                 WHERE user_id = $2 AND id = $3 AND (last_step IS NULL OR last_step < $1)",
+                &[
+                    Bind::Int(step),
+                    Bind::Text(user.as_str()),
+                    Bind::Text(id.as_str()),
+                ],
+            )
+            .await?;
+        if changed == 1 {
+            return Ok(());
+        }
+        match self.factors(user).await?.iter().any(|f| &f.id == id) {
+            true => Err(StoreError::Conflict(format!(
+                "step {step} is not after the last accepted one"
+            ))),
+            false => Err(not_found(id)),
+        }
+    }
+
     async fn remove_factor(&self, user: &UserId, id: &FactorId) -> Result<Removed, StoreError> {
         let row = self
             .backend
@@ -205,10 +236,10 @@ impl<B: Backend> AdminStore for SqlStore<B> {
     async fn put_factor(&self, factor: &Factor) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO tower_authy_factors {COLUMNS} \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (user_id, id) DO UPDATE SET kind = $3, label = $4, state = $5, \
              created_at = $6, last_used_at = $7, provider_ref = $8, identity = $9, hint = $10, \
-             exclusive_identity = $11"
+             exclusive_identity = $11, secret = $12, last_step = $13"
         );
         self.backend
             .execute(&sql, &record(factor, IdentityUse::Shared)?)
@@ -240,7 +271,7 @@ fn not_found(id: &FactorId) -> StoreError {
     StoreError::NotFound(format!("no factor {id}"))
 }
 
-/// The binds `$1`–`$11` of a whole record.
+/// The binds `$1`–`$13` of a whole record.
 fn record(factor: &Factor, identity: IdentityUse) -> Result<Vec<Bind<'_>>, StoreError> {
     Ok(vec![
         Bind::Text(factor.user_id.as_str()),
@@ -254,5 +285,16 @@ fn record(factor: &Factor, identity: IdentityUse) -> Result<Vec<Bind<'_>>, Store
         Bind::OptionalText(factor.identity.as_deref()),
         Bind::OptionalText(factor.hint.as_deref()),
         Bind::Int(i64::from(identity == IdentityUse::Exclusive)),
+        Bind::OptionalText(factor.secret.as_deref()),
+        Bind::OptionalInt(
+            factor
+                .last_step
+                .map(|step| {
+                    i64::try_from(step).map_err(|_| {
+                        StoreError::InvalidInput("the time step is out of range".into())
+                    })
+                })
+                .transpose()?,
+        ),
     ])
 }

@@ -101,6 +101,12 @@ const MIGRATIONS: &[Migration] = &[
         )],
         finish: "DROP TABLE tower_authy_enrollments",
     },
+    Migration {
+        version: 4,
+        script: include_str!("schema_v4.sql"),
+        carry: &[],
+        finish: "",
+    },
 ];
 
 /// The SQL store on a [`Backend`]: [`SqliteStore`] or [`PostgresStore`].

@@ -26,6 +26,14 @@ pub(super) fn factor(row: &impl SqlRow) -> Result<Factor, StoreError> {
         provider_ref: row.text("provider_ref")?,
         identity: row.optional_text("identity")?,
         hint: row.optional_text("hint")?,
+        secret: row.optional_text("secret")?,
+        last_step: row
+            .optional_int("last_step")?
+            .map(|step| {
+                u64::try_from(step)
+                    .map_err(|_| StoreError::Corrupt(format!("negative time step {step}")))
+            })
+            .transpose()?,
     })
 }
 
