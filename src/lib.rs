@@ -134,8 +134,10 @@ mod domain;
 pub mod layer;
 pub mod method;
 mod negotiate;
+mod otp;
 mod params;
 mod routes;
+mod sealing;
 mod secret;
 pub mod session;
 #[cfg(feature = "simulator")]

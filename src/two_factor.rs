@@ -13,7 +13,10 @@ use crate::domain::{EnrollError, Rules};
 use crate::layer::RequireSecondFactorLayer;
 use tower_sessions::Session;
 
+use crate::Secret;
+use crate::method::totp::Totp;
 use crate::method::{self, EnrollmentRequest, Methods};
+use crate::sealing::{MIN_KEY_LEN, Sealer};
 use crate::session::SessionError;
 use crate::store::{Factor, FactorKind, SharedStore, UserId};
 use crate::ui::Ui;
@@ -38,6 +41,8 @@ pub(crate) const ROUTES: &[(&str, &[Method])] = &[
     ("/devices/forget", &[Method::POST]),
     ("/factors", &[Method::GET]),
     ("/factors/{id}/remove", &[Method::POST]),
+    ("/totp", &[Method::POST]),
+    ("/totp/confirm", &[Method::POST]),
 ];
 
 /// Everything the routes share: the rules, and where things are.
@@ -90,6 +95,9 @@ pub struct TwoFactorBuilder {
     methods: Methods,
     /// A kind given a second method: `build()` refuses it.
     duplicate: Option<FactorKind>,
+    secret_key: Option<Secret>,
+    old_secret_keys: Vec<Secret>,
+    authenticator_apps: bool,
     store: SharedStore,
     policy: Policy,
     prefix: String,
@@ -108,6 +116,9 @@ impl TwoFactor {
         TwoFactorBuilder {
             methods: Methods::new(Arc::new(method)),
             duplicate: None,
+            secret_key: None,
+            old_secret_keys: Vec::new(),
+            authenticator_apps: false,
             store,
             policy: Policy::default(),
             prefix: "/2fa".into(),
@@ -210,6 +221,32 @@ impl TwoFactorBuilder {
         if let Err(kind) = self.methods.add(Arc::new(method)) {
             self.duplicate.get_or_insert(kind);
         }
+        self
+    }
+
+    /// The application's secret key (default: none): it seals local
+    /// secrets such as authenticator-app seeds (AES-256-GCM, under a key
+    /// derived from it). At least 32 bytes, random, kept out of the
+    /// repository; losing it makes every authenticator app unusable.
+    pub fn with_secret_key(mut self, key: impl Into<Secret>) -> Self {
+        self.secret_key = Some(key.into());
+        self
+    }
+
+    /// Earlier secret keys that still open what they sealed (default:
+    /// none), for rotating the key: new seals always use
+    /// [`with_secret_key`](Self::with_secret_key)'s.
+    pub fn with_old_secret_keys(mut self, keys: impl IntoIterator<Item = Secret>) -> Self {
+        self.old_secret_keys = keys.into_iter().collect();
+        self
+    }
+
+    /// Lets users add authenticator apps (Google Authenticator, 1Password,
+    /// Aegis…: RFC 6238, SHA-1, 6 digits, 30 s), checked locally with no
+    /// vendor (default: off). Needs
+    /// [`with_secret_key`](Self::with_secret_key).
+    pub fn with_authenticator_apps(mut self) -> Self {
+        self.authenticator_apps = true;
         self
     }
 
@@ -396,6 +433,23 @@ impl TwoFactorBuilder {
         Ok(path)
     }
 
+    /// The sealer of local secrets, if a secret key was given.
+    fn sealer(&self) -> Result<Option<Arc<Sealer>>, ConfigError> {
+        let Some(current) = &self.secret_key else {
+            return Ok(None);
+        };
+        let short = std::iter::once(current)
+            .chain(&self.old_secret_keys)
+            .any(|key| key.expose().len() < MIN_KEY_LEN);
+        if short {
+            return Err(ConfigError::OutOfRange {
+                setting: "secret key",
+                reason: format!("at least {MIN_KEY_LEN} bytes"),
+            });
+        }
+        Ok(Some(Arc::new(Sealer::new(current, &self.old_secret_keys))))
+    }
+
     /// Checks the set-up.
     pub fn build(self) -> Result<TwoFactor, ConfigError> {
         let path = |setting: &'static str, path: &str| {
@@ -407,6 +461,16 @@ impl TwoFactorBuilder {
         };
         if let Some(kind) = self.duplicate {
             return Err(ConfigError::DuplicateMethod(kind));
+        }
+        let sealer = self.sealer()?;
+        let mut methods = self.methods.clone();
+        if self.authenticator_apps {
+            let sealer = sealer.clone().ok_or(ConfigError::Missing(
+                "secret key (with_secret_key): authenticator apps' seeds are sealed with it",
+            ))?;
+            methods
+                .add(Arc::new(Totp::new(self.store.clone(), sealer)))
+                .map_err(ConfigError::DuplicateMethod)?;
         }
         path("prefix", &self.prefix)?;
         path("login path", &self.login_path)?;
@@ -444,7 +508,8 @@ impl TwoFactorBuilder {
         Ok(TwoFactor {
             shared: Arc::new(Shared {
                 rules: Rules {
-                    methods: self.methods,
+                    methods,
+                    sealer,
                     store: self.store,
                     policy: self.policy,
                 },

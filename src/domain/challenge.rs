@@ -95,8 +95,15 @@ impl Rules {
             .ranked(factors)
             .into_iter()
             .partition(Factor::is_active);
+        // A pending factor is confirmed here only when it was registered
+        // by phone (its first code comes by text, call or the app); others
+        // (an authenticator app) confirm on their own setup page.
         let factors = if active.is_empty() {
-            pending.into_iter().take(1).collect()
+            pending
+                .into_iter()
+                .filter(|factor| self.methods.can(factor.kind, Ability::EnrollPhone))
+                .take(1)
+                .collect()
         } else {
             active
         };

@@ -7,10 +7,12 @@
 //! those into pages and JSON is the routes' job, and reading or writing the
 //! session is theirs too.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::config::Policy;
 use crate::method::Methods;
+use crate::sealing::Sealer;
 use crate::store::SharedStore;
 
 mod approval;
@@ -21,6 +23,7 @@ mod enrollment;
 mod refusal;
 mod requester;
 mod sign_out;
+mod totp;
 
 pub(crate) use approval::{Binding, MAX_WAIT};
 pub(crate) use challenge::{Need, Way};
@@ -29,6 +32,7 @@ pub(crate) use enrollment::{Replace, validate};
 pub(crate) use refusal::Refusal;
 pub(crate) use requester::Requester;
 pub(crate) use sign_out::is_signed_out;
+pub(crate) use totp::TotpSetup;
 
 /// What the rules act on: the store, the methods (one per factor kind)
 /// and the policy.
@@ -37,6 +41,9 @@ pub(crate) struct Rules {
     pub(crate) store: SharedStore,
     pub(crate) methods: Methods,
     pub(crate) policy: Policy,
+    /// Seals local secrets; `None` without an application secret key (then
+    /// no authenticator app can be added).
+    pub(crate) sealer: Option<Arc<Sealer>>,
 }
 
 /// Whether a pass stamped with the security generation `passed` still

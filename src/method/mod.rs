@@ -22,6 +22,7 @@ use crate::store::{ApprovalStatus, Factor, FactorKind, UserId};
 
 mod authy;
 mod registry;
+pub(crate) mod totp;
 
 pub(crate) use registry::Methods;
 

@@ -33,6 +33,7 @@ mod messages;
 mod next;
 mod onetouch;
 mod reply;
+mod totp;
 mod view;
 
 impl TwoFactor {
@@ -89,6 +90,8 @@ fn handlers() -> Vec<(&'static str, MethodRouter<Arc<Shared>>)> {
         ("/devices/forget", post(device::forget)),
         ("/factors", get(factors::list)),
         ("/factors/{id}/remove", post(factors::remove)),
+        ("/totp", post(totp::start)),
+        ("/totp/confirm", post(totp::confirm)),
     ]
 }
 

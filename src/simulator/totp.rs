@@ -2,8 +2,7 @@
 //! Authy app uses for API customers (spec §7): HMAC-SHA1, 7 digits, a
 //! 10-second step.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha1::Sha1;
+use crate::otp::{hotp, totp};
 
 /// Seconds per TOTP step of an Authy-app token.
 pub(crate) const STEP_SECS: u64 = 10;
@@ -12,28 +11,6 @@ pub(crate) const DIGITS: u32 = 7;
 /// Steps accepted on either side of now, so that a test that reads the token
 /// and then verifies it never races a step boundary.
 pub(crate) const SKEW_STEPS: u64 = 2;
-
-/// RFC 4226 HOTP value of `counter`, as a zero-padded string of `digits`.
-pub(crate) fn hotp(secret: &[u8], counter: u64, digits: u32) -> String {
-    let mut mac = Hmac::<Sha1>::new_from_slice(secret).expect("HMAC accepts keys of any length");
-    mac.update(&counter.to_be_bytes());
-    let hash = mac.finalize().into_bytes();
-    // Dynamic truncation (RFC 4226 §5.3).
-    let offset = usize::from(hash[hash.len() - 1] & 0x0f);
-    let binary = u32::from_be_bytes([
-        hash[offset] & 0x7f,
-        hash[offset + 1],
-        hash[offset + 2],
-        hash[offset + 3],
-    ]);
-    let code = u64::from(binary) % 10u64.pow(digits);
-    format!("{code:0width$}", width = digits as usize)
-}
-
-/// RFC 6238 TOTP value at `unix_secs`.
-pub(crate) fn totp(secret: &[u8], unix_secs: u64, step: u64, digits: u32) -> String {
-    hotp(secret, unix_secs / step, digits)
-}
 
 /// The Authy-app token shown at `unix_secs`.
 pub(crate) fn soft_token(secret: &[u8], unix_secs: u64) -> String {

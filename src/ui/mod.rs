@@ -24,10 +24,18 @@ pub(crate) enum Template {
     Enroll,
     /// A page that cannot be shown otherwise.
     Message,
+    /// `POST {prefix}/totp`: an authenticator app's QR code and secret.
+    Totp,
 }
 
 impl Template {
-    pub(crate) const ALL: [Self; 4] = [Self::Base, Self::Challenge, Self::Enroll, Self::Message];
+    pub(crate) const ALL: [Self; 5] = [
+        Self::Base,
+        Self::Challenge,
+        Self::Enroll,
+        Self::Message,
+        Self::Totp,
+    ];
 
     /// The name the builder knows it by.
     pub(crate) fn name(self) -> &'static str {
@@ -36,6 +44,7 @@ impl Template {
             Self::Challenge => "challenge.html",
             Self::Enroll => "enroll.html",
             Self::Message => "message.html",
+            Self::Totp => "totp.html",
         }
     }
 
@@ -45,6 +54,7 @@ impl Template {
             Self::Challenge => include_str!("templates/challenge.html"),
             Self::Enroll => include_str!("templates/enroll.html"),
             Self::Message => include_str!("templates/message.html"),
+            Self::Totp => include_str!("templates/totp.html"),
         }
     }
 

@@ -35,4 +35,5 @@ mod simulator_api;
 mod simulator_phone;
 mod store_memory;
 mod store_sql;
+mod totp;
 mod webhook;

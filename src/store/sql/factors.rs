@@ -16,6 +16,12 @@ use crate::store::{
 const COLUMNS: &str = "(user_id, id, kind, label, state, created_at, last_used_at, \
                        provider_ref, identity, hint, exclusive_identity, secret, last_step)";
 
+/// What a factor is read back as. Named, never `*`: SQLite may prepare a
+/// statement on a connection that has not seen the latest migration and
+/// then return more columns than sqlx described.
+const FIELDS: &str = "user_id, id, kind, label, state, created_at, last_used_at, \
+                      provider_ref, identity, hint, secret, last_step";
+
 /// Inserts `$1`–`$13` unless the identity `$9` is held by another user and
 /// either binding is exclusive; any unique index clash inserts nothing.
 const INSERT: &str = "INSERT INTO tower_authy_factors \
@@ -32,7 +38,10 @@ impl<B: Backend> FactorStore for SqlStore<B> {
         let rows = self
             .backend
             .fetch_all(
-                "SELECT * FROM tower_authy_factors WHERE user_id = $1 ORDER BY created_at, id",
+                &format!(
+                    "SELECT {FIELDS} FROM tower_authy_factors WHERE user_id = $1 \
+                     ORDER BY created_at, id"
+                ),
                 &[Bind::Text(user.as_str())],
             )
             .await?;
@@ -103,8 +112,10 @@ impl<B: Backend> FactorStore for SqlStore<B> {
         let row = self
             .backend
             .fetch_optional(
-                "UPDATE tower_authy_factors SET state = $1, last_used_at = $2 \
-                 WHERE user_id = $3 AND id = $4 AND state = $5 RETURNING *",
+                &format!(
+                    "UPDATE tower_authy_factors SET state = $1, last_used_at = $2 \
+                     WHERE user_id = $3 AND id = $4 AND state = $5 RETURNING {FIELDS}"
+                ),
                 &[
                     Bind::Text(to.as_str()),
                     Bind::Int(to_ms(now)?),
@@ -184,7 +195,10 @@ impl<B: Backend> FactorStore for SqlStore<B> {
         let row = self
             .backend
             .fetch_optional(
-                "DELETE FROM tower_authy_factors WHERE user_id = $1 AND id = $2 RETURNING *",
+                &format!(
+                    "DELETE FROM tower_authy_factors WHERE user_id = $1 AND id = $2 \
+                     RETURNING {FIELDS}"
+                ),
                 &[Bind::Text(user.as_str()), Bind::Text(id.as_str())],
             )
             .await?

@@ -1,0 +1,231 @@
+//! Authenticator apps (issue 10): setup shows the secret once, the first
+//! code confirms it, codes then pass the challenge once each, and a seed
+//! that does not open passes nothing.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha1::Sha1;
+use tower_authy::config::Policy;
+use tower_authy::store::{FactorKind, FactorState, UserId};
+
+use crate::app::TestApp;
+
+const KEY: &str = "an application secret key of 32+ bytes";
+
+/// RFC 6238 as an authenticator app computes it: SHA-1, 6 digits, 30 s.
+fn app_code(secret_base32: &str, unix_secs: u64) -> String {
+    let seed = data_encoding::BASE32_NOPAD
+        .decode(secret_base32.as_bytes())
+        .expect("base32");
+    let mut mac = Hmac::<Sha1>::new_from_slice(&seed).unwrap();
+    mac.update(&(unix_secs / 30).to_be_bytes());
+    let hash = mac.finalize().into_bytes();
+    let at = usize::from(hash[19] & 0x0f);
+    let value = u32::from_be_bytes([hash[at] & 0x7f, hash[at + 1], hash[at + 2], hash[at + 3]]);
+    format!("{:06}", value % 1_000_000)
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn app() -> TestApp {
+    TestApp::start_with(Policy::default(), |builder| {
+        builder.with_secret_key(KEY).with_authenticator_apps()
+    })
+    .await
+}
+
+/// Starts an app for `user` on a fresh signed-in client; the answer's JSON.
+async fn start(app: &TestApp, user: &str) -> (reqwest::Client, Value) {
+    let api = app.api();
+    app.sign_in(&api, user).await;
+    let started = app
+        .post_json(&api, "/2fa/totp", json!({"label": "Phone"}))
+        .await;
+    assert_eq!(started.status(), 201);
+    (api, started.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_shows_the_secret_once_and_the_first_code_confirms() {
+    let app = app().await;
+    let (api, setup) = start(&app, "tina").await;
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 32, "160 bits in base32: {setup}");
+    let uri = setup["otpauth_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    assert!(uri.contains(&format!("secret={secret}")), "{uri}");
+    assert!(setup["qr_svg"].as_str().unwrap().contains("<svg"));
+    let id = setup["factor_id"].as_str().unwrap().to_owned();
+
+    let stored = app.store.factors(&UserId::new("tina")).await.unwrap();
+    assert_eq!(stored[0].kind, FactorKind::Totp);
+    assert_eq!(stored[0].state, FactorState::Pending);
+    let sealed = stored[0].secret.clone().unwrap();
+    assert!(!sealed.contains(&secret), "the store keeps it sealed");
+    assert!(
+        !format!("{:?}", stored[0]).contains(&sealed),
+        "Debug hides it"
+    );
+
+    let wrong = app
+        .post_json(
+            &api,
+            "/2fa/totp/confirm",
+            json!({"factor_id": id, "code": "000000"}),
+        )
+        .await;
+    assert_eq!(wrong.status(), 401);
+    let code = app_code(&secret, now());
+    let confirmed = app
+        .post_json(
+            &api,
+            "/2fa/totp/confirm",
+            json!({"factor_id": id, "code": code}),
+        )
+        .await;
+    assert_eq!(confirmed.status(), 200);
+    assert_eq!(
+        confirmed.json::<Value>().await.unwrap()["status"],
+        "complete"
+    );
+
+    let listed = app.text(&api, "/2fa/factors").await;
+    assert!(listed.contains("\"totp\""), "{listed}");
+    for page in ["/2fa/factors", "/2fa/enroll", "/2fa"] {
+        let body = app.text(&api, page).await;
+        assert!(!body.contains(&secret), "{page} shows the secret: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_code_passes_once_and_never_an_earlier_step() {
+    let app = app().await;
+    let (api, setup) = start(&app, "uli").await;
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    let id = setup["factor_id"].as_str().unwrap();
+    let first = app_code(&secret, now());
+    let confirmed = app
+        .post_json(
+            &api,
+            "/2fa/totp/confirm",
+            json!({"factor_id": id, "code": first}),
+        )
+        .await;
+    assert_eq!(confirmed.status(), 200);
+
+    let token = |code: &str| json!({"token": code});
+    let again = app.api();
+    app.sign_in(&again, "uli").await;
+    let challenge = app.get_json(&again, "/2fa").await;
+    assert_eq!(challenge["ways"], json!(["code"]), "{challenge}");
+    let replay = app.post_json(&again, "/2fa/token", token(&first)).await;
+    assert_eq!(
+        replay.status(),
+        401,
+        "the confirming code does not pass again"
+    );
+    let next = app_code(&secret, now() + 30);
+    assert_eq!(
+        app.post_json(&again, "/2fa/token", token(&next))
+            .await
+            .status(),
+        200
+    );
+
+    let third = app.api();
+    app.sign_in(&third, "uli").await;
+    let earlier = app_code(&secret, now());
+    if earlier != next {
+        let refused = app.post_json(&third, "/2fa/token", token(&earlier)).await;
+        assert_eq!(refused.status(), 401, "an earlier step after a later one");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sessions_racing_one_code_pass_once() {
+    let app = app().await;
+    let (api, setup) = start(&app, "xena").await;
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    let id = setup["factor_id"].as_str().unwrap();
+    let first = app_code(&secret, now());
+    let confirmed = app
+        .post_json(
+            &api,
+            "/2fa/totp/confirm",
+            json!({"factor_id": id, "code": first}),
+        )
+        .await;
+    assert_eq!(confirmed.status(), 200);
+    let token = |code: &str| json!({"token": code});
+    let racers = [app.api(), app.api()];
+    for racer in &racers {
+        app.sign_in(racer, "xena").await;
+    }
+    // The next step: later than the confirming one, within the window.
+    let fresh = app_code(&secret, now() + 30);
+    let (a, b) = tokio::join!(
+        app.post_json(&racers[0], "/2fa/token", token(&fresh)),
+        app.post_json(&racers[1], "/2fa/token", token(&fresh)),
+    );
+    let passed = [a.status(), b.status()]
+        .iter()
+        .filter(|s| s.as_u16() == 200)
+        .count();
+    assert_eq!(passed, 1, "{} {}", a.status(), b.status());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_that_does_not_open_passes_nothing() {
+    let app = app().await;
+    let (api, setup) = start(&app, "vic").await;
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    let user = UserId::new("vic");
+    let mut factor = app.store.factors(&user).await.unwrap().remove(0);
+    let sealed = factor.secret.take().unwrap();
+    // Another factor's sealed seed, or a flipped byte: neither opens.
+    let mut bytes = sealed.into_bytes();
+    let last = bytes.len() - 1;
+    bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+    factor.secret = Some(String::from_utf8(bytes).unwrap());
+    app.admin.put_factor(&factor).await.unwrap();
+    let code = app_code(&secret, now());
+    let refused = app
+        .post_json(
+            &api,
+            "/2fa/totp/confirm",
+            json!({"factor_id": factor.id.as_str(), "code": code}),
+        )
+        .await;
+    assert_eq!(refused.status(), 503);
+    let still = app.store.factors(&user).await.unwrap();
+    assert_eq!(still[0].state, FactorState::Pending, "nothing confirmed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_site_setup_is_refused() {
+    let app = app().await;
+    let api = app.api();
+    app.sign_in(&api, "wes").await;
+    let refused = api
+        .post(app.url("/2fa/totp"))
+        .header("origin", "https://evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(
+        app.store
+            .factors(&UserId::new("wes"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
