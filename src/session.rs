@@ -166,6 +166,14 @@ pub(crate) struct PendingApproval {
     /// Matches the store record's `session_binding`: proof that the request
     /// was made by this session.
     pub binding: String,
+    /// The factor the push went to: only its approval passes, and only
+    /// while it is still there.
+    #[serde(default)]
+    pub factor: Option<String>,
+    /// The user's security generation when it was pushed: a change since
+    /// (a factor removed, 2FA turned off) voids the approval.
+    #[serde(default)]
+    pub generation: Option<u64>,
 }
 
 // The CSRF token and the approval binding are secrets of this session.

@@ -479,7 +479,8 @@ impl TwoFactorBuilder {
         }
         // A path of this site only: `//evil.example` is another site.
         let back = &self.return_path;
-        if !back.starts_with('/') || back.starts_with("//") || back.contains(['\\', '#']) {
+        let unsafe_char = |c: char| c.is_control() || c.is_whitespace() || c == '\\' || c == '#';
+        if !back.starts_with('/') || back.starts_with("//") || back.contains(unsafe_char) {
             return Err(ConfigError::InvalidPath {
                 setting: "return path",
             });

@@ -12,7 +12,7 @@ use super::{Refusal, Requester, Rules};
 use crate::config::StatusMode;
 use crate::method::{Ability, PushRequest};
 use crate::session::{AuthState, random_token};
-use crate::store::{ApprovalRecord, ApprovalStatus, UserId};
+use crate::store::{ApprovalRecord, ApprovalStatus, FactorId, UserId};
 use crate::webhook::{PollError, poll_approval};
 
 /// The longest a wait for an outcome is held open: below the idle timeouts
@@ -26,11 +26,14 @@ const USERNAME: &str = "Username";
 const APP: &str = "App";
 
 /// What ties a push request to the session that made it: its uuid and a
-/// random value only that session and the store know.
+/// random value only that session and the store know; and what it was
+/// pushed to, when: the factor and the user's security generation.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Binding {
     pub(crate) uuid: String,
     pub(crate) secret: String,
+    pub(crate) factor: Option<FactorId>,
+    pub(crate) generation: Option<u64>,
 }
 
 impl Binding {
@@ -39,6 +42,8 @@ impl Binding {
         state.approval.as_ref().map(|pending| Self {
             uuid: pending.uuid.clone(),
             secret: pending.binding.clone(),
+            factor: pending.factor.as_deref().map(FactorId::new),
+            generation: pending.generation,
         })
     }
 }
@@ -109,6 +114,8 @@ impl Rules {
         let enrollment = self
             .able(challenge, Ability::Push)
             .ok_or(Refusal::ChannelOff)?;
+        // Read before the push: any change from now on voids its approval.
+        let generation = self.generation(&enrollment.user_id).await?;
         let method = self
             .methods
             .of(enrollment.kind)
@@ -141,6 +148,8 @@ impl Rules {
         let binding = Binding {
             uuid: uuid.clone(),
             secret: random_token(),
+            factor: Some(enrollment.id.clone()),
+            generation: Some(generation),
         };
         let record = ApprovalRecord::pending(
             uuid,
@@ -154,15 +163,34 @@ impl Rules {
         Ok((record, Some(binding)))
     }
 
-    /// Records an approved push as the use of the user's factor that
-    /// pushes (its confirmation, the first time). A factor removed
-    /// meanwhile passes nothing.
-    pub(crate) async fn approved(&self, user: &UserId, now: SystemTime) -> Result<(), Refusal> {
-        let challenge = self.challenge(user).await?;
+    /// Records an approved push as the use of the factor it went to (its
+    /// confirmation, the first time) and answers the security generation
+    /// the pass gets: the one read before the push. A factor removed since,
+    /// or any other security change since, passes nothing: the approval
+    /// may have come from a phone the owner just took away.
+    pub(crate) async fn approved(
+        &self,
+        user: &UserId,
+        binding: &Binding,
+        now: SystemTime,
+    ) -> Result<u64, Refusal> {
+        let (Some(id), Some(generation)) = (&binding.factor, binding.generation) else {
+            // Pushed before this was recorded: push again.
+            return Err(Refusal::NoApprovalRequest);
+        };
+        if self.generation(user).await? != generation {
+            tracing::warn!(user = %user, "tower-authy: an approval from before a security change passes nothing");
+            return Err(Refusal::ChangedMeanwhile);
+        }
         let factor = self
-            .able(&challenge, Ability::Push)
+            .store
+            .factors(user)
+            .await?
+            .into_iter()
+            .find(|factor| &factor.id == id)
             .ok_or(Refusal::NotEnrolled)?;
-        self.used(factor, now).await
+        self.used(&factor, now).await?;
+        Ok(generation)
     }
 
     /// Waits up to `wait` for the request to leave `pending` and returns it
@@ -226,6 +254,8 @@ mod tests {
         let binding = |uuid: &str, secret: &str| Binding {
             uuid: uuid.into(),
             secret: secret.into(),
+            factor: None,
+            generation: None,
         };
         let alice = UserId::new("alice");
         assert!(belongs(&record, &alice, &binding("u-1", "b-1")));

@@ -71,12 +71,13 @@ pub(crate) struct Standing {
 
 impl Rules {
     /// Checks a code against `factors` (those that take codes): its shape
-    /// first (no provider call, nothing counted), then the reservation
-    /// against the lockout (the account's and every factor's identity's),
-    /// then each factor's method in turn, strongest first. The answer is the
-    /// factor that took it. A wrong code stays counted; a right one clears
-    /// the count. When no factor took it and a method could not say, the
-    /// failure is that method's (never a pass).
+    /// first (no provider call, nothing counted), then each factor in turn,
+    /// strongest first, each check reserved before it runs against the
+    /// account's counter and that factor's identity's — so a user with
+    /// several factors gets no more guesses than one with one. The answer
+    /// is the factor that took it; a right code clears the account's count
+    /// and its factor's. When no factor took it and a method could not say,
+    /// the failure is that method's (never a pass).
     pub(crate) async fn check_code(
         &self,
         factors: &[Factor],
@@ -96,18 +97,16 @@ impl Rules {
             return Err(Refusal::ChannelOff);
         };
         let user = &first.user_id;
-        let identities: Vec<&str> = candidates
-            .iter()
-            .filter_map(|(factor, _)| factor.identity.as_deref())
-            .collect();
-        let keys = keys(AttemptKind::Code, user, &identities);
-        let remaining = match self.reserve(&keys, self.policy.lockout, now).await {
-            Ok(remaining) => remaining,
-            Err(NotReserved::Locked(until)) => return Err(Refusal::LockedOut { until }),
-            Err(NotReserved::Failed(refusal)) => return Err(refusal),
-        };
+        let mut left = Remaining::Left(self.policy.lockout.max_failures);
         let mut unsure = None;
         for (factor, method) in candidates {
+            let identity = factor.identity.as_deref();
+            let keys = keys(AttemptKind::Code, user, identity.as_slice());
+            left = match self.reserve(&keys, self.policy.lockout, now).await {
+                Ok(remaining) => remaining,
+                Err(NotReserved::Locked(until)) => return Err(Refusal::LockedOut { until }),
+                Err(NotReserved::Failed(refusal)) => return Err(refusal),
+            };
             match method.check_code(factor, code).await {
                 Ok(()) => {
                     for key in &keys {
@@ -128,7 +127,7 @@ impl Rules {
             return Err(error.into());
         }
         tracing::info!(user = %user, "tower-authy: wrong code");
-        match remaining {
+        match left {
             Remaining::Left(remaining) => Err(Refusal::CodeRejected { remaining }),
             Remaining::LockedUntil(until) => Err(Refusal::LockedOut { until }),
         }

@@ -191,8 +191,21 @@ impl Rules {
     /// enrollment; under mandatory enrollment they spend a grace login, or
     /// must enroll once none is left.
     pub(crate) async fn need(&self, user: &UserId) -> Result<Need, Refusal> {
-        if let Some(challenge) = self.current_challenge(user).await? {
+        let factors = self.store.factors(user).await?;
+        let on = factors
+            .iter()
+            .any(|factor| factor.is_active() && factor.kind.turns_on_two_factor());
+        if let Some(challenge) = self.challenge_of(factors) {
             return Ok(Need::Challenge(challenge));
+        }
+        if on {
+            // Two-factor sign-in is on, but no method here can check the
+            // user's factors (an authenticator app with apps turned off):
+            // nobody passes rather than everybody.
+            tracing::error!(user = %user, "tower-authy: no method here serves this user's factors");
+            return Err(Refusal::NotPossible(
+                "this account's second factor cannot be checked here; contact the site".into(),
+            ));
         }
         Ok(match self.grace(user).await? {
             Some(method) => Need::Pass(method),

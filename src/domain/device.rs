@@ -76,10 +76,13 @@ impl Rules {
     /// Forgets every device the user remembered, for a session that passed
     /// its second factor; every other session that passed must pass again.
     /// The answer is the new security generation, for the caller's session.
-    pub(crate) async fn forget_devices(&self, user: &UserId, passed: bool) -> Result<u64, Refusal> {
-        if !passed {
-            return Err(Refusal::SecondFactorRequired);
-        }
+    pub(crate) async fn forget_devices(
+        &self,
+        user: &UserId,
+        passed: Option<u64>,
+    ) -> Result<u64, Refusal> {
+        let since = passed.ok_or(Refusal::SecondFactorRequired)?;
+        self.unchanged_since(user, since).await?;
         let generation = self.store.revoke_devices(user).await?;
         tracing::info!(user = %user, "tower-authy: remembered devices forgotten");
         Ok(generation)

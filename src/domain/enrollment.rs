@@ -265,7 +265,7 @@ impl Rules {
     pub(crate) async fn turn_off(
         &self,
         user: &UserId,
-        passed: Option<(SecondFactorMethod, SystemTime)>,
+        passed: Option<(SecondFactorMethod, SystemTime, u64)>,
         confirmed: bool,
         code: &str,
         now: SystemTime,
@@ -297,12 +297,12 @@ impl Rules {
         &self,
         user: &UserId,
         id: Option<&FactorId>,
-        passed: Option<(SecondFactorMethod, SystemTime)>,
+        passed: Option<(SecondFactorMethod, SystemTime, u64)>,
         confirmed: bool,
         code: &str,
         now: SystemTime,
     ) -> Result<u64, Refusal> {
-        let Some((method, at)) = passed else {
+        let Some((method, at, since)) = passed else {
             return Err(Refusal::SecondFactorRequired);
         };
         let factors = self.store.factors(user).await?;
@@ -338,6 +338,12 @@ impl Rules {
         } else if !is_fresh(method, at, now, self.policy.fresh_for_changes) {
             return Err(Refusal::FreshFactorRequired);
         }
+        // A change made by another session meanwhile voided this session's
+        // pass: it changes nothing more (and cannot outlive that change).
+        self.unchanged_since(user, since).await?;
+        // The generation moves on first: should the removal fail half-way,
+        // every other session has lost its pass all the same (fail closed).
+        let generation = self.store.revoke_devices(user).await?;
         for factor in doomed {
             let removed = match self.store.remove_factor(user, &factor.id).await {
                 Ok(removed) => removed,
@@ -349,7 +355,7 @@ impl Rules {
                 self.forget_provider_user(&removed.factor).await;
             }
         }
-        Ok(self.store.revoke_devices(user).await?)
+        Ok(generation)
     }
 
     /// Asks the factor's method to forget it at the provider; a user it no

@@ -58,6 +58,21 @@ impl Rules {
     pub(crate) async fn generation(&self, user: &crate::store::UserId) -> Result<u64, Refusal> {
         Ok(self.store.device_generation(user).await?)
     }
+
+    /// Refuses a security change by a session whose pass (stamped `since`)
+    /// another session's change has voided meanwhile: the late change must
+    /// neither keep that pass nor void the other session's.
+    pub(crate) async fn unchanged_since(
+        &self,
+        user: &crate::store::UserId,
+        since: u64,
+    ) -> Result<(), Refusal> {
+        if self.generation(user).await? == since {
+            Ok(())
+        } else {
+            Err(Refusal::ChangedMeanwhile)
+        }
+    }
 }
 
 /// Whether a first factor done at `since` has waited `ttl` or longer for the

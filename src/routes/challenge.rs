@@ -63,8 +63,9 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
         return Ok(completed(ctx.format, state, passed.method));
     }
     let user = state.user_id.clone();
+    let generation = rules.generation(&user).await?;
     let challenge = match rules.need(&user).await? {
-        Need::Pass(method) => return finish(ctx, method).await,
+        Need::Pass(method) => return finish(ctx, method, generation).await,
         Need::Enroll => {
             let enroll = format!("{}/enroll", shared.prefix);
             return Ok(match ctx.format {
@@ -78,7 +79,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
         Need::Challenge(challenge) => challenge,
     };
     if device::recognised(&shared, challenge.first(), headers).await {
-        return finish(ctx, SecondFactorMethod::RememberedDevice).await;
+        return finish(ctx, SecondFactorMethod::RememberedDevice, generation).await;
     }
     let policy = &rules.policy;
     let push = rules.push_factor(&challenge).await.is_some();
@@ -118,7 +119,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "channels": {"onetouch": push, "code": codes, "sms": sms, "call": call},
                 "autostart": autostart,
                 "ways": ways,
-                "factors": challenge.factors().iter().map(view::factor).collect::<Vec<_>>(),
+                "factors": challenge.factors().iter().map(view::choice).collect::<Vec<_>>(),
                 "locked_for": shown.locked_for,
                 "attempts_left": shown.attempts_left,
                 "masked_phone": challenge.first().hint,
@@ -189,11 +190,12 @@ async fn verify(ctx: &mut Ctx, form: &TokenForm) -> Result<Response, Refusal> {
         return Err(Refusal::ChannelOff);
     }
     let now = SystemTime::now();
+    let generation = rules.generation(&state.user_id).await?;
     let challenge = rules.challenge(&state.user_id).await?;
     let candidates = challenge.pick(&form.factor_id)?;
     let factor = rules.check_code(candidates, &form.token, now).await?;
     rules.used(&factor, now).await?;
-    let mut response = finish(ctx, SecondFactorMethod::Code).await?;
+    let mut response = finish(ctx, SecondFactorMethod::Code, generation).await?;
     if form.remember {
         device::remember(&shared, challenge.first(), &mut response).await;
     }
@@ -261,6 +263,8 @@ async fn skip_unconfirmed(ctx: &mut Ctx) -> Result<Response, Refusal> {
     if let Some(passed) = state.passed {
         return Ok(completed(ctx.format, state, passed.method));
     }
-    let method = ctx.shared.rules.skip(&state.user_id).await?;
-    finish(ctx, method).await
+    let rules = &ctx.shared.rules;
+    let generation = rules.generation(&state.user_id).await?;
+    let method = rules.skip(&state.user_id).await?;
+    finish(ctx, method, generation).await
 }

@@ -16,11 +16,18 @@ use crate::session::{self, AuthState, SecondFactorMethod, from_unix};
 /// Marks the session complete and sends the client where it was going. Call
 /// only after a factor was checked (or the rules ask for none): completing
 /// also makes the session "fresh" for changes such as turning 2FA off.
-pub(crate) async fn finish(ctx: &mut Ctx, method: SecondFactorMethod) -> Result<Response, Refusal> {
+/// `generation` is the user's security generation read *before* the check:
+/// a change made during the check leaves the pass stamped with the old
+/// one, so it does not stand.
+pub(crate) async fn finish(
+    ctx: &mut Ctx,
+    method: SecondFactorMethod,
+    generation: u64,
+) -> Result<Response, Refusal> {
     let now = SystemTime::now();
     // The first factor may have gone stale while a check or a long-poll ran.
     let ttl = ctx.shared.rules.policy.pending_ttl;
-    let user = match session::load(&ctx.session).await? {
+    match session::load(&ctx.session).await? {
         Some(state)
             if state.passed.is_none() && is_stale(from_unix(state.first_factor_at), now, ttl) =>
         {
@@ -28,10 +35,8 @@ pub(crate) async fn finish(ctx: &mut Ctx, method: SecondFactorMethod) -> Result<
             return Err(Refusal::LoginRequired);
         }
         None => return Err(Refusal::LoginRequired),
-        Some(state) => state.user_id,
-    };
-    // Read before the pass is written: a change made meanwhile voids it.
-    let generation = ctx.shared.rules.generation(&user).await?;
+        Some(_) => {}
+    }
     ctx.writable().await?;
     if !session::complete(&ctx.session, method, now, generation).await? {
         return Err(Refusal::LoginRequired);

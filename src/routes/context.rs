@@ -59,15 +59,24 @@ impl Ctx {
 
     /// Keeps this session's pass through a security change it made itself
     /// (the change voided every other session's): stamps it with the new
-    /// `generation`.
+    /// `generation` — only when that change was the only one since the
+    /// pass. If another landed meanwhile (another session removed a
+    /// factor), this pass is void like every other: the session must pass
+    /// again.
     pub(crate) async fn keep_pass(&self, generation: u64) -> Result<(), Refusal> {
         let Some(mut state) = self.state.clone() else {
             return Ok(());
         };
-        if let Some(passed) = state.passed.as_mut() {
-            self.writable().await?;
+        let Some(passed) = state.passed.as_mut() else {
+            return Ok(());
+        };
+        self.writable().await?;
+        if passed.generation.checked_add(1) == Some(generation) {
             passed.generation = generation;
             session::save(&self.session, &state).await?;
+        } else {
+            tracing::info!(user = %state.user_id, "tower-authy: another security change landed meanwhile; the session passes again");
+            session::demote(&self.session, &mut state, std::time::SystemTime::now()).await?;
         }
         Ok(())
     }
@@ -151,6 +160,15 @@ impl FromRequestParts<Arc<Shared>> for Ctx {
                 .passed
                 .is_some_and(|passed| !pass_stands(passed.generation, generation))
             {
+                // A session signed out meanwhile is not written back.
+                let signed_out = shared
+                    .rules
+                    .is_signed_out(&current.nonce, now)
+                    .await
+                    .map_err(reject)?;
+                if signed_out {
+                    return Err(reject(Refusal::LoginRequired));
+                }
                 session::demote(&session, current, now)
                     .await
                     .map_err(|e| reject(e.into()))?;

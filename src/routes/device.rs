@@ -87,7 +87,7 @@ pub(crate) async fn forget(Post(ctx, _): Post<Empty>) -> Response {
         let state = ctx.signed_in()?;
         let generation = shared
             .rules
-            .forget_devices(&state.user_id, state.passed.is_some())
+            .forget_devices(&state.user_id, state.passed.map(|p| p.generation))
             .await?;
         ctx.keep_pass(generation).await
     }

@@ -287,6 +287,7 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
     if !rules.policy.codes {
         return Err(Refusal::ChannelOff);
     }
+    let generation = rules.generation(&user).await?;
     let enrollment = match rules.phone(&user).await? {
         Some(e) if e.is_active() => return Err(Refusal::AlreadyEnabled),
         Some(e) => e,
@@ -303,14 +304,13 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
     let mut response = if already_passed {
         // The code just passed is the session's second factor from now on:
         // fresh enough to change settings.
-        let generation = rules.generation(&user).await?;
         ctx.writable().await?;
         if !session::complete(&ctx.session, SecondFactorMethod::Code, now, generation).await? {
             return Err(Refusal::LoginRequired);
         }
         reply::notice(ctx.format, &enroll_page(&shared), Code::Enabled, json!({}))
     } else {
-        finish(ctx, SecondFactorMethod::Code).await?
+        finish(ctx, SecondFactorMethod::Code, generation).await?
     };
     if form.remember {
         device::remember(&shared, &enrollment, &mut response).await;
@@ -334,7 +334,9 @@ pub(crate) async fn disable(Post(ctx, form): Post<DisableForm>) -> Response {
     let page = enroll_page(&shared);
     let result = async {
         let state = ctx.signed_in()?;
-        let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
+        let passed = state
+            .passed
+            .map(|p| (p.method, from_unix(p.at), p.generation));
         let generation = shared
             .rules
             .turn_off(

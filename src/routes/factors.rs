@@ -71,7 +71,9 @@ pub(crate) async fn remove(Path(id): Path<String>, Post(ctx, form): Post<RemoveF
             return Err(Refusal::UnknownFactor);
         }
         let state = ctx.signed_in()?;
-        let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
+        let passed = state
+            .passed
+            .map(|p| (p.method, from_unix(p.at), p.generation));
         let generation = shared
             .rules
             .remove(

@@ -111,6 +111,8 @@ where
 }
 
 #[cfg(test)]
+mod race_tests;
+#[cfg(test)]
 mod sign_out_tests;
 #[cfg(test)]
 mod tests;

@@ -83,6 +83,8 @@ async fn push(ctx: &mut Ctx) -> Result<ApprovalRecord, Refusal> {
         state.approval = Some(PendingApproval {
             uuid: binding.uuid,
             binding: binding.secret,
+            factor: binding.factor.map(|id| id.to_string()),
+            generation: binding.generation,
         });
         state.pushed = true;
         ctx.save().await?;
@@ -157,8 +159,11 @@ async fn status_of(ctx: &mut Ctx, query: &StatusQuery) -> Result<Response, Refus
     };
     match record.status {
         ApprovalStatus::Approved => {
-            rules.approved(&record.user_id, SystemTime::now()).await?;
-            finish(ctx, SecondFactorMethod::OneTouch).await
+            let binding = Binding::of(ctx.signed_in()?).ok_or(Refusal::NoApprovalRequest)?;
+            let generation = rules
+                .approved(&record.user_id, &binding, SystemTime::now())
+                .await?;
+            finish(ctx, SecondFactorMethod::OneTouch, generation).await
         }
         ApprovalStatus::Pending => Ok(match ctx.format {
             Format::Html => reply::see_other(&reply::with_query(

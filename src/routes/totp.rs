@@ -153,15 +153,15 @@ async fn confirmed(ctx: &mut Ctx, form: &ConfirmForm) -> Result<Response, Refusa
     let user = state.user_id.clone();
     let already_passed = state.passed.is_some();
     let now = SystemTime::now();
+    let generation = rules.generation(&user).await?;
     rules
         .confirm_totp(&user, &form.factor_id, &form.code, now)
         .await?;
     if !already_passed {
         // The first factor, just proved: the session passes with it.
-        return finish(ctx, SecondFactorMethod::Code).await;
+        return finish(ctx, SecondFactorMethod::Code, generation).await;
     }
     // The code just checked is the session's second factor from now on.
-    let generation = rules.generation(&user).await?;
     ctx.writable().await?;
     if !session::complete(&ctx.session, SecondFactorMethod::Code, now, generation).await? {
         return Err(Refusal::LoginRequired);

@@ -21,3 +21,13 @@ pub(crate) fn factor(factor: &Factor) -> Value {
         "ending": factor.ending(),
     })
 }
+
+/// A factor as the challenge offers it, before the second factor: which
+/// one, never when it was added or used.
+pub(crate) fn choice(factor: &Factor) -> Value {
+    json!({
+        "id": factor.id,
+        "kind": factor.kind.as_str(),
+        "label": factor.label,
+    })
+}

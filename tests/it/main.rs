@@ -31,6 +31,7 @@ mod routes_challenge;
 mod routes_enroll;
 mod routes_factors;
 mod routes_onetouch;
+mod security_changes;
 mod simulator_api;
 mod simulator_phone;
 mod store_memory;

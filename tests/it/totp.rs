@@ -229,3 +229,31 @@ async fn a_cross_site_setup_is_refused() {
             .is_empty()
     );
 }
+
+/// An authenticator app stored for a user, but the application has
+/// authenticator apps turned off: nobody passes as that user (before the
+/// fix the challenge found no factor it could check and let the session
+/// through as if two-factor sign-in were off).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_factor_no_method_serves_lets_nobody_through() {
+    use tower_authy::store::Factor;
+    let app = TestApp::start(Policy::default()).await;
+    let user = UserId::new("yan");
+    let mut factor = Factor::pending(
+        user.clone(),
+        FactorKind::Totp,
+        "Phone",
+        "",
+        SystemTime::now(),
+    )
+    .activated();
+    factor.secret = Some("v1.sealed-elsewhere".into());
+    app.admin.put_factor(&factor).await.unwrap();
+    let api = app.api();
+    app.sign_in(&api, "yan").await;
+    let page = app.get(&api, "/2fa").await;
+    let status = page.status();
+    let body: Value = page.json().await.unwrap();
+    assert_eq!(body["error"], "not_possible", "{status} {body}");
+    assert_eq!(app.status(&api, "/api/me").await, 401);
+}
