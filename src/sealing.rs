@@ -35,10 +35,13 @@ pub(crate) enum SealError {
     WrongKeyOrTampered,
 }
 
-/// Seals and opens local secrets. `Debug` shows no key.
+/// Seals and opens local secrets, and hashes the ones that need only be
+/// recognised (backup codes). `Debug` shows no key.
 pub(crate) struct Sealer {
     current: Aes256Gcm,
     old: Vec<Aes256Gcm>,
+    /// Keys of the keyed hash, the current first.
+    digest_keys: Vec<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -49,13 +52,18 @@ impl std::fmt::Debug for Sealer {
     }
 }
 
-/// The AES-256 key for sealing, derived from the application's secret key
-/// (which also signs other things: each use gets its own key).
-fn cipher(secret: &Secret) -> Aes256Gcm {
+/// A key for one use, derived from the application's secret key (which
+/// also signs other things: each use gets its own key).
+fn derive(secret: &Secret, purpose: &[u8]) -> [u8; 32] {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.expose()).expect("HMAC takes keys of any length");
-    mac.update(b"tower-authy sealing key v1");
-    let key = mac.finalize().into_bytes();
+    mac.update(purpose);
+    mac.finalize().into_bytes().into()
+}
+
+/// The AES-256 key for sealing.
+fn cipher(secret: &Secret) -> Aes256Gcm {
+    let key = derive(secret, b"tower-authy sealing key v1");
     Aes256Gcm::new_from_slice(&key).expect("an HMAC-SHA256 output is 32 bytes")
 }
 
@@ -65,7 +73,30 @@ impl Sealer {
         Self {
             current: cipher(current),
             old: old.iter().map(cipher).collect(),
+            digest_keys: std::iter::once(current)
+                .chain(old)
+                .map(|key| derive(key, b"tower-authy digest key v1"))
+                .collect(),
         }
+    }
+
+    /// The keyed hash of `data` for the record `context` names, under the
+    /// current key: what is stored to recognise `data` later.
+    pub(crate) fn digest(&self, data: &[u8], context: &str) -> String {
+        digest_with(&self.digest_keys[0], data, context)
+    }
+
+    /// Whether `stored` is the keyed hash of `data` for `context` under the
+    /// current key or an old one, compared in constant time.
+    pub(crate) fn matches(&self, stored: &str, data: &[u8], context: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let mut found = subtle::Choice::from(0);
+        for key in &self.digest_keys {
+            found |= digest_with(key, data, context)
+                .as_bytes()
+                .ct_eq(stored.as_bytes());
+        }
+        found.into()
     }
 
     /// Seals `plain` for the record `context` names (its user and id): the
@@ -113,9 +144,33 @@ impl Sealer {
     }
 }
 
+/// HMAC-SHA256 over the context and the data, each length-prefixed so no
+/// two pairs hash alike.
+fn digest_with(key: &[u8; 32], data: &[u8], context: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(&(context.len() as u64).to_be_bytes());
+    mac.update(context.as_bytes());
+    mac.update(&(data.len() as u64).to_be_bytes());
+    mac.update(data);
+    format!("h1.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_recognises_its_data_under_current_and_old_keys_only() {
+        let before = Sealer::new(&key("a"), &[]);
+        let stored = before.digest(b"code", "backup:alice");
+        assert!(!stored.contains("code"));
+        assert!(before.matches(&stored, b"code", "backup:alice"));
+        assert!(!before.matches(&stored, b"cod", "backup:alice"));
+        assert!(!before.matches(&stored, b"code", "backup:mallory"));
+        let rotated = Sealer::new(&key("b"), &[key("a")]);
+        assert!(rotated.matches(&stored, b"code", "backup:alice"));
+        assert!(!Sealer::new(&key("b"), &[]).matches(&stored, b"code", "backup:alice"));
+    }
 
     fn key(text: &str) -> Secret {
         Secret::new(text.repeat(32))

@@ -50,6 +50,8 @@ pub enum SecondFactorMethod {
     NotRequired,
     /// One of the grace logins of a user who must enroll.
     GraceLogin,
+    /// A single-use backup code.
+    BackupCode,
 }
 
 impl fmt::Display for SecondFactorMethod {
@@ -63,7 +65,7 @@ impl SecondFactorMethod {
     /// login, a skip, a remembered device or "not required". Only a checked
     /// factor may change the user's factors.
     pub fn is_checked(self) -> bool {
-        matches!(self, Self::Code | Self::OneTouch)
+        matches!(self, Self::Code | Self::OneTouch | Self::BackupCode)
     }
 
     /// A stable name (`code`, `one_touch`, …), as in JSON answers.
@@ -74,6 +76,7 @@ impl SecondFactorMethod {
             Self::RememberedDevice => "remembered_device",
             Self::NotRequired => "not_required",
             Self::GraceLogin => "grace_login",
+            Self::BackupCode => "backup_code",
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::layer::RequireSecondFactorLayer;
 use tower_sessions::Session;
 
 use crate::Secret;
+use crate::method::backup::BackupCodes;
 use crate::method::totp::Totp;
 use crate::method::{self, EnrollmentRequest, Methods};
 use crate::sealing::{MIN_KEY_LEN, Sealer};
@@ -43,6 +44,8 @@ pub(crate) const ROUTES: &[(&str, &[Method])] = &[
     ("/factors/{id}/remove", &[Method::POST]),
     ("/totp", &[Method::POST]),
     ("/totp/confirm", &[Method::POST]),
+    ("/backup-codes", &[Method::POST]),
+    ("/backup", &[Method::POST]),
 ];
 
 /// Everything the routes share: the rules, and where things are.
@@ -98,6 +101,7 @@ pub struct TwoFactorBuilder {
     secret_key: Option<Secret>,
     old_secret_keys: Vec<Secret>,
     authenticator_apps: bool,
+    backup_codes: bool,
     store: SharedStore,
     policy: Policy,
     prefix: String,
@@ -119,6 +123,7 @@ impl TwoFactor {
             secret_key: None,
             old_secret_keys: Vec::new(),
             authenticator_apps: false,
+            backup_codes: false,
             store,
             policy: Policy::default(),
             prefix: "/2fa".into(),
@@ -247,6 +252,16 @@ impl TwoFactorBuilder {
     /// [`with_secret_key`](Self::with_secret_key).
     pub fn with_authenticator_apps(mut self) -> Self {
         self.authenticator_apps = true;
+        self
+    }
+
+    /// Gives users a set of 10 single-use backup codes when their first
+    /// factor is confirmed, renewable from the settings page, accepted by
+    /// the challenge as the way of last resort (default: off). Needs
+    /// [`with_secret_key`](Self::with_secret_key): codes are stored as
+    /// keyed hashes.
+    pub fn with_backup_codes(mut self) -> Self {
+        self.backup_codes = true;
         self
     }
 
@@ -470,6 +485,14 @@ impl TwoFactorBuilder {
             ))?;
             methods
                 .add(Arc::new(Totp::new(self.store.clone(), sealer)))
+                .map_err(ConfigError::DuplicateMethod)?;
+        }
+        if self.backup_codes {
+            let sealer = sealer.clone().ok_or(ConfigError::Missing(
+                "secret key (with_secret_key): backup codes are hashed with it",
+            ))?;
+            methods
+                .add(Arc::new(BackupCodes::new(sealer)))
                 .map_err(ConfigError::DuplicateMethod)?;
         }
         path("prefix", &self.prefix)?;

@@ -51,6 +51,21 @@ impl Remaining {
     }
 }
 
+/// A code attempt counted before its check.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counted(Remaining);
+
+impl Counted {
+    /// The refusal for a wrong code: how many are left, or the lockout
+    /// this one started.
+    pub(crate) fn refusal(self) -> Refusal {
+        match self.0 {
+            Remaining::Left(remaining) => Refusal::CodeRejected { remaining },
+            Remaining::LockedUntil(until) => Refusal::LockedOut { until },
+        }
+    }
+}
+
 /// Why an attempt was not reserved.
 enum NotReserved {
     /// A counter is locked until then.
@@ -131,6 +146,29 @@ impl Rules {
             Remaining::Left(remaining) => Err(Refusal::CodeRejected { remaining }),
             Remaining::LockedUntil(until) => Err(Refusal::LockedOut { until }),
         }
+    }
+
+    /// Counts one code attempt of `user` (a code that reaches no provider
+    /// identity, such as a backup code) before it is checked.
+    pub(crate) async fn reserve_code_attempt(
+        &self,
+        user: &UserId,
+        now: SystemTime,
+    ) -> Result<Counted, Refusal> {
+        let keys = keys(AttemptKind::Code, user, &[]);
+        match self.reserve(&keys, self.policy.lockout, now).await {
+            Ok(remaining) => Ok(Counted(remaining)),
+            Err(NotReserved::Locked(until)) => Err(Refusal::LockedOut { until }),
+            Err(NotReserved::Failed(refusal)) => Err(refusal),
+        }
+    }
+
+    /// Clears `user`'s count of wrong codes after a right one.
+    pub(crate) async fn clear_code_attempts(&self, user: &UserId) -> Result<(), Refusal> {
+        for key in keys(AttemptKind::Code, user, &[]) {
+            self.store.clear_attempts(&key).await?;
+        }
+        Ok(())
     }
 
     /// Counts one attempt under every key, atomically per key, before the

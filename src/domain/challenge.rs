@@ -83,6 +83,8 @@ pub(crate) enum Way {
     Sms,
     /// Have a code read out in a call.
     Call,
+    /// Type one of the backup codes.
+    Backup,
 }
 
 impl Rules {
@@ -90,11 +92,18 @@ impl Rules {
     /// strongest first; else the first awaiting confirmation; `None` for a
     /// user with neither.
     pub(crate) fn challenge_of(&self, factors: Vec<Factor>) -> Option<Challenge> {
-        let (active, pending): (Vec<_>, Vec<_>) = self
+        let (mut active, pending): (Vec<_>, Vec<_>) = self
             .methods
             .ranked(factors)
             .into_iter()
             .partition(Factor::is_active);
+        // Backup codes alone do not keep two-factor sign-in on.
+        if !active
+            .iter()
+            .any(|factor| factor.kind.turns_on_two_factor())
+        {
+            active.clear();
+        }
         // A pending factor is confirmed here only when it was registered
         // by phone (its first code comes by text, call or the app); others
         // (an authenticator app) confirm on their own setup page.
@@ -181,6 +190,7 @@ impl Rules {
                 Way::Call,
                 policy.call != ChannelMode::Off && can(Ability::SendCode(Channel::Call)),
             ),
+            (Way::Backup, can(Ability::RecoveryCode)),
         ]
         .into_iter()
         .filter_map(|(way, offered)| offered.then_some(way))

@@ -171,6 +171,11 @@ impl Rules {
             })
     }
 
+    /// Whether a method here registers phones (`POST /2fa/enroll`).
+    pub(crate) fn registers_phones(&self) -> bool {
+        self.phone_method().is_ok()
+    }
+
     /// The user's phone among `factors`, as the phone enrollment sees it:
     /// a factor of the phone method's kind, an active one before one
     /// awaiting its first code, the oldest first.

@@ -17,6 +17,7 @@ use crate::store::SharedStore;
 
 mod approval;
 mod attempts;
+mod backup;
 mod challenge;
 mod device;
 mod enrollment;
@@ -26,6 +27,7 @@ mod sign_out;
 mod totp;
 
 pub(crate) use approval::{Binding, MAX_WAIT};
+pub(crate) use backup::backup_codes_left;
 pub(crate) use challenge::{Need, Way};
 pub use enrollment::EnrollError;
 pub(crate) use enrollment::{Replace, validate};

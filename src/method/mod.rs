@@ -21,6 +21,7 @@ use async_trait::async_trait;
 use crate::store::{ApprovalStatus, Factor, FactorKind, UserId};
 
 mod authy;
+pub(crate) mod backup;
 mod registry;
 pub(crate) mod totp;
 
@@ -208,6 +209,10 @@ pub enum Ability {
     /// Proves the factor in a browser ceremony (WebAuthn), with its own
     /// routes: the challenge ranks it strongest.
     Ceremony,
+    /// Checks a single-use recovery code (`POST /2fa/backup`), offered
+    /// beside the other ways while two-factor sign-in is on:
+    /// [`Method::check_code`], after which the crate removes the factor.
+    RecoveryCode,
     /// Registers a phone number as a new factor (`POST /2fa/enroll`,
     /// [`TwoFactor::enroll`](crate::TwoFactor::enroll)):
     /// [`Method::enroll_phone`].
@@ -228,6 +233,8 @@ pub enum Strength {
     AppCode,
     /// A code sent to a phone number or e-mail address.
     SentCode,
+    /// A single-use recovery code, the way of last resort.
+    Recovery,
 }
 
 impl Strength {
@@ -240,8 +247,10 @@ impl Strength {
             Self::Push
         } else if abilities.iter().any(|a| matches!(a, Ability::SendCode(_))) {
             Self::SentCode
-        } else {
+        } else if can(Ability::CheckCode) {
             Self::AppCode
+        } else {
+            Self::Recovery
         }
     }
 }

@@ -112,6 +112,8 @@ mod tests {
         assert!(Strength::Ceremony < Strength::Push);
         assert!(Strength::Push < Strength::AppCode);
         assert!(Strength::AppCode < Strength::SentCode);
+        assert_eq!(Strength::of(&[RecoveryCode]), Strength::Recovery);
+        assert!(Strength::SentCode < Strength::Recovery);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::messages::PageMessages;
 use super::next::safe_next;
 use super::reply;
 use super::view;
-use crate::domain::{Binding, Need, Refusal, Way};
+use crate::domain::{Binding, Need, Refusal, Way, backup_codes_left};
 use crate::method::Channel;
 use crate::negotiate::Format;
 use crate::session::SecondFactorMethod;
@@ -106,6 +106,8 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
     let codes = ways.contains(&Way::Code);
     let sms = ways.contains(&Way::Sms);
     let call = ways.contains(&Way::Call);
+    let backup = ways.contains(&Way::Backup);
+    let backup_left = backup_codes_left(challenge.factors());
     // A phone never confirmed is not yet a factor: the user may go on
     // without it (then replace it), so a phone planted with the password
     // alone cannot lock its owner out.
@@ -119,6 +121,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "channels": {"onetouch": push, "code": codes, "sms": sms, "call": call},
                 "autostart": autostart,
                 "ways": ways,
+                "backup_codes_left": backup_left,
                 "factors": challenge.factors().iter().map(view::choice).collect::<Vec<_>>(),
                 "locked_for": shown.locked_for,
                 "attempts_left": shown.attempts_left,
@@ -140,6 +143,8 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "sms": sms,
                 "call": call,
                 "ways": ways,
+                "backup": backup,
+                "backup_codes_left": backup_left,
                 "onetouch_ttl": policy.onetouch_ttl.as_secs(),
                 "remember": policy.remember_device.is_some(),
                 "masked_phone": challenge.first().hint,

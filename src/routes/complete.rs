@@ -12,6 +12,8 @@ use super::reply;
 use crate::domain::{Refusal, is_stale};
 use crate::negotiate::Format;
 use crate::session::{self, AuthState, SecondFactorMethod, from_unix};
+use crate::two_factor::Shared;
+use crate::ui::Template;
 
 /// Marks the session complete and sends the client where it was going. Call
 /// only after a factor was checked (or the rules ask for none): completing
@@ -55,6 +57,36 @@ pub(crate) fn completed(format: Format, state: &AuthState, method: SecondFactorM
     match format {
         Format::Html => reply::see_other(state.next.as_deref().unwrap_or("/")),
         Format::Json => reply::json(StatusCode::OK, body(state, method)),
+    }
+}
+
+/// The answer that hands out a set of backup codes, shown once: JSON
+/// `body` with `codes` added, or the page listing them with a link on to
+/// `continue_to`.
+pub(crate) fn backup_codes(
+    shared: &Shared,
+    format: Format,
+    mut body: Value,
+    codes: &[String],
+    continue_to: &str,
+) -> Response {
+    match format {
+        Format::Json => {
+            body["backup_codes"] = json!(codes);
+            reply::json(StatusCode::OK, body)
+        }
+        Format::Html => {
+            let text = codes.join("\n") + "\n";
+            let download = format!(
+                "data:text/plain;charset=utf-8,{}",
+                percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC)
+            );
+            reply::page(
+                &shared.ui,
+                Template::BackupCodes,
+                json!({"codes": codes, "download": download, "continue_to": continue_to}),
+            )
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::complete::finish;
+use super::complete::{self, finish};
 use super::context::{Ctx, Post};
 use super::device;
 use super::forms::{flag, text};
@@ -38,7 +38,7 @@ use super::messages::PageMessages;
 use super::{reply, view};
 use crate::code::Code;
 use crate::config::ChannelMode;
-use crate::domain::{Refusal, Replace, validate};
+use crate::domain::{Refusal, Replace, backup_codes_left, validate};
 use crate::negotiate::Format;
 use crate::session::{self, SecondFactorMethod, from_unix};
 use crate::store::Factor;
@@ -88,10 +88,15 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
     let rules = &shared.rules;
     let state = ctx.signed_in()?;
     let user = &state.user_id;
-    let enrollment = rules.phone(user).await?;
+    let all = rules.store.factors(user).await?;
+    let on = all
+        .iter()
+        .any(|factor| factor.is_active() && factor.kind.turns_on_two_factor());
+    let enrollment = rules.phone_of(all.clone());
     let (step, masked_phone) = match &enrollment {
-        Some(e) if e.is_active() => (Step::Enabled, e.hint.clone()),
-        Some(e) => (Step::Confirm, e.hint.clone()),
+        Some(e) if !e.is_active() => (Step::Confirm, e.hint.clone()),
+        Some(e) => (Step::Enabled, e.hint.clone()),
+        None if on => (Step::Enabled, None),
         None => (Step::Enroll, None),
     };
     let passed = state.passed.is_some();
@@ -126,16 +131,16 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
     // The list is for a session that passed: a password alone learns no
     // more than the challenge shows.
     let factors: Vec<_> = if passed {
-        rules
-            .store
-            .factors(user)
-            .await?
-            .iter()
-            .map(view::factor)
-            .collect()
+        view::listed(&all)
     } else {
         Vec::new()
     };
+    let offers = json!({
+        "phones": rules.registers_phones(),
+        "authenticator_apps": rules.offers_authenticator_apps(),
+        "backup_codes": rules.offers_backup_codes(),
+    });
+    let codes_left = passed.then(|| backup_codes_left(&all));
     Ok(match ctx.format {
         Format::Json => {
             let mut body =
@@ -151,9 +156,11 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
                     body["masked_phone"] = json!(masked_phone);
                     body["can_disable"] = json!(can_disable);
                     body["factors"] = json!(factors);
+                    body["backup_codes_left"] = json!(codes_left);
                 }
                 Step::Enroll => {}
             }
+            body["offers"] = offers;
             reply::json(StatusCode::OK, body)
         }
         Format::Html => reply::page(
@@ -172,6 +179,8 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
                 "can_disable": can_disable,
                 "can_replace": can_replace,
                 "factors": factors,
+                "offers": offers,
+                "backup_codes_left": codes_left,
                 "return_path": shared.return_path,
                 "email": refill.email,
                 "country_code": refill.country_code,
@@ -301,7 +310,7 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
     // The marker has done its job; a confirmed enrollment is never replaced.
     let _ = session::forget_enrolling(&ctx.session).await;
     tracing::info!(user = %user, "tower-authy: enrollment confirmed");
-    let mut response = if already_passed {
+    let response = if already_passed {
         // The code just passed is the session's second factor from now on:
         // fresh enough to change settings.
         ctx.writable().await?;
@@ -311,6 +320,20 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
         reply::notice(ctx.format, &enroll_page(&shared), Code::Enabled, json!({}))
     } else {
         finish(ctx, SecondFactorMethod::Code, generation).await?
+    };
+    // A first factor comes with backup codes, shown once, right now.
+    let mut response = match rules.first_backup_codes(&user, now).await? {
+        None => response,
+        Some(codes) => {
+            let state = ctx.signed_in()?;
+            let (body, next) = if already_passed {
+                (json!({"notice": Code::Enabled}), enroll_page(&shared))
+            } else {
+                let next = state.next.clone().unwrap_or_else(|| "/".into());
+                (complete::body(state, SecondFactorMethod::Code), next)
+            };
+            complete::backup_codes(&shared, ctx.format, body, &codes, &next)
+        }
     };
     if form.remember {
         device::remember(&shared, &enrollment, &mut response).await;

@@ -14,7 +14,7 @@ use super::context::{Ctx, Post};
 use super::forms::{flag, text};
 use super::{device, reply, view};
 use crate::code::Code;
-use crate::domain::Refusal;
+use crate::domain::{Refusal, backup_codes_left};
 use crate::negotiate::Format;
 use crate::session::from_unix;
 use crate::store::FactorId;
@@ -44,9 +44,8 @@ pub(crate) async fn list(ctx: Ctx) -> Response {
         Ok(factors) => reply::json(
             StatusCode::OK,
             json!({
-                "factors": factors.iter().map(view::factor).collect::<Vec<_>>(),
-                // No backup codes yet (issue 10): none are left.
-                "backup_codes_left": 0,
+                "factors": view::listed(&factors),
+                "backup_codes_left": backup_codes_left(&factors),
             }),
         ),
         Err(refusal) => reply::json_refusal(&refusal),

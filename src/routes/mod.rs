@@ -22,6 +22,7 @@ use axum::routing::{MethodRouter, get, post};
 use crate::TwoFactor;
 use crate::two_factor::Shared;
 
+mod backup;
 mod challenge;
 mod complete;
 mod context;
@@ -92,6 +93,8 @@ fn handlers() -> Vec<(&'static str, MethodRouter<Arc<Shared>>)> {
         ("/factors/{id}/remove", post(factors::remove)),
         ("/totp", post(totp::start)),
         ("/totp/confirm", post(totp::confirm)),
+        ("/backup-codes", post(backup::renew)),
+        ("/backup", post(backup::use_code)),
     ]
 }
 

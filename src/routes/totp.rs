@@ -14,7 +14,7 @@ use qrcode::render::svg;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::complete::finish;
+use super::complete::{self, finish};
 use super::context::{Ctx, Post};
 use super::forms::text;
 use super::reply;
@@ -157,20 +157,35 @@ async fn confirmed(ctx: &mut Ctx, form: &ConfirmForm) -> Result<Response, Refusa
     rules
         .confirm_totp(&user, &form.factor_id, &form.code, now)
         .await?;
-    if !already_passed {
+    let response = if already_passed {
+        // The code just checked is the session's second factor from now on.
+        ctx.writable().await?;
+        if !session::complete(&ctx.session, SecondFactorMethod::Code, now, generation).await? {
+            return Err(Refusal::LoginRequired);
+        }
+        reply::notice(
+            ctx.format,
+            &settings_page(&shared),
+            Code::Enabled,
+            json!({}),
+        )
+    } else {
         // The first factor, just proved: the session passes with it.
-        return finish(ctx, SecondFactorMethod::Code, generation).await;
-    }
-    // The code just checked is the session's second factor from now on.
-    ctx.writable().await?;
-    if !session::complete(&ctx.session, SecondFactorMethod::Code, now, generation).await? {
-        return Err(Refusal::LoginRequired);
-    }
-    Ok(reply::notice(
-        ctx.format,
-        &settings_page(&shared),
-        Code::Enabled,
-        json!({}),
+        finish(ctx, SecondFactorMethod::Code, generation).await?
+    };
+    // A first factor comes with backup codes, shown once, right now.
+    let Some(codes) = rules.first_backup_codes(&user, now).await? else {
+        return Ok(response);
+    };
+    let state = ctx.signed_in()?;
+    let (body, next) = if already_passed {
+        (json!({"notice": Code::Enabled}), settings_page(&shared))
+    } else {
+        let next = state.next.clone().unwrap_or_else(|| "/".into());
+        (complete::body(state, SecondFactorMethod::Code), next)
+    };
+    Ok(complete::backup_codes(
+        &shared, ctx.format, body, &codes, &next,
     ))
 }
 

@@ -31,3 +31,13 @@ pub(crate) fn choice(factor: &Factor) -> Value {
         "label": factor.label,
     })
 }
+
+/// The factors a user sees listed: every one but the backup codes, which
+/// are counted instead.
+pub(crate) fn listed(factors: &[Factor]) -> Vec<Value> {
+    factors
+        .iter()
+        .filter(|f| f.kind != crate::store::FactorKind::BackupCodes)
+        .map(factor)
+        .collect()
+}

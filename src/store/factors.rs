@@ -64,17 +64,23 @@ pub enum FactorKind {
     /// An authenticator app (RFC 6238: SHA-1, 6 digits, 30 s), checked
     /// locally against the factor's sealed seed.
     Totp,
+    /// One code of the user's set of single-use backup codes: each code is
+    /// a factor of its own (its keyed hash its secret), so using one is
+    /// removing it, which the store does atomically.
+    BackupCodes,
 }
 
 impl FactorKind {
     /// Every kind, for listings and tests.
-    pub const ALL: &'static [FactorKind] = &[FactorKind::Authy, FactorKind::Totp];
+    pub const ALL: &'static [FactorKind] =
+        &[FactorKind::Authy, FactorKind::Totp, FactorKind::BackupCodes];
 
     /// A stable name for storage and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Authy => "authy",
             Self::Totp => "totp",
+            Self::BackupCodes => "backup_codes",
         }
     }
 
@@ -83,6 +89,7 @@ impl FactorKind {
     pub fn turns_on_two_factor(self) -> bool {
         match self {
             Self::Authy | Self::Totp => true,
+            Self::BackupCodes => false,
         }
     }
 }
@@ -189,10 +196,10 @@ pub struct Factor {
     pub identity: Option<String>,
     /// What may be shown of it: the phone as `XXX-XXX-4567`, say.
     pub hint: Option<String>,
-    /// A local factor's own secret (an authenticator app's seed), sealed
-    /// with the application's secret key (AES-256-GCM): stores keep it as
-    /// it is and never see it in the clear; `None` for factors whose
-    /// secret is the provider's.
+    /// A local factor's own secret, which stores keep as it is and never
+    /// see in the clear: an authenticator app's seed sealed with the
+    /// application's secret key (AES-256-GCM), a backup code's keyed hash;
+    /// `None` for factors whose secret is the provider's.
     pub secret: Option<String>,
     /// The last time step a code of this factor was accepted at (TOTP), so
     /// that no code of that step or an earlier one passes again;

@@ -26,15 +26,18 @@ pub(crate) enum Template {
     Message,
     /// `POST {prefix}/totp`: an authenticator app's QR code and secret.
     Totp,
+    /// A new set of backup codes, shown once.
+    BackupCodes,
 }
 
 impl Template {
-    pub(crate) const ALL: [Self; 5] = [
+    pub(crate) const ALL: [Self; 6] = [
         Self::Base,
         Self::Challenge,
         Self::Enroll,
         Self::Message,
         Self::Totp,
+        Self::BackupCodes,
     ];
 
     /// The name the builder knows it by.
@@ -45,6 +48,7 @@ impl Template {
             Self::Enroll => "enroll.html",
             Self::Message => "message.html",
             Self::Totp => "totp.html",
+            Self::BackupCodes => "backup_codes.html",
         }
     }
 
@@ -55,6 +59,7 @@ impl Template {
             Self::Enroll => include_str!("templates/enroll.html"),
             Self::Message => include_str!("templates/message.html"),
             Self::Totp => include_str!("templates/totp.html"),
+            Self::BackupCodes => include_str!("templates/backup_codes.html"),
         }
     }
 

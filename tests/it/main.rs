@@ -17,6 +17,7 @@ compile_error!(
 
 mod app;
 mod axum_login;
+mod backup_codes;
 mod common;
 
 mod client_faults;
