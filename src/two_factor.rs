@@ -16,7 +16,7 @@ use tower_sessions::Session;
 use crate::Secret;
 use crate::method::backup::BackupCodes;
 use crate::method::totp::Totp;
-use crate::method::{self, EnrollmentRequest, Methods};
+use crate::method::{self, Ability, EnrollmentRequest, Methods};
 use crate::sealing::{MIN_KEY_LEN, Sealer};
 use crate::session::SessionError;
 use crate::store::{Factor, FactorKind, SharedStore, UserId};
@@ -117,8 +117,32 @@ impl TwoFactor {
     /// kinds of factor come with
     /// [`with_method`](TwoFactorBuilder::with_method).
     pub fn builder(method: impl method::Method + 'static, store: SharedStore) -> TwoFactorBuilder {
+        let mut builder = Self::local(store);
+        builder.methods = Methods::new(Arc::new(method));
+        builder
+    }
+
+    /// Starts with a store and no vendor at all: the factors are the local
+    /// ones the builder turns on
+    /// ([`with_authenticator_apps`](TwoFactorBuilder::with_authenticator_apps),
+    /// [`with_backup_codes`](TwoFactorBuilder::with_backup_codes), under
+    /// [`with_secret_key`](TwoFactorBuilder::with_secret_key)).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_authy::{TwoFactor, store::MemoryStore};
+    ///
+    /// let two_factor = TwoFactor::local(Arc::new(MemoryStore::new()))
+    ///     .with_secret_key("a random key of at least 32 bytes, kept secret")
+    ///     .with_authenticator_apps()
+    ///     .with_backup_codes()
+    ///     .build()?;
+    /// # let _ = two_factor;
+    /// # Ok::<(), tower_authy::ConfigError>(())
+    /// ```
+    pub fn local(store: SharedStore) -> TwoFactorBuilder {
         TwoFactorBuilder {
-            methods: Methods::new(Arc::new(method)),
+            methods: Methods::default(),
             duplicate: None,
             secret_key: None,
             old_secret_keys: Vec::new(),
@@ -508,8 +532,14 @@ impl TwoFactorBuilder {
                 setting: "return path",
             });
         }
+        if methods.is_empty() {
+            return Err(ConfigError::Missing(
+                "a method: a provider (TwoFactor::builder, with_method) or authenticator apps",
+            ));
+        }
         let callback_path = self.callback_path()?;
         if self.policy.onetouch
+            && methods.first_that_can(Ability::Push).is_some()
             && self.policy.status_mode == StatusMode::Callback
             && self.webhook.is_none()
         {

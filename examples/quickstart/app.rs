@@ -33,6 +33,8 @@ struct AppUser {
 struct App {
     users: Arc<RwLock<HashMap<String, AppUser>>>,
     two_factor: TwoFactor,
+    /// No phone: users add an authenticator app after registering.
+    local: bool,
     /// Checked when the user name is unknown, so that a wrong name takes as
     /// long as a wrong password.
     decoy_hash: Arc<String>,
@@ -46,12 +48,14 @@ fn hash_password(password: &str) -> Option<String> {
         .map(|hash| hash.to_string())
 }
 
-/// Who answers the Authy API calls.
-pub enum Authy {
+/// Where second factors come from (`TWO_FACTOR_PROVIDER`).
+pub enum Provider {
     /// A real Authy application at this API root (without `/protected/json`).
-    Api { url: String },
-    /// The crate's simulator, mounted in the app under `/simulator`.
-    Simulator,
+    AuthyApi { url: String },
+    /// The crate's Authy simulator, mounted in the app under `/simulator`.
+    AuthySimulator,
+    /// No vendor: authenticator apps and backup codes only.
+    Local,
 }
 
 /// Everything the application is built from; `main.rs` reads it from the
@@ -62,13 +66,15 @@ pub struct Config {
     pub public_url: String,
     /// The port the app listens on: the app reaches its own simulator there.
     pub port: u16,
-    /// The Authy API key, or the simulator's.
+    /// The Authy API key, or the simulator's (unused with `Local`).
     pub key: ApiKey,
-    pub authy: Authy,
+    pub provider: Provider,
     /// The 2FA store.
     pub store: SharedStore,
     /// Signs remember-device cookies.
     pub remember_key: ApiKey,
+    /// Seals authenticator-app seeds and hashes backup codes (32+ bytes).
+    pub secret_key: String,
 }
 
 /// The whole application: pages, the 2FA routes and, with
@@ -78,19 +84,20 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
         public_url,
         port,
         key,
-        authy,
+        provider,
         store,
         remember_key,
+        secret_key,
     } = config;
     let callback_url = format!("{public_url}/2fa/callback");
 
-    // A real Authy application, or the simulator in this very process.
-    let (client, simulator) = match authy {
-        Authy::Api { url } => (
-            Client::builder(key.clone()).with_base_url(&url).build()?,
+    // A real Authy application, the simulator in this very process, or none.
+    let (client, simulator) = match provider {
+        Provider::AuthyApi { url } => (
+            Some(Client::builder(key.clone()).with_base_url(&url).build()?),
             None,
         ),
-        Authy::Simulator => {
+        Provider::AuthySimulator => {
             let simulator = Simulator::builder()
                 .with_api_key(key.clone())
                 .with_callback(&callback_url, CallbackMethod::Post)
@@ -98,22 +105,33 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
             // The app reaches its own simulator over loopback, like any API.
             let local = format!("http://127.0.0.1:{port}/simulator");
             let client = Client::builder(key.clone()).with_base_url(&local).build()?;
-            (client, Some(simulator))
+            (Some(client), Some(simulator))
         }
+        Provider::Local => (None, None),
     };
+    let local = client.is_none();
 
     let secure = public_url.starts_with("https://");
     let remember =
         RememberDevice::new(Duration::from_secs(30 * 24 * 3600), remember_key).with_secure(secure);
     let policy = Policy::builder().with_remember_device(remember).build()?;
-    let two_factor = TwoFactor::builder(client, store)
+    let builder = match client {
+        Some(client) => TwoFactor::builder(client, store)
+            .with_webhook(Webhook::builder(key).with_public_url(&callback_url)),
+        None => TwoFactor::local(store),
+    };
+    // Authenticator apps and backup codes beside the phone, or alone.
+    let two_factor = builder
         .with_policy(policy)
-        .with_webhook(Webhook::builder(key).with_public_url(&callback_url))
+        .with_secret_key(secret_key)
+        .with_authenticator_apps()
+        .with_backup_codes()
         .build()?;
 
     let app = App {
         users: Arc::default(),
         two_factor: two_factor.clone(),
+        local,
         decoy_hash: Arc::new(hash_password("decoy password").ok_or("argon2 failed")?),
     };
     let protected = Router::new()
@@ -130,6 +148,9 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
         .route_layer(middleware::from_fn(same_origin_posts));
     let mut router = Router::new()
         .route("/", get(|| async { Redirect::to("/protected") }))
+        // The crate's settings page: factors, authenticator apps, backup
+        // codes, turning 2FA off.
+        .route("/settings", get(|| async { Redirect::to("/2fa/enroll") }))
         .merge(forms)
         .merge(protected)
         .merge(two_factor.router());
@@ -190,21 +211,27 @@ fn form_error(error: Option<&str>) -> String {
     })
 }
 
-async fn register_page() -> Html<String> {
-    register_form(None)
+async fn register_page(State(app): State<App>) -> Html<String> {
+    register_form(app.local, None)
 }
 
-fn register_form(error: Option<&str>) -> Html<String> {
+/// The sign-up form; without a phone provider (`local`), no phone fields:
+/// the user adds an authenticator app next.
+fn register_form(local: bool, error: Option<&str>) -> Html<String> {
+    let phone = if local {
+        ""
+    } else {
+        "<label for=\"email\">E-mail</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>\
+         <label for=\"country_code\">Country calling code</label><input id=\"country_code\" name=\"country_code\" inputmode=\"numeric\" value=\"1\" required>\
+         <label for=\"phone_number\">Phone number</label><input id=\"phone_number\" name=\"phone_number\" type=\"tel\" autocomplete=\"tel-national\" required>"
+    };
     page(
         "Create an account",
         &format!(
             "{}<form method=\"post\" action=\"/register\">\
              <label for=\"username\">User name</label><input id=\"username\" name=\"username\" autocomplete=\"username\" required>\
              <label for=\"password\">Password (8 characters or more)</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" required>\
-             <label for=\"email\">E-mail</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>\
-             <label for=\"country_code\">Country calling code</label><input id=\"country_code\" name=\"country_code\" inputmode=\"numeric\" value=\"1\" required>\
-             <label for=\"phone_number\">Phone number</label><input id=\"phone_number\" name=\"phone_number\" type=\"tel\" autocomplete=\"tel-national\" required>\
-             <button type=\"submit\">Create account</button></form>\
+             {phone}<button type=\"submit\">Create account</button></form>\
              <p>Already registered? <a href=\"/login\">Sign in</a>.</p>",
             form_error(error)
         ),
@@ -215,8 +242,11 @@ fn register_form(error: Option<&str>) -> Html<String> {
 struct Registration {
     username: String,
     password: String,
+    #[serde(default)]
     email: String,
+    #[serde(default)]
     country_code: String,
+    #[serde(default)]
     phone_number: String,
 }
 
@@ -231,28 +261,39 @@ async fn register(
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !valid_name {
-        return register_form(Some("A user name is 1 to 32 letters, digits, - or _."))
-            .into_response();
+        return register_form(
+            app.local,
+            Some("A user name is 1 to 32 letters, digits, - or _."),
+        )
+        .into_response();
     }
     if form.password.chars().count() < 8 {
-        return register_form(Some("The password needs 8 characters or more.")).into_response();
+        return register_form(app.local, Some("The password needs 8 characters or more."))
+            .into_response();
     }
-    let Ok(country_code) = form
+    let country_code = match form
         .country_code
         .trim()
         .trim_start_matches('+')
         .parse::<u16>()
-    else {
-        return register_form(Some("The country calling code is a number, like 1 or 44."))
+    {
+        Ok(code) => Some(code),
+        Err(_) if app.local => None,
+        Err(_) => {
+            return register_form(
+                app.local,
+                Some("The country calling code is a number, like 1 or 44."),
+            )
             .into_response();
+        }
     };
     let Some(hash) = hash_password(&form.password) else {
-        return register_form(Some("The password could not be stored.")).into_response();
+        return register_form(app.local, Some("The password could not be stored.")).into_response();
     };
     {
         let mut users = app.users.write().expect("users lock");
         if users.contains_key(&username) {
-            return register_form(Some("That user name is taken.")).into_response();
+            return register_form(app.local, Some("That user name is taken.")).into_response();
         }
         users.insert(
             username.clone(),
@@ -261,21 +302,29 @@ async fn register(
             },
         );
     }
-    let request = EnrollmentRequest::new(form.email.trim(), country_code, form.phone_number.trim());
-    if let Err(error) = app
-        .two_factor
-        .enroll(&UserId::new(username.as_str()), &request)
-        .await
-    {
-        // No half-made account: the user may try again with other details.
-        app.users.write().expect("users lock").remove(&username);
-        return register_form(Some(&format!(
-            "Two-factor sign-in could not be set up: {error}"
-        )))
-        .into_response();
+    if let Some(country_code) = country_code.filter(|_| !app.local) {
+        let request =
+            EnrollmentRequest::new(form.email.trim(), country_code, form.phone_number.trim());
+        if let Err(error) = app
+            .two_factor
+            .enroll(&UserId::new(username.as_str()), &request)
+            .await
+        {
+            // No half-made account: the user may try again with other details.
+            app.users.write().expect("users lock").remove(&username);
+            return register_form(
+                app.local,
+                Some(&format!("Two-factor sign-in could not be set up: {error}")),
+            )
+            .into_response();
+        }
     }
     if session::sign_in(&session, username.as_str()).await.is_err() {
-        return register_form(Some("Sign-in failed; please try again.")).into_response();
+        return register_form(app.local, Some("Sign-in failed; please try again.")).into_response();
+    }
+    if app.local {
+        // The settings page sets up the authenticator app.
+        return Redirect::to("/2fa/enroll").into_response();
     }
     // The challenge confirms the new phone with its first code or approval.
     Redirect::to("/2fa?next=/protected").into_response()
@@ -349,7 +398,7 @@ async fn protected_page(verified: Verified) -> Html<String> {
         "Protected",
         &format!(
             "<p id=\"welcome\">Signed in as <strong>{}</strong> with both factors ({}).</p>\
-             <p><a href=\"/profile\">Two-factor settings</a> · <a href=\"/api/me\">/api/me</a></p>\
+             <p><a href=\"/settings\">Two-factor settings</a> · <a href=\"/profile\">Profile</a> · <a href=\"/api/me\">/api/me</a></p>\
              <form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form>",
             escape(verified.user_id.as_str()),
             escape(verified.method.as_str())

@@ -6,17 +6,21 @@
 //!
 //! Without `AUTHY_API_KEY`, the crate's Authy simulator runs in-process under
 //! `/simulator`, with its virtual phone at `/simulator/phone`: register, then
-//! approve the push or read the code there. Environment (all optional):
+//! approve the push or read the code there. With `TWO_FACTOR_PROVIDER=local`
+//! there is no vendor and no simulator: register, then add an authenticator
+//! app at `/settings`. Environment (all optional):
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `HOST`, `PORT` | `127.0.0.1`, `3000` | where to listen |
+//! | `TWO_FACTOR_PROVIDER` | `authy` | `authy` (the API, or the simulator without a key), or `local`: authenticator apps and backup codes only |
+//! | `SECRET_KEY` | random, printed | 32+ bytes: seals authenticator-app seeds, hashes backup codes, signs remembered devices |
 //! | `PUBLIC_URL` | `http://HOST:PORT` | the external base URL (callbacks are signed for it) |
 //! | `AUTHY_API_KEY` | unset: simulator | a real Authy application's key |
 //! | `AUTHY_API_URL` | `https://api.authy.com` | the API root, without `/protected/json` |
 //! | `AUTHY_SIMULATOR_KEY` | random, printed | the simulator's key |
 //! | `DATABASE_URL` | unset: memory | `sqlite:…` or `postgres:…` for the 2FA store |
-//! | `REMEMBER_DEVICE_KEY` | random | 32+ bytes signing remember-device cookies |
+//! | `REMEMBER_DEVICE_KEY` | `SECRET_KEY` | 32+ bytes signing remember-device cookies |
 //!
 //! The application's own users (name, password hash, e-mail) are kept in
 //! memory to keep the example short; what the second factor needs lives in
@@ -31,7 +35,7 @@ use std::sync::Arc;
 use tower_authy::ApiKey;
 use tower_authy::store::{MemoryStore, PostgresStore, SharedStore, SqliteStore};
 
-use app::{Authy, Config};
+use app::{Config, Provider};
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -50,39 +54,71 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_owned();
-    let (key, authy) = match env("AUTHY_API_KEY") {
-        Some(key) => {
+    let provider_name = env("TWO_FACTOR_PROVIDER").unwrap_or_else(|| "authy".into());
+    let (key, provider) = match (provider_name.as_str(), env("AUTHY_API_KEY")) {
+        ("local", _) => (ApiKey::random(), Provider::Local),
+        ("authy", Some(key)) => {
             let url = env("AUTHY_API_URL").unwrap_or_else(|| "https://api.authy.com".into());
-            (ApiKey::new(key), Authy::Api { url })
+            (ApiKey::new(key), Provider::AuthyApi { url })
         }
-        None => (
+        ("authy", None) => (
             env("AUTHY_SIMULATOR_KEY").map_or_else(ApiKey::random, ApiKey::new),
-            Authy::Simulator,
+            Provider::AuthySimulator,
         ),
+        (other, _) => {
+            return Err(format!(
+                "TWO_FACTOR_PROVIDER={other} is not supported: use authy or local"
+            )
+            .into());
+        }
     };
-    let simulated = matches!(authy, Authy::Simulator);
+    let simulated = matches!(provider, Provider::AuthySimulator);
+    let local = matches!(provider, Provider::Local);
+    let (secret_key, printed) = match env("SECRET_KEY") {
+        Some(key) => (key, false),
+        None => (random_key(), true),
+    };
     let router = app::app(Config {
         public_url: public_url.clone(),
         port: addr.port(),
         key: key.clone(),
-        authy,
+        provider,
         store: open_store().await?,
-        remember_key: env("REMEMBER_DEVICE_KEY").map_or_else(ApiKey::random, ApiKey::new),
+        remember_key: ApiKey::new(env("REMEMBER_DEVICE_KEY").unwrap_or_else(|| secret_key.clone())),
+        secret_key: secret_key.clone(),
     })?;
 
     println!("tower-authy quickstart on {public_url}");
     println!("  register:      {public_url}/register");
     println!("  sign in:       {public_url}/login");
+    println!("  settings:      {public_url}/settings");
     if simulated {
         println!("  virtual phone: {public_url}/simulator/phone");
         println!("  (Authy simulator, key {})", key.expose_for_display());
+    } else if local {
+        println!("  (local: authenticator apps and backup codes, no vendor)");
     } else {
         println!("  Authy API:     callbacks expected at {public_url}/2fa/callback");
+    }
+    if printed {
+        // Random for this run: authenticator apps set up now stop working
+        // after a restart unless it is kept.
+        println!("  SECRET_KEY={secret_key}");
     }
     // With connect info, so pushes show the requester's address.
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service).await?;
     Ok(())
+}
+
+/// 32 random bytes, hex: a secret key for one run.
+fn random_key() -> String {
+    use std::fmt::Write as _;
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
 }
 
 async fn open_store() -> Result<SharedStore, Box<dyn std::error::Error>> {

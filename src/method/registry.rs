@@ -8,7 +8,7 @@ use super::{Ability, Method, Strength};
 use crate::store::{Factor, FactorKind};
 
 /// One method per factor kind, in the order they were added.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Methods {
     methods: Vec<Arc<dyn Method>>,
 }
@@ -38,6 +38,11 @@ impl Methods {
             .iter()
             .find(|method| method.kind() == kind)
             .map(AsRef::as_ref)
+    }
+
+    /// Whether no method was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.methods.is_empty()
     }
 
     /// Whether factors of `kind` can do `ability` here (a kind without a

@@ -50,8 +50,17 @@ where
     F: FnOnce(Browser) -> Fut,
     Fut: Future<Output = Result> + Send + 'static,
 {
+    run_on(name, js, app::Provider::AuthySimulator, scenario).await;
+}
+
+/// [`run`] against the quickstart with `provider`.
+pub async fn run_on<F, Fut>(name: &str, js: Js, provider: app::Provider, scenario: F)
+where
+    F: FnOnce(Browser) -> Fut,
+    Fut: Future<Output = Result> + Send + 'static,
+{
     let dir = scratch_dir(name);
-    let base = serve_app().await;
+    let base = serve_app(provider).await;
     let mut driver = Driver::start(&dir).await;
     let client = driver.session(&dir.join("profile"), js).await;
     let browser = Browser {
@@ -117,7 +126,7 @@ fn scratch_dir(name: &str) -> PathBuf {
 /// Serves the quickstart app, with its in-process simulator, on a free
 /// loopback port; returns its base URL. It lives as long as the test's
 /// runtime.
-async fn serve_app() -> String {
+async fn serve_app(provider: app::Provider) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
@@ -127,9 +136,10 @@ async fn serve_app() -> String {
         public_url: base.clone(),
         port: addr.port(),
         key: ApiKey::random(),
-        authy: app::Authy::Simulator,
+        provider,
         store: Arc::new(MemoryStore::new()),
         remember_key: ApiKey::random(),
+        secret_key: "a browser test's secret key, 32+ bytes".into(),
     })
     .expect("the quickstart app builds");
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();

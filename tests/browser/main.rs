@@ -13,15 +13,15 @@
 //! Elements are found by the ids, form `action`s and input `name`s the
 //! templates keep; text is only matched for what the user is told.
 
-// The test serves the simulator flavour only; the real-Authy half of the app
-// is built by `main.rs`.
+// The tests serve the simulator and the local flavours; the real-Authy half
+// of the app is built by `main.rs` only.
 #[allow(dead_code)]
 #[path = "../../examples/quickstart/app.rs"]
 mod app;
 mod harness;
 
 use fantoccini::Locator;
-use harness::{Browser, Js, PATIENCE, Result, eventually, run};
+use harness::{Browser, Js, PATIENCE, Result, eventually, run, run_on};
 
 const PASSWORD: &str = "correct horse 42";
 
@@ -326,6 +326,81 @@ async fn the_code_path_works_without_javascript() {
             .phone_api(&format!("users/{id}/approval_requests"))
             .await?;
         assert_eq!(requests, serde_json::json!([]), "a push without script");
+        Ok(())
+    })
+    .await;
+}
+
+/// An authenticator app's code for `secret` (base32, as the setup page
+/// shows it) at `unix_secs`: what the app on the user's phone computes.
+fn authenticator_code(secret: &str, unix_secs: u64) -> Result<String> {
+    use hmac::{Hmac, KeyInit, Mac};
+    let compact: String = secret.chars().filter(|c| !c.is_whitespace()).collect();
+    let seed = data_encoding::BASE32_NOPAD.decode(compact.as_bytes())?;
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&seed)?;
+    mac.update(&(unix_secs / 30).to_be_bytes());
+    let hash = mac.finalize().into_bytes();
+    let at = usize::from(hash[19] & 0x0f);
+    let value = u32::from_be_bytes([hash[at] & 0x7f, hash[at + 1], hash[at + 2], hash[at + 3]]);
+    Ok(format!("{:06}", value % 1_000_000))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Scenario 8: no vendor at all (`TWO_FACTOR_PROVIDER=local`): register
+/// without a phone, add an authenticator app by reading the key off the
+/// setup page, confirm it with a code the test computes, keep the backup
+/// codes; then sign in with the app, and once more with a backup code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authenticator_app_and_a_backup_code_sign_in_with_no_vendor() {
+    run_on("local", Js::On, app::Provider::Local, |b| async move {
+        b.open("/register").await?;
+        assert!(
+            b.client
+                .find_all(Locator::Css("input[name=\"phone_number\"]"))
+                .await?
+                .is_empty(),
+            "no phone is asked for"
+        );
+        b.fill("username", "gina").await?;
+        b.fill("password", PASSWORD).await?;
+        b.submit("/register").await?;
+        b.wait_for_path("/2fa/enroll").await?;
+        b.submit("/2fa/totp").await?;
+        let secret = b.find("#secret").await?.text().await?;
+        b.find("#qr").await?;
+        b.fill("code", &authenticator_code(&secret, unix_now())?)
+            .await?;
+        b.submit("/2fa/totp/confirm").await?;
+        let codes = b
+            .client
+            .find_all(Locator::Css("#backup-codes code"))
+            .await?;
+        assert_eq!(codes.len(), 10, "ten backup codes, shown once");
+        let backup = codes[0].text().await?;
+        b.click("#continue").await?;
+        on_protected_page(&b, "gina").await?;
+        log_out(&b).await?;
+
+        log_in(&b, "gina").await?;
+        b.wait_for_path("/2fa").await?;
+        // The next time step: the confirming code never passes again.
+        enter_code(&b, &authenticator_code(&secret, unix_now() + 30)?, false).await?;
+        let welcome = on_protected_page(&b, "gina").await?;
+        assert!(welcome.contains("code"), "{welcome:?}");
+        log_out(&b).await?;
+
+        log_in(&b, "gina").await?;
+        b.wait_for_path("/2fa").await?;
+        b.click("#backup summary").await?;
+        b.fill("code", &backup).await?;
+        b.submit("/2fa/backup").await?;
+        let welcome = on_protected_page(&b, "gina").await?;
+        assert!(welcome.contains("backup_code"), "{welcome:?}");
         Ok(())
     })
     .await;
