@@ -99,6 +99,15 @@ impl TestApp {
         Self::launch(policy, true, store, |builder| builder).await
     }
 
+    /// The app on this store, with a last word on the 2FA builder.
+    pub async fn start_on_with<S: AuthyStore + AdminStore + 'static>(
+        policy: Policy,
+        store: Arc<S>,
+        adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
+    ) -> Self {
+        Self::launch(policy, true, store, adjust).await
+    }
+
     /// The app with OneTouch callbacks off: the simulator sends none and the
     /// router has no webhook (for `StatusMode::Polling`).
     pub async fn start_without_callbacks(policy: Policy) -> Self {

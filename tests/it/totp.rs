@@ -257,3 +257,177 @@ async fn a_factor_no_method_serves_lets_nobody_through() {
     assert_eq!(body["error"], "not_possible", "{status} {body}");
     assert_eq!(app.status(&api, "/api/me").await, 401);
 }
+
+/// In a browser: the setup page shows the QR code as an image of its own
+/// (no script in it), the key in groups, under a content security policy,
+/// never cached; a wrong code sends the user back to the settings page
+/// with the reason, and the settings page never shows the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_setup_page_shows_the_key_once_in_html() {
+    let app = app().await;
+    let browser = app.browser();
+    app.sign_in(&browser, "zoe").await;
+    let page = app
+        .post_form(&browser, "/2fa/totp", &[("label", "Work phone")])
+        .await;
+    assert_eq!(page.status(), 200);
+    let headers = page.headers().clone();
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'nonce-")
+    );
+    assert!(
+        headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("no-store")
+    );
+    let html = page.text().await.unwrap();
+    // The image is a data URI (`/` may come HTML-escaped in the attribute).
+    assert!(html.contains("<img id=\"qr\" src=\"data:image"), "{html}");
+    assert!(html.contains("svg+xml;base64,"), "{html}");
+    let secret = html
+        .split("aria-describedby=\"secret-hint\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .expect("the key is shown")
+        .to_owned();
+    assert_eq!(
+        secret.split(' ').count(),
+        8,
+        "eight groups of four: {secret}"
+    );
+    let compact: String = secret.split(' ').collect();
+    let id = html
+        .split("name=\"factor_id\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+
+    let wrong = app
+        .post_form(
+            &browser,
+            "/2fa/totp/confirm",
+            &[("factor_id", &id), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status(), 303);
+    let back = crate::app::location(&wrong);
+    assert!(
+        back.starts_with("/2fa/enroll?error=code_rejected"),
+        "{back}"
+    );
+    let settings = app.text(&browser, &back).await;
+    assert!(!settings.contains(&secret) && !settings.contains(&compact));
+
+    let right = app
+        .post_form(
+            &browser,
+            "/2fa/totp/confirm",
+            &[("factor_id", &id), ("code", &app_code(&compact, now()))],
+        )
+        .await;
+    assert_eq!(right.status(), 303, "no backup codes here: on to the app");
+}
+
+/// Wrong app codes count toward the lockout like every other code: after
+/// five, even the right one is refused until the lockout ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_app_codes_lock_the_account_out() {
+    let app = app().await;
+    let (api, setup) = start(&app, "ugo").await;
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    let id = setup["factor_id"].as_str().unwrap();
+    let first = app_code(&secret, now());
+    let confirm = json!({"factor_id": id, "code": first});
+    assert_eq!(
+        app.post_json(&api, "/2fa/totp/confirm", confirm)
+            .await
+            .status(),
+        200
+    );
+    let guesser = app.api();
+    app.sign_in(&guesser, "ugo").await;
+    let right = app_code(&secret, now() + 30);
+    let mut statuses = Vec::new();
+    for guess in 0..5 {
+        let code = format!(
+            "{:06}",
+            (right.parse::<u32>().unwrap() + 1 + guess) % 1_000_000
+        );
+        let answer = app
+            .post_json(&guesser, "/2fa/token", json!({"token": code}))
+            .await;
+        statuses.push(answer.status().as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let refused = app
+        .post_json(&guesser, "/2fa/token", json!({"token": right}))
+        .await;
+    assert_eq!(
+        refused.status(),
+        429,
+        "locked out: the right code waits too"
+    );
+}
+
+/// Rotating the secret key: an instance with a new key and the old one
+/// listed still checks an app set up under the old key; without the old
+/// key, the app fails closed (no pass), with a clear answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_key_still_opens_seeds_sealed_before() {
+    use std::sync::Arc;
+    use tower_authy::Secret;
+    use tower_authy::store::MemoryStore;
+    let store = Arc::new(MemoryStore::new());
+    let old = TestApp::start_on_with(Policy::default(), store.clone(), |b| {
+        b.with_secret_key(KEY).with_authenticator_apps()
+    })
+    .await;
+    let (api, setup) = start(&old, "val").await;
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    let id = setup["factor_id"].as_str().unwrap();
+    let code = app_code(&secret, now());
+    let confirm = json!({"factor_id": id, "code": code});
+    assert_eq!(
+        old.post_json(&api, "/2fa/totp/confirm", confirm)
+            .await
+            .status(),
+        200
+    );
+
+    const NEW: &str = "the next application secret key, 32+ bytes";
+    let rotated = TestApp::start_on_with(Policy::default(), store.clone(), |b| {
+        b.with_secret_key(NEW)
+            .with_old_secret_keys([Secret::new(KEY)])
+            .with_authenticator_apps()
+    })
+    .await;
+    let session = rotated.api();
+    rotated.sign_in(&session, "val").await;
+    let next = app_code(&secret, now() + 30);
+    let passed = rotated
+        .post_json(&session, "/2fa/token", json!({"token": next}))
+        .await;
+    assert_eq!(passed.status(), 200);
+
+    let forgot = TestApp::start_on_with(Policy::default(), store, |b| {
+        b.with_secret_key(NEW).with_authenticator_apps()
+    })
+    .await;
+    let session = forgot.api();
+    forgot.sign_in(&session, "val").await;
+    let code = app_code(&secret, now() + 30);
+    let refused = forgot
+        .post_json(&session, "/2fa/token", json!({"token": code}))
+        .await;
+    assert_eq!(
+        refused.status(),
+        503,
+        "a seed that does not open passes nothing"
+    );
+    assert_eq!(forgot.status(&session, "/api/me").await, 401);
+}
