@@ -208,3 +208,26 @@ async fn backup_codes_alone_do_not_keep_two_factor_sign_in_on() {
     let page = app.get_json(&again, "/2fa").await;
     assert_eq!(page["method"], "not_required", "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_posts_to_backup_routes_are_refused() {
+    let app = app().await;
+    let (api, _, _, codes) = with_app(&app, "fay").await;
+    for (path, body) in [
+        ("/2fa/backup-codes", json!({})),
+        ("/2fa/backup", json!({"code": codes[0]})),
+    ] {
+        let refused = api
+            .post(app.url(path))
+            .header("origin", "https://evil.example")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{path}");
+    }
+    assert_eq!(
+        app.get_json(&api, "/2fa/factors").await["backup_codes_left"],
+        10
+    );
+}
