@@ -235,7 +235,7 @@ impl TwoFactor {
         use crate::domain::Replace;
         self.shared
             .rules
-            .enroll(user, request, Replace::Nothing, SystemTime::now())
+            .enroll(user, request, Replace::Nothing, None, SystemTime::now())
             .await
     }
 }

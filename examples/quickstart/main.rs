@@ -14,7 +14,7 @@
 //! |---|---|---|
 //! | `HOST`, `PORT` | `127.0.0.1`, `3000` | where to listen |
 //! | `TWO_FACTOR_PROVIDER` | `authy` | `authy` (the API, or the simulator without a key), or `local`: authenticator apps and backup codes only |
-//! | `SECRET_KEY` | random, printed | 32+ bytes: seals authenticator-app seeds, hashes backup codes, signs remembered devices |
+//! | `SECRET_KEY` | random, printed (required with `DATABASE_URL`) | 32+ bytes: seals authenticator-app seeds, hashes backup codes, signs remembered devices |
 //! | `PUBLIC_URL` | `http://HOST:PORT` | the external base URL (callbacks are signed for it) |
 //! | `AUTHY_API_KEY` | unset: simulator | a real Authy application's key |
 //! | `AUTHY_API_URL` | `https://api.authy.com` | the API root, without `/protected/json` |
@@ -74,9 +74,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let simulated = matches!(provider, Provider::AuthySimulator);
     let local = matches!(provider, Provider::Local);
-    let (secret_key, printed) = match env("SECRET_KEY") {
-        Some(key) => (key, false),
-        None => (random_key(), true),
+    // A key for this run only is fine while nothing outlives the run; with
+    // a database, the sealed seeds would not open after a restart.
+    let (secret_key, printed) = match (env("SECRET_KEY"), env("DATABASE_URL")) {
+        (Some(key), _) => (key, false),
+        (None, None) => (random_key(), true),
+        (None, Some(_)) => {
+            return Err("with DATABASE_URL, set SECRET_KEY (32+ random bytes) and keep it".into());
+        }
     };
     let router = app::app(Config {
         public_url: public_url.clone(),
@@ -101,9 +106,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  Authy API:     callbacks expected at {public_url}/2fa/callback");
     }
     if printed {
-        // Random for this run: authenticator apps set up now stop working
-        // after a restart unless it is kept.
-        println!("  SECRET_KEY={secret_key}");
+        // Random for this run, with an in-memory store that dies with it:
+        // shown so the run can be repeated with the same key.
+        println!("  SECRET_KEY={secret_key} (random, for this in-memory run)");
     }
     // With connect info, so pushes show the requester's address.
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -189,8 +189,7 @@ impl Rules {
             .into_iter()
             .find(|factor| &factor.id == id)
             .ok_or(Refusal::NotEnrolled)?;
-        self.used(&factor, now).await?;
-        Ok(generation)
+        Ok(self.used(&factor, now).await?.unwrap_or(generation))
     }
 
     /// Waits up to `wait` for the request to leave `pending` and returns it

@@ -3,6 +3,7 @@
 
 use std::time::SystemTime;
 
+use super::enrollment::is_on;
 use super::refusal::Send;
 use super::{Refusal, Rules};
 use crate::code::Code;
@@ -92,30 +93,30 @@ impl Rules {
     /// strongest first; else the first awaiting confirmation; `None` for a
     /// user with neither.
     pub(crate) fn challenge_of(&self, factors: Vec<Factor>) -> Option<Challenge> {
-        let (mut active, pending): (Vec<_>, Vec<_>) = self
+        // On or off is decided on every stored factor, served here or not:
+        // a factor no method serves must not make way for a pending one.
+        let on = is_on(&factors);
+        let (active, pending): (Vec<_>, Vec<_>) = self
             .methods
             .ranked(factors)
             .into_iter()
             .partition(Factor::is_active);
-        // Backup codes alone do not keep two-factor sign-in on.
-        if !active
-            .iter()
-            .any(|factor| factor.kind.turns_on_two_factor())
-        {
-            active.clear();
+        if on {
+            // Backup codes alone do not count; none served: no challenge
+            // (and `need` refuses everybody).
+            return active
+                .iter()
+                .any(|factor| factor.kind.turns_on_two_factor())
+                .then_some(Challenge { factors: active });
         }
-        // A pending factor is confirmed here only when it was registered
-        // by phone (its first code comes by text, call or the app); others
-        // (an authenticator app) confirm on their own setup page.
-        let factors = if active.is_empty() {
-            pending
-                .into_iter()
-                .filter(|factor| self.methods.can(factor.kind, Ability::EnrollPhone))
-                .take(1)
-                .collect()
-        } else {
-            active
-        };
+        // Off: a pending factor is confirmed here only when it was
+        // registered by phone (its first code comes by text, call or the
+        // app); others (an authenticator app) confirm on their own page.
+        let factors: Vec<Factor> = pending
+            .into_iter()
+            .filter(|factor| self.methods.can(factor.kind, Ability::EnrollPhone))
+            .take(1)
+            .collect();
         (!factors.is_empty()).then_some(Challenge { factors })
     }
 
@@ -202,9 +203,7 @@ impl Rules {
     /// must enroll once none is left.
     pub(crate) async fn need(&self, user: &UserId) -> Result<Need, Refusal> {
         let factors = self.store.factors(user).await?;
-        let on = factors
-            .iter()
-            .any(|factor| factor.is_active() && factor.kind.turns_on_two_factor());
+        let on = is_on(&factors);
         if let Some(challenge) = self.challenge_of(factors) {
             return Ok(Need::Challenge(challenge));
         }
@@ -255,26 +254,39 @@ impl Rules {
     /// pending factor (one confirmed meanwhile, in another tab, is the same
     /// outcome), every one is its last use. A factor removed meanwhile
     /// passes nothing.
-    pub(crate) async fn used(&self, factor: &Factor, now: SystemTime) -> Result<(), Refusal> {
+    ///
+    /// A confirmation that turns two-factor sign-in on moves the user's
+    /// security generation on, so that sessions which went through while it
+    /// was off must now pass it; the answer is then the new generation, for
+    /// the confirming session's pass.
+    pub(crate) async fn used(
+        &self,
+        factor: &Factor,
+        now: SystemTime,
+    ) -> Result<Option<u64>, Refusal> {
+        let user = &factor.user_id;
         let outcome = if factor.is_active() {
-            self.store
-                .touch_factor(&factor.user_id, &factor.id, now)
-                .await
+            self.store.touch_factor(user, &factor.id, now).await
         } else {
-            self.store
+            let was_on = is_on(&self.store.factors(user).await?);
+            let confirmed = self
+                .store
                 .transition_factor(
-                    &factor.user_id,
+                    user,
                     &factor.id,
                     FactorState::Pending,
                     FactorState::Active,
                     now,
                 )
-                .await
-                .map(drop)
+                .await;
+            if confirmed.is_ok() && !was_on && factor.kind.turns_on_two_factor() {
+                return Ok(Some(self.store.revoke_devices(user).await?));
+            }
+            confirmed.map(drop)
         };
         match outcome {
-            Ok(()) => Ok(()),
-            Err(error) if error.is_conflict() => Ok(()),
+            Ok(()) => Ok(None),
+            Err(error) if error.is_conflict() => Ok(None),
             Err(error) if error.is_not_found() => Err(Refusal::NotEnrolled),
             Err(error) => Err(error.into()),
         }

@@ -9,7 +9,7 @@ use crate::code::Code;
 use crate::config::EnrollmentPolicy;
 use crate::method::{Ability, EnrollmentRequest, Method, ProviderError};
 use crate::session::SecondFactorMethod;
-use crate::store::{Factor, FactorId, IdentityUse, StoreError, UserId};
+use crate::store::{Factor, FactorId, FactorKind, IdentityUse, StoreError, UserId};
 
 /// Why an enrollment ([`TwoFactor::enroll`](crate::TwoFactor::enroll))
 /// did not happen. Nothing was stored.
@@ -159,7 +159,39 @@ pub(crate) fn is_fresh(
     method.is_checked() && now.duration_since(at).unwrap_or_default() <= window
 }
 
+/// Whether two-factor sign-in is on for the owner of `factors`: any active
+/// factor that turns it on, whether or not a method here serves it.
+pub(crate) fn is_on(factors: &[Factor]) -> bool {
+    factors
+        .iter()
+        .any(|factor| factor.is_active() && factor.kind.turns_on_two_factor())
+}
+
 impl Rules {
+    /// Whether a session that passed as `passed` (method, when) may add a
+    /// factor for the owner of `factors`, now: while two-factor sign-in is
+    /// on, only with a checked second factor passed within
+    /// `fresh_for_changes` (a password alone, a skip, a remembered device or
+    /// a pass from hours ago adds nothing that would outlast it); while it
+    /// is off, the first factor may be added after the password.
+    pub(crate) fn may_add(
+        &self,
+        factors: &[Factor],
+        passed: Option<(SecondFactorMethod, SystemTime)>,
+        now: SystemTime,
+    ) -> Result<(), Refusal> {
+        if !is_on(factors) {
+            return Ok(());
+        }
+        match passed {
+            Some((method, at)) if is_fresh(method, at, now, self.policy.fresh_for_changes) => {
+                Ok(())
+            }
+            Some((method, _)) if method.is_checked() => Err(Refusal::FreshFactorRequired),
+            _ => Err(Refusal::SecondFactorRequired),
+        }
+    }
+
     /// The method that registers phones (`POST /2fa/enroll`).
     fn phone_method(&self) -> Result<&dyn Method, EnrollError> {
         self.methods
@@ -169,6 +201,32 @@ impl Rules {
                     "this application does not register phones".into(),
                 ))
             })
+    }
+
+    /// Confirms the user's phone awaiting its first code with `code`,
+    /// checked (and counted) like any code, for a session that passed as
+    /// `passed`: while another factor keeps two-factor sign-in on, only a
+    /// session that just proved one confirms a new phone. The answer is the
+    /// phone, now active, and the new security generation if this turned
+    /// two-factor sign-in on (see [`used`](Self::used)).
+    pub(crate) async fn confirm_phone(
+        &self,
+        user: &UserId,
+        passed: Option<(SecondFactorMethod, SystemTime)>,
+        code: &str,
+        now: SystemTime,
+    ) -> Result<(Factor, Option<u64>), Refusal> {
+        let factors = self.store.factors(user).await?;
+        let phone = match self.phone_of(factors.clone()) {
+            Some(phone) if phone.is_active() => return Err(Refusal::AlreadyEnabled),
+            Some(phone) => phone,
+            None => return Err(Refusal::NotEnrolled),
+        };
+        self.may_add(&factors, passed, now)?;
+        self.check_code(std::slice::from_ref(&phone), code, now)
+            .await?;
+        let turned_on = self.used(&phone, now).await?;
+        Ok((phone.activated(), turned_on))
     }
 
     /// Whether a method here registers phones (`POST /2fa/enroll`).
@@ -204,10 +262,17 @@ impl Rules {
         user: &UserId,
         request: &EnrollmentRequest,
         replace: Replace,
+        passed: Option<(SecondFactorMethod, SystemTime)>,
         now: SystemTime,
     ) -> Result<Factor, EnrollError> {
         let method = self.phone_method()?;
-        let current = self.phone_of(self.store.factors(user).await?);
+        let factors = self.store.factors(user).await?;
+        if is_on(&factors) && self.may_add(&factors, passed, now).is_err() {
+            // Two-factor sign-in is on (an authenticator app, say): a phone
+            // is added only by a session that just proved a factor.
+            return Err(EnrollError::AlreadyEnrolled);
+        }
+        let current = self.phone_of(factors);
         match (&current, replace) {
             (Some(factor), _) if factor.is_active() => return Err(EnrollError::AlreadyEnrolled),
             (Some(_), Replace::Nothing) => return Err(EnrollError::AwaitingConfirmation),
@@ -311,7 +376,7 @@ impl Rules {
             return Err(Refusal::SecondFactorRequired);
         };
         let factors = self.store.factors(user).await?;
-        let doomed: Vec<&Factor> = match id {
+        let mut doomed: Vec<&Factor> = match id {
             None => factors.iter().collect(),
             Some(id) => factors.iter().filter(|factor| &factor.id == id).collect(),
         };
@@ -328,6 +393,19 @@ impl Rules {
         });
         if !kept_on && !self.opt_out_allowed(user).await? {
             return Err(Refusal::OptOutNotAllowed);
+        }
+        if !kept_on {
+            // Two-factor sign-in goes off: its backup codes go too, so a
+            // set the user may have thrown away never comes back with a
+            // later factor.
+            let codes: Vec<&Factor> = factors
+                .iter()
+                .filter(|factor| {
+                    factor.kind == FactorKind::BackupCodes
+                        && !doomed.iter().any(|gone| gone.id == factor.id)
+                })
+                .collect();
+            doomed.extend(codes);
         }
         if !confirmed {
             return Err(Refusal::ConfirmationRequired);
@@ -437,6 +515,48 @@ mod tests {
                 "{phone:?}"
             );
         }
+    }
+
+    /// With two-factor sign-in on, a factor is added only just after a
+    /// checked one (a pass from long ago, a skip or a password alone adds
+    /// nothing that would outlast it); with it off, the first one may be.
+    #[test]
+    fn adding_a_factor_needs_a_fresh_checked_one_while_2fa_is_on() {
+        let rules = Rules {
+            store: std::sync::Arc::new(crate::store::MemoryStore::new()),
+            methods: crate::method::Methods::default(),
+            policy: crate::config::Policy::default(),
+            sealer: None,
+        };
+        let now = SystemTime::now();
+        let user = UserId::new("a");
+        let phone = Factor::authy(user.clone(), "1", None, now).activated();
+        let on = [phone.clone()];
+        let long_ago = now - Duration::from_secs(3600);
+        assert!(
+            rules
+                .may_add(&on, Some((SecondFactorMethod::Code, now)), now)
+                .is_ok()
+        );
+        assert!(matches!(
+            rules.may_add(&on, Some((SecondFactorMethod::Code, long_ago)), now),
+            Err(Refusal::FreshFactorRequired)
+        ));
+        for method in [
+            SecondFactorMethod::NotRequired,
+            SecondFactorMethod::RememberedDevice,
+        ] {
+            assert!(matches!(
+                rules.may_add(&on, Some((method, now)), now),
+                Err(Refusal::SecondFactorRequired)
+            ));
+        }
+        assert!(matches!(
+            rules.may_add(&on, None, now),
+            Err(Refusal::SecondFactorRequired)
+        ));
+        let off = [Factor::authy(user, "2", None, now)];
+        assert!(rules.may_add(&off, None, now).is_ok(), "the first factor");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use super::{Refusal, Rules};
+use super::{Refusal, Rules, is_stale};
 use crate::method::totp::{SEED_LEN, context};
 use crate::session::SecondFactorMethod;
 use crate::store::{Factor, FactorId, FactorKind, IdentityUse, StoreError, UserId};
@@ -45,16 +45,15 @@ fn label(typed: &str) -> Result<String, Refusal> {
 
 impl Rules {
     /// Starts an authenticator app for `user`, named `label`, for a session
-    /// that passed its second factor as `passed` (`None`: not yet). A user
-    /// whose two-factor sign-in is on must have passed a checked factor
-    /// (a password alone, a grace login or a skipped phone add nothing); a
-    /// user without it may start their first. Counted like a phone
+    /// that passed its second factor as `passed` (method, when; `None`: not
+    /// yet), as [`may_add`](Self::may_add) allows: with two-factor sign-in
+    /// on, only just after a checked factor. Counted like a phone
     /// enrollment. An earlier setup never confirmed is replaced.
     pub(crate) async fn start_totp(
         &self,
         user: &UserId,
         label_typed: &str,
-        passed: Option<SecondFactorMethod>,
+        passed: Option<(SecondFactorMethod, SystemTime)>,
         now: SystemTime,
     ) -> Result<TotpSetup, Refusal> {
         let sealer = self.sealer.as_ref().ok_or(Refusal::ChannelOff)?;
@@ -63,12 +62,7 @@ impl Rules {
         }
         let label = label(label_typed)?;
         let factors = self.store.factors(user).await?;
-        let on = factors
-            .iter()
-            .any(|factor| factor.is_active() && factor.kind.turns_on_two_factor());
-        if on && !passed.is_some_and(SecondFactorMethod::is_checked) {
-            return Err(Refusal::SecondFactorRequired);
-        }
+        self.may_add(&factors, passed, now)?;
         self.reserve_enrollment(user, now).await?;
         for unconfirmed in factors
             .iter()
@@ -100,32 +94,41 @@ impl Rules {
     }
 
     /// Confirms the user's pending authenticator app `id` with its first
-    /// code, checked (and counted) like any code. The answer is the factor,
-    /// now active.
+    /// code, checked (and counted) like any code, for a session that passed
+    /// as `passed`: who may add a factor is asked again here (two-factor
+    /// sign-in may have come on since the setup began), and a setup older
+    /// than `pending_ttl` is void. The answer is the factor, now active, and
+    /// the new security generation if this turned two-factor sign-in on.
     pub(crate) async fn confirm_totp(
         &self,
         user: &UserId,
         id: &str,
         code: &str,
+        passed: Option<(SecondFactorMethod, SystemTime)>,
         now: SystemTime,
-    ) -> Result<Factor, Refusal> {
-        let pending = self
-            .store
-            .factors(user)
-            .await?
-            .into_iter()
+    ) -> Result<(Factor, Option<u64>), Refusal> {
+        let factors = self.store.factors(user).await?;
+        let pending = factors
+            .iter()
             .find(|factor| factor.kind == FactorKind::Totp && factor.id == FactorId::new(id))
+            .cloned()
             .ok_or(Refusal::UnknownFactor)?;
         if pending.is_active() {
             return Err(Refusal::InvalidInput(
                 "that authenticator app is confirmed already".into(),
             ));
         }
+        if is_stale(pending.created_at, now, self.policy.pending_ttl) {
+            return Err(Refusal::InvalidInput(
+                "that setup has expired: start again".into(),
+            ));
+        }
+        self.may_add(&factors, passed, now)?;
         self.check_code(std::slice::from_ref(&pending), code, now)
             .await?;
-        self.used(&pending, now).await?;
+        let turned_on = self.used(&pending, now).await?;
         tracing::info!(user = %user, "tower-authy: authenticator app confirmed");
-        Ok(pending.activated())
+        Ok((pending.activated(), turned_on))
     }
 }
 

@@ -199,7 +199,7 @@ async fn verify(ctx: &mut Ctx, form: &TokenForm) -> Result<Response, Refusal> {
     let challenge = rules.challenge(&state.user_id).await?;
     let candidates = challenge.pick(&form.factor_id)?;
     let factor = rules.check_code(candidates, &form.token, now).await?;
-    rules.used(&factor, now).await?;
+    let generation = rules.used(&factor, now).await?.unwrap_or(generation);
     let mut response = finish(ctx, SecondFactorMethod::Code, generation).await?;
     if form.remember {
         device::remember(&shared, challenge.first(), &mut response).await;

@@ -256,8 +256,9 @@ async fn register(ctx: &Ctx, form: &EnrollForm) -> Result<Factor, Refusal> {
         }
         _ => Replace::Nothing,
     };
+    let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
     let enrollment = rules
-        .enroll(user, &request, replace, SystemTime::now())
+        .enroll(user, &request, replace, passed, SystemTime::now())
         .await?;
     ctx.writable().await?;
     session::mark_enrolling(&ctx.session, user, enrollment.id.as_str()).await?;
@@ -297,16 +298,10 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
         return Err(Refusal::ChannelOff);
     }
     let generation = rules.generation(&user).await?;
-    let enrollment = match rules.phone(&user).await? {
-        Some(e) if e.is_active() => return Err(Refusal::AlreadyEnabled),
-        Some(e) => e,
-        None => return Err(Refusal::NotEnrolled),
-    };
+    let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
     let now = SystemTime::now();
-    rules
-        .check_code(std::slice::from_ref(&enrollment), &form.token, now)
-        .await?;
-    rules.used(&enrollment, now).await?;
+    let (enrollment, turned_on) = rules.confirm_phone(&user, passed, &form.token, now).await?;
+    let generation = turned_on.unwrap_or(generation);
     // The marker has done its job; a confirmed enrollment is never replaced.
     let _ = session::forget_enrolling(&ctx.session).await;
     tracing::info!(user = %user, "tower-authy: enrollment confirmed");

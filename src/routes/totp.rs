@@ -21,7 +21,7 @@ use super::reply;
 use crate::code::Code;
 use crate::domain::{Refusal, TotpSetup};
 use crate::negotiate::Format;
-use crate::session::{self, SecondFactorMethod};
+use crate::session::{self, SecondFactorMethod, from_unix};
 use crate::two_factor::Shared;
 use crate::ui::Template;
 
@@ -91,7 +91,7 @@ async fn begin(ctx: &Ctx, form: &StartForm) -> Result<Response, Refusal> {
     let shared = &ctx.shared;
     let rules = &shared.rules;
     let state = ctx.signed_in()?;
-    let passed = state.passed.map(|p| p.method);
+    let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
     let TotpSetup { factor, seed } = rules
         .start_totp(&state.user_id, &form.label, passed, SystemTime::now())
         .await?;
@@ -154,9 +154,11 @@ async fn confirmed(ctx: &mut Ctx, form: &ConfirmForm) -> Result<Response, Refusa
     let already_passed = state.passed.is_some();
     let now = SystemTime::now();
     let generation = rules.generation(&user).await?;
-    rules
-        .confirm_totp(&user, &form.factor_id, &form.code, now)
+    let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
+    let (_, turned_on) = rules
+        .confirm_totp(&user, &form.factor_id, &form.code, passed, now)
         .await?;
+    let generation = turned_on.unwrap_or(generation);
     let response = if already_passed {
         // The code just checked is the session's second factor from now on.
         ctx.writable().await?;

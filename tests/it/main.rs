@@ -15,6 +15,7 @@ compile_error!(
      (the dev-dependency on tower-authy in Cargo.toml turns them on)"
 );
 
+mod adding_factors;
 mod app;
 mod axum_login;
 mod backup_codes;
