@@ -2,37 +2,14 @@
 //! code confirms it, codes then pass the challenge once each, and a seed
 //! that does not open passes nothing.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
-use sha1::Sha1;
 use tower_authy::config::Policy;
 use tower_authy::store::{FactorKind, FactorState, UserId};
 
 use crate::app::TestApp;
-
-const KEY: &str = "an application secret key of 32+ bytes";
-
-/// RFC 6238 as an authenticator app computes it: SHA-1, 6 digits, 30 s.
-fn app_code(secret_base32: &str, unix_secs: u64) -> String {
-    let seed = data_encoding::BASE32_NOPAD
-        .decode(secret_base32.as_bytes())
-        .expect("base32");
-    let mut mac = Hmac::<Sha1>::new_from_slice(&seed).unwrap();
-    mac.update(&(unix_secs / 30).to_be_bytes());
-    let hash = mac.finalize().into_bytes();
-    let at = usize::from(hash[19] & 0x0f);
-    let value = u32::from_be_bytes([hash[at] & 0x7f, hash[at + 1], hash[at + 2], hash[at + 3]]);
-    format!("{:06}", value % 1_000_000)
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use crate::common::{SECRET_KEY as KEY, app_code, now};
 
 async fn app() -> TestApp {
     TestApp::start_with(Policy::default(), |builder| {
