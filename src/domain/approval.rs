@@ -165,7 +165,8 @@ impl Rules {
 
     /// Records an approved push as the use of the factor it went to (its
     /// confirmation, the first time) and answers the security generation
-    /// the pass gets: the one read before the push. A factor removed since,
+    /// the pass gets (the one read before the push, or the new one when
+    /// this approval turned two-factor sign-in on) and whether it did. A factor removed since,
     /// or any other security change since, passes nothing: the approval
     /// may have come from a phone the owner just took away.
     pub(crate) async fn approved(
@@ -173,7 +174,7 @@ impl Rules {
         user: &UserId,
         binding: &Binding,
         now: SystemTime,
-    ) -> Result<u64, Refusal> {
+    ) -> Result<(u64, bool), Refusal> {
         let (Some(id), Some(generation)) = (&binding.factor, binding.generation) else {
             // Pushed before this was recorded: push again.
             return Err(Refusal::NoApprovalRequest);
@@ -189,7 +190,10 @@ impl Rules {
             .into_iter()
             .find(|factor| &factor.id == id)
             .ok_or(Refusal::NotEnrolled)?;
-        Ok(self.used(&factor, now).await?.unwrap_or(generation))
+        Ok(match self.used(&factor, now).await? {
+            Some(turned_on) => (turned_on, true),
+            None => (generation, false),
+        })
     }
 
     /// Waits up to `wait` for the request to leave `pending` and returns it

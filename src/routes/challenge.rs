@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::complete::{completed, finish};
+use super::complete::{self, completed, finish};
 use super::context::{Ctx, Post};
 use super::device;
 use super::forms::{Empty, flag, text};
@@ -199,8 +199,12 @@ async fn verify(ctx: &mut Ctx, form: &TokenForm) -> Result<Response, Refusal> {
     let challenge = rules.challenge(&state.user_id).await?;
     let candidates = challenge.pick(&form.factor_id)?;
     let factor = rules.check_code(candidates, &form.token, now).await?;
-    let generation = rules.used(&factor, now).await?.unwrap_or(generation);
-    let mut response = finish(ctx, SecondFactorMethod::Code, generation).await?;
+    let turned_on = rules.used(&factor, now).await?;
+    let generation = turned_on.unwrap_or(generation);
+    let response = finish(ctx, SecondFactorMethod::Code, generation).await?;
+    let method = SecondFactorMethod::Code;
+    let mut response =
+        complete::with_first_codes(ctx, response, method, turned_on.is_some(), now).await?;
     if form.remember {
         device::remember(&shared, challenge.first(), &mut response).await;
     }

@@ -90,6 +90,33 @@ pub(crate) fn backup_codes(
     }
 }
 
+/// After a pass that turned two-factor sign-in on (a phone confirmed
+/// through the challenge), the first set of backup codes, shown once in
+/// place of `response`; otherwise `response` itself.
+pub(crate) async fn with_first_codes(
+    ctx: &Ctx,
+    response: Response,
+    method: SecondFactorMethod,
+    turned_on: bool,
+    now: SystemTime,
+) -> Result<Response, Refusal> {
+    let Some(state) = ctx.state.as_ref().filter(|_| turned_on) else {
+        return Ok(response);
+    };
+    let rules = &ctx.shared.rules;
+    let Some(codes) = rules.first_backup_codes(&state.user_id, now).await? else {
+        return Ok(response);
+    };
+    let next = state.next.clone().unwrap_or_else(|| "/".into());
+    Ok(backup_codes(
+        &ctx.shared,
+        ctx.format,
+        body(state, method),
+        &codes,
+        &next,
+    ))
+}
+
 /// The "complete" answer for scripts: how it passed and where to go.
 pub(crate) fn body(state: &AuthState, method: SecondFactorMethod) -> Value {
     let next = state.next.as_deref().unwrap_or("/");

@@ -160,10 +160,11 @@ async fn status_of(ctx: &mut Ctx, query: &StatusQuery) -> Result<Response, Refus
     match record.status {
         ApprovalStatus::Approved => {
             let binding = Binding::of(ctx.signed_in()?).ok_or(Refusal::NoApprovalRequest)?;
-            let generation = rules
-                .approved(&record.user_id, &binding, SystemTime::now())
-                .await?;
-            finish(ctx, SecondFactorMethod::OneTouch, generation).await
+            let now = SystemTime::now();
+            let (generation, turned_on) = rules.approved(&record.user_id, &binding, now).await?;
+            let response = finish(ctx, SecondFactorMethod::OneTouch, generation).await?;
+            complete::with_first_codes(ctx, response, SecondFactorMethod::OneTouch, turned_on, now)
+                .await
         }
         ApprovalStatus::Pending => Ok(match ctx.format {
             Format::Html => reply::see_other(&reply::with_query(

@@ -77,6 +77,23 @@ async fn answer_on_phone(b: &Browser, answer: &str) -> Result {
     b.switch_to(&challenge).await
 }
 
+/// The first factor confirmed comes with backup codes: ten are listed,
+/// once; "continue" goes on to where the user was going.
+async fn keep_backup_codes(b: &Browser) -> Result<Vec<String>> {
+    b.find_shown("#backup-codes", PATIENCE).await?;
+    let mut codes = Vec::new();
+    for code in b
+        .client
+        .find_all(Locator::Css("#backup-codes code"))
+        .await?
+    {
+        codes.push(code.text().await?);
+    }
+    assert_eq!(codes.len(), 10, "ten backup codes: {codes:?}");
+    b.click("#continue").await?;
+    Ok(codes)
+}
+
 /// The virtual Authy app's current code, as its screen shows it.
 async fn app_code(b: &Browser) -> Result<String> {
     let users = b.phone_api("users").await?;
@@ -110,7 +127,8 @@ fn wrong(code: &str) -> String {
 }
 
 /// Scenario 1: register, then approve the push on the phone in a second tab;
-/// the waiting challenge page goes on to the protected page by itself.
+/// the waiting challenge page shows the first backup codes by itself (no
+/// reload), then goes on to the protected page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approving_on_the_phone_opens_the_protected_page_without_a_reload() {
     run("approve", Js::On, |b| async move {
@@ -123,6 +141,9 @@ async fn approving_on_the_phone_opens_the_protected_page_without_a_reload() {
         b.screenshot("challenge.png").await?;
         answer_on_phone(&b, "approve").await?;
         // No reload, no click here: the page learns it from the server.
+        b.find_shown("#backup-codes", PATIENCE).await?;
+        assert_eq!(b.client.current_url().await?.path(), "/2fa", "in the page");
+        keep_backup_codes(&b).await?;
         let welcome = on_protected_page(&b, "alice").await?;
         assert!(welcome.contains("one_touch"), "{welcome:?}");
         Ok(())
@@ -137,6 +158,7 @@ async fn denying_on_the_phone_says_so_and_offers_the_fallbacks() {
     run("deny", Js::On, |b| async move {
         register(&b, "bob").await?;
         answer_on_phone(&b, "approve").await?;
+        keep_backup_codes(&b).await?;
         on_protected_page(&b, "bob").await?;
         log_out(&b).await?;
         log_in(&b, "bob").await?;
@@ -201,6 +223,7 @@ async fn a_code_by_text_message_from_the_phone_signs_in() {
     run("sms", Js::On, |b| async move {
         register(&b, "carol").await?;
         answer_on_phone(&b, "approve").await?;
+        keep_backup_codes(&b).await?;
         on_protected_page(&b, "carol").await?;
         log_out(&b).await?;
 
@@ -277,6 +300,7 @@ async fn try_another_way_is_offered_at_once_beside_the_push() {
         assert_eq!(b.client.current_url().await?.path(), "/2fa");
 
         enter_code(&b, &app_code(&b).await?, false).await?;
+        keep_backup_codes(&b).await?;
         on_protected_page(&b, "dave").await?;
         Ok(())
     })
@@ -291,6 +315,7 @@ async fn a_remembered_device_skips_the_challenge_next_time() {
         register(&b, "erin").await?;
         b.find_shown("input[name=\"token\"]", PATIENCE).await?;
         enter_code(&b, &app_code(&b).await?, true).await?;
+        keep_backup_codes(&b).await?;
         on_protected_page(&b, "erin").await?;
         log_out(&b).await?;
 
@@ -315,6 +340,7 @@ async fn the_code_path_works_without_javascript() {
         assert!(b.shown("form[action=\"/2fa/onetouch\"] button").await?);
 
         enter_code(&b, &app_code(&b).await?, false).await?;
+        keep_backup_codes(&b).await?;
         let welcome = on_protected_page(&b, "frank").await?;
         assert!(welcome.contains("code"), "{welcome:?}");
         // The page's script never ran: no push reached the phone all along.

@@ -207,3 +207,56 @@ async fn cross_site_posts_to_backup_routes_are_refused() {
         10
     );
 }
+
+/// A phone confirmed through the challenge is a first factor too: the code
+/// or the approval that confirms it comes with the backup codes, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_confirmed_at_the_challenge_comes_with_backup_codes() {
+    use tower_authy::store::FactorState;
+    let app = TestApp::start_with(Policy::default(), |builder| {
+        builder.with_secret_key(KEY).with_backup_codes()
+    })
+    .await;
+    let by_code = app.enroll("gus", FactorState::Pending).await;
+    let api = app.api();
+    app.sign_in(&api, "gus").await;
+    let token = app.fresh_soft_token(by_code).await;
+    let first: Value = app
+        .post_json(&api, "/2fa/token", json!({"token": token}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["status"], "complete", "{first}");
+    assert_eq!(
+        first["backup_codes"].as_array().map(Vec::len),
+        Some(10),
+        "{first}"
+    );
+    let again = app.api();
+    app.sign_in(&again, "gus").await;
+    let token = app.fresh_soft_token(by_code).await;
+    let later: Value = app
+        .post_json(&again, "/2fa/token", json!({"token": token}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(later["status"], "complete");
+    assert!(later.get("backup_codes").is_none(), "once only: {later}");
+
+    app.enroll("hal", FactorState::Pending).await;
+    let api = app.api();
+    app.sign_in(&api, "hal").await;
+    let pushed: Value = app
+        .post_json(&api, "/2fa/onetouch", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.answer(pushed["uuid"].as_str().unwrap(), "approve")
+        .await;
+    let approved = app.get_json(&api, "/2fa/status").await;
+    assert_eq!(approved["status"], "complete", "{approved}");
+    assert_eq!(approved["backup_codes"].as_array().map(Vec::len), Some(10));
+}
