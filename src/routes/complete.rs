@@ -104,8 +104,15 @@ pub(crate) async fn with_first_codes(
         return Ok(response);
     };
     let rules = &ctx.shared.rules;
-    let Some(codes) = rules.first_backup_codes(&state.user_id, now).await? else {
-        return Ok(response);
+    // The session has passed already: a store failure here costs only the
+    // codes (the settings page makes them later), not the sign-in.
+    let codes = match rules.first_backup_codes(&state.user_id, now).await {
+        Ok(Some(codes)) => codes,
+        Ok(None) => return Ok(response),
+        Err(refusal) => {
+            tracing::warn!(%refusal, user = %state.user_id, "tower-authy: no first backup codes");
+            return Ok(response);
+        }
     };
     let next = state.next.clone().unwrap_or_else(|| "/".into());
     Ok(backup_codes(
