@@ -62,6 +62,13 @@ pub(crate) struct Shared {
     pub(crate) ui: Ui,
 }
 
+impl Shared {
+    /// The settings page (`{prefix}/enroll`), where most changes answer.
+    pub(crate) fn settings_page(&self) -> String {
+        format!("{}/enroll", self.prefix)
+    }
+}
+
 /// tower-authy set up for one application: hands out the router to mount
 /// and the layer to wrap protected routes in. Cheap to clone.
 ///

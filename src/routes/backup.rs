@@ -19,7 +19,7 @@ use crate::session::{SecondFactorMethod, from_unix};
 
 /// `POST {prefix}/backup-codes`.
 pub(crate) async fn renew(Post(ctx, _): Post<Empty>) -> Response {
-    let settings = format!("{}/enroll", ctx.shared.prefix);
+    let settings = ctx.shared.settings_page();
     let result = async {
         let state = ctx.signed_in()?;
         let passed = state.passed.map(|p| (p.method, from_unix(p.at)));

@@ -67,7 +67,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
     let challenge = match rules.need(&user).await? {
         Need::Pass(method) => return finish(ctx, method, generation).await,
         Need::Enroll => {
-            let enroll = format!("{}/enroll", shared.prefix);
+            let enroll = shared.settings_page();
             return Ok(match ctx.format {
                 Format::Html => reply::see_other(&enroll),
                 Format::Json => reply::json(
@@ -229,7 +229,7 @@ async fn send(ctx: Ctx, channel: Channel) -> Response {
         // While an enrollment awaits its first code, the user is on the
         // enrollment's confirm step: answer back there.
         let page = match challenge.confirms() {
-            true => format!("{}/enroll", ctx.shared.prefix),
+            true => ctx.shared.settings_page(),
             false => ctx.shared.prefix.clone(),
         };
         let sent = rules

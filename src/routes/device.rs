@@ -82,7 +82,7 @@ pub(crate) async fn recognised(shared: &Shared, enrollment: &Factor, headers: &H
 /// remembered, on every browser, and clears this browser's cookie.
 pub(crate) async fn forget(Post(ctx, _): Post<Empty>) -> Response {
     let shared = ctx.shared.clone();
-    let back = format!("{}/enroll", shared.prefix);
+    let back = shared.settings_page();
     let result = async {
         let state = ctx.signed_in()?;
         let generation = shared

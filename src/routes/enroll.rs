@@ -42,7 +42,6 @@ use crate::domain::{Refusal, Replace, backup_codes_left, validate};
 use crate::negotiate::Format;
 use crate::session::{self, SecondFactorMethod, from_unix};
 use crate::store::Factor;
-use crate::two_factor::Shared;
 use crate::ui::Template;
 
 /// Where the enrollment page stands, as its template's `step`.
@@ -63,21 +62,17 @@ pub(crate) struct PageQuery {
     notice: Option<String>,
 }
 
-fn enroll_page(shared: &Shared) -> String {
-    format!("{}/enroll", shared.prefix)
-}
-
 /// `GET {prefix}/enroll`.
 pub(crate) async fn page(ctx: Ctx, Query(query): Query<PageQuery>) -> Response {
     match show(&ctx, query).await {
         Ok(response) => response,
         Err(Refusal::LoginRequired) if ctx.format == Format::Html => reply::see_other(
-            &reply::with_query(&ctx.shared.login_path, "next", &enroll_page(&ctx.shared)),
+            &reply::with_query(&ctx.shared.login_path, "next", &ctx.shared.settings_page()),
         ),
         Err(refusal) => reply::error_page(
             &ctx.shared.ui,
             ctx.format,
-            &enroll_page(&ctx.shared),
+            &ctx.shared.settings_page(),
             &refusal,
         ),
     }
@@ -208,7 +203,7 @@ pub(crate) struct EnrollForm {
 
 /// `POST {prefix}/enroll`.
 pub(crate) async fn enroll(Post(ctx, form): Post<EnrollForm>) -> Response {
-    let page = enroll_page(&ctx.shared);
+    let page = ctx.shared.settings_page();
     match register(&ctx, &form).await {
         Ok(enrollment) => {
             let prefix = &ctx.shared.prefix;
@@ -281,7 +276,7 @@ pub(crate) struct VerifyForm {
 
 /// `POST {prefix}/enroll/verify`.
 pub(crate) async fn verify(Post(mut ctx, form): Post<VerifyForm>) -> Response {
-    let page = enroll_page(&ctx.shared);
+    let page = ctx.shared.settings_page();
     match confirm(&mut ctx, &form).await {
         Ok(response) => response,
         Err(refusal) => reply::refuse(ctx.format, &page, &refusal),
@@ -312,7 +307,12 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
         if !session::complete(&ctx.session, SecondFactorMethod::Code, now, generation).await? {
             return Err(Refusal::LoginRequired);
         }
-        reply::notice(ctx.format, &enroll_page(&shared), Code::Enabled, json!({}))
+        reply::notice(
+            ctx.format,
+            &shared.settings_page(),
+            Code::Enabled,
+            json!({}),
+        )
     } else {
         finish(ctx, SecondFactorMethod::Code, generation).await?
     };
@@ -322,7 +322,7 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
         Some(codes) => {
             let state = ctx.signed_in()?;
             let (body, next) = if already_passed {
-                (json!({"notice": Code::Enabled}), enroll_page(&shared))
+                (json!({"notice": Code::Enabled}), shared.settings_page())
             } else {
                 let next = state.next.clone().unwrap_or_else(|| "/".into());
                 (complete::body(state, SecondFactorMethod::Code), next)
@@ -349,7 +349,7 @@ pub(crate) struct DisableForm {
 /// `POST {prefix}/disable`.
 pub(crate) async fn disable(Post(ctx, form): Post<DisableForm>) -> Response {
     let shared = ctx.shared.clone();
-    let page = enroll_page(&shared);
+    let page = shared.settings_page();
     let result = async {
         let state = ctx.signed_in()?;
         let passed = state

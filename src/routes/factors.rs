@@ -18,11 +18,6 @@ use crate::domain::{Refusal, backup_codes_left};
 use crate::negotiate::Format;
 use crate::session::from_unix;
 use crate::store::FactorId;
-use crate::two_factor::Shared;
-
-fn settings_page(shared: &Shared) -> String {
-    format!("{}/enroll", shared.prefix)
-}
 
 /// `GET {prefix}/factors`: `{"factors": […], "backup_codes_left": n}` for a
 /// session that passed its second factor; a browser is sent to the settings
@@ -30,7 +25,7 @@ fn settings_page(shared: &Shared) -> String {
 pub(crate) async fn list(ctx: Ctx) -> Response {
     let shared = ctx.shared.clone();
     if ctx.format == Format::Html {
-        return reply::see_other(&settings_page(&shared));
+        return reply::see_other(&shared.settings_page());
     }
     let result = async {
         let state = ctx.signed_in()?;
@@ -64,7 +59,7 @@ pub(crate) struct RemoveForm {
 /// `POST {prefix}/factors/{id}/remove`.
 pub(crate) async fn remove(Path(id): Path<String>, Post(ctx, form): Post<RemoveForm>) -> Response {
     let shared = ctx.shared.clone();
-    let page = settings_page(&shared);
+    let page = shared.settings_page();
     let result = async {
         if !FactorId::is_well_formed(&id) {
             return Err(Refusal::UnknownFactor);

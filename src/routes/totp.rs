@@ -22,12 +22,7 @@ use crate::code::Code;
 use crate::domain::{Refusal, TotpSetup};
 use crate::negotiate::Format;
 use crate::session::{self, SecondFactorMethod, from_unix};
-use crate::two_factor::Shared;
 use crate::ui::Template;
-
-fn settings_page(shared: &Shared) -> String {
-    format!("{}/enroll", shared.prefix)
-}
 
 /// The issuer apps show above the code when the policy names no app.
 const DEFAULT_ISSUER: &str = "tower-authy";
@@ -80,7 +75,7 @@ pub(crate) struct StartForm {
 
 /// `POST {prefix}/totp`.
 pub(crate) async fn start(Post(ctx, form): Post<StartForm>) -> Response {
-    let page = settings_page(&ctx.shared);
+    let page = ctx.shared.settings_page();
     match begin(&ctx, &form).await {
         Ok(response) => response,
         Err(refusal) => reply::refuse(ctx.format, &page, &refusal),
@@ -122,7 +117,7 @@ async fn begin(ctx: &Ctx, form: &StartForm) -> Result<Response, Refusal> {
                     "secret": grouped(&secret),
                     "otpauth_uri": uri,
                     "qr_src": format!("data:image/svg+xml;base64,{image}"),
-                    "settings": settings_page(shared),
+                    "settings": shared.settings_page(),
                 }),
             )
         }
@@ -139,7 +134,7 @@ pub(crate) struct ConfirmForm {
 
 /// `POST {prefix}/totp/confirm`.
 pub(crate) async fn confirm(Post(mut ctx, form): Post<ConfirmForm>) -> Response {
-    let page = settings_page(&ctx.shared);
+    let page = ctx.shared.settings_page();
     match confirmed(&mut ctx, &form).await {
         Ok(response) => response,
         Err(refusal) => reply::refuse(ctx.format, &page, &refusal),
@@ -167,7 +162,7 @@ async fn confirmed(ctx: &mut Ctx, form: &ConfirmForm) -> Result<Response, Refusa
         }
         reply::notice(
             ctx.format,
-            &settings_page(&shared),
+            &shared.settings_page(),
             Code::Enabled,
             json!({}),
         )
@@ -181,7 +176,7 @@ async fn confirmed(ctx: &mut Ctx, form: &ConfirmForm) -> Result<Response, Refusa
     };
     let state = ctx.signed_in()?;
     let (body, next) = if already_passed {
-        (json!({"notice": Code::Enabled}), settings_page(&shared))
+        (json!({"notice": Code::Enabled}), shared.settings_page())
     } else {
         let next = state.next.clone().unwrap_or_else(|| "/".into());
         (complete::body(state, SecondFactorMethod::Code), next)

@@ -37,20 +37,8 @@ async fn start_totp(app: &TestApp, api: &reqwest::Client) -> (u16, String, Strin
 
 /// `user` turns two-factor sign-in on with an authenticator app.
 async fn owner_adds_app(app: &TestApp, user: &str) -> (reqwest::Client, String, Value) {
-    let api = app.api();
-    app.sign_in(&api, user).await;
-    let (status, secret, id) = start_totp(app, &api).await;
-    assert_eq!(status, 201);
-    let confirmed = app
-        .post_json(
-            &api,
-            "/2fa/totp/confirm",
-            json!({"factor_id": id, "code": app_code(&secret, now())}),
-        )
-        .await;
-    assert_eq!(confirmed.status(), 200);
-    let body = confirmed.json().await.unwrap();
-    (api, secret, body)
+    let (api, secret, _, answer) = app.add_authenticator_app(user).await;
+    (api, secret, answer)
 }
 
 /// A user protected by an authenticator app only. An attacker with

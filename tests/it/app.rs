@@ -307,6 +307,35 @@ impl TestApp {
         enrollment.provider_ref.parse().unwrap()
     }
 
+    /// `user` signs in on a new API client and adds an authenticator app
+    /// (the app must be built with them): the client, the app's secret, the
+    /// factor's id and the confirmation's answer.
+    pub async fn add_authenticator_app(
+        &self,
+        user: &str,
+    ) -> (reqwest::Client, String, String, Value) {
+        let api = self.api();
+        self.sign_in(&api, user).await;
+        let started = self
+            .post_json(&api, "/2fa/totp", serde_json::json!({}))
+            .await;
+        assert_eq!(started.status(), 201);
+        let setup: Value = started.json().await.unwrap();
+        let secret = setup["secret"].as_str().unwrap().to_owned();
+        let id = setup["factor_id"].as_str().unwrap().to_owned();
+        let code = crate::common::app_code(&secret, crate::common::now());
+        let confirmed = self
+            .post_json(
+                &api,
+                "/2fa/totp/confirm",
+                serde_json::json!({"factor_id": id, "code": code}),
+            )
+            .await;
+        assert_eq!(confirmed.status(), 200);
+        let answer = confirmed.json().await.unwrap();
+        (api, secret, id, answer)
+    }
+
     /// The app's soft token, after moving the simulator's clock past the
     /// window in which earlier tokens count as used.
     pub async fn fresh_soft_token(&self, authy_id: u64) -> String {

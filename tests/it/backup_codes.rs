@@ -21,25 +21,7 @@ async fn app() -> TestApp {
 /// `user` adds an authenticator app; the session that confirmed it, the
 /// app's secret, its factor id and the backup codes the answer carried.
 async fn with_app(app: &TestApp, user: &str) -> (reqwest::Client, String, String, Vec<String>) {
-    let api = app.api();
-    app.sign_in(&api, user).await;
-    let setup: Value = app
-        .post_json(&api, "/2fa/totp", json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let secret = setup["secret"].as_str().unwrap().to_owned();
-    let id = setup["factor_id"].as_str().unwrap().to_owned();
-    let confirmed = app
-        .post_json(
-            &api,
-            "/2fa/totp/confirm",
-            json!({"factor_id": id, "code": app_code(&secret, now())}),
-        )
-        .await;
-    assert_eq!(confirmed.status(), 200);
-    let body: Value = confirmed.json().await.unwrap();
+    let (api, secret, id, body) = app.add_authenticator_app(user).await;
     assert_eq!(body["status"], "complete", "{body}");
     let codes = body["backup_codes"]
         .as_array()
