@@ -148,6 +148,7 @@ pub mod store;
 mod two_factor;
 mod ui;
 mod utc;
+pub mod verify;
 pub mod webhook;
 
 pub use api_key::ApiKey;

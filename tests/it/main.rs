@@ -39,4 +39,5 @@ mod simulator_phone;
 mod store_memory;
 mod store_sql;
 mod totp;
+mod verify;
 mod webhook;

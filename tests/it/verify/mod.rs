@@ -1,0 +1,4 @@
+//! Twilio Verify: signatures, the client, the simulator, the webhook and
+//! the flows on Verify factors.
+
+mod signature_vectors;
