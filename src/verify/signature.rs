@@ -269,7 +269,10 @@ mod tests {
         assert_eq!(with_port("http://a.example"), "http://a.example:80");
         assert_eq!(with_port("http://[::1]/p"), "http://[::1]:80/p");
         assert_eq!(without_port("http://[::1]:8080/p"), "http://[::1]/p");
-        assert_eq!(with_port("http://a.example:8080/p"), "http://a.example:8080/p");
+        assert_eq!(
+            with_port("http://a.example:8080/p"),
+            "http://a.example:8080/p"
+        );
     }
 
     #[test]
@@ -278,7 +281,10 @@ mod tests {
             Algorithm::from_settings_header("key=KS1,algorithm=HMAC_SHA256"),
             Some(Algorithm::HmacSha256)
         );
-        assert_eq!(Algorithm::from_settings_header("key=KS1"), Some(Algorithm::HmacSha1));
+        assert_eq!(
+            Algorithm::from_settings_header("key=KS1"),
+            Some(Algorithm::HmacSha1)
+        );
         assert_eq!(Algorithm::from_settings_header("algorithm=MD5"), None);
     }
 

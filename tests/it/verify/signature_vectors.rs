@@ -56,7 +56,11 @@ fn signing_reproduces_every_expected_signature() {
         );
         if let Some(hash) = vector.get("body_sha256_hex") {
             let body = vector["body"].as_str().unwrap();
-            assert_eq!(body_sha256(body.as_bytes()), hash.as_str().unwrap(), "{name}");
+            assert_eq!(
+                body_sha256(body.as_bytes()),
+                hash.as_str().unwrap(),
+                "{name}"
+            );
         }
         signed += 1;
     }
