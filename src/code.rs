@@ -40,6 +40,9 @@ pub enum Code {
     // The second factor.
     /// A wrong, expired or used code.
     CodeRejected,
+    /// No code is waiting any more (it expired, or too many wrong ones were
+    /// tried): ask for a new one.
+    CodeExpired,
     /// Too many wrong codes: locked out for a while.
     LockedOut,
     /// The provider asks to slow down sending codes.
@@ -119,6 +122,7 @@ impl Code {
         Self::IdentityInUse,
         Self::UnknownFactor,
         Self::CodeRejected,
+        Self::CodeExpired,
         Self::LockedOut,
         Self::TooManyCodes,
         Self::TooManyTexts,
@@ -215,6 +219,11 @@ impl Code {
                 "code_rejected",
                 S::UNAUTHORIZED,
                 "That code is not right. Please try again.",
+            ),
+            Self::CodeExpired => (
+                "code_expired",
+                S::UNAUTHORIZED,
+                "That code is no longer waiting to be used. Please ask for a new one.",
             ),
             Self::LockedOut => (
                 "locked_out",

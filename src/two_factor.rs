@@ -120,13 +120,13 @@ pub struct TwoFactorBuilder {
 }
 
 impl TwoFactor {
-    /// Starts with a first [`Method`](method::Method) (the Authy client) and a store; more
+    /// Starts with a first [`Method`](method::Method) (the Authy client), or
+    /// a provider's bundle of them ([`IntoMethods`](method::IntoMethods)),
+    /// and a store; more
     /// kinds of factor come with
     /// [`with_method`](TwoFactorBuilder::with_method).
-    pub fn builder(method: impl method::Method + 'static, store: SharedStore) -> TwoFactorBuilder {
-        let mut builder = Self::local(store);
-        builder.methods = Methods::new(Arc::new(method));
-        builder
+    pub fn builder(method: impl method::IntoMethods, store: SharedStore) -> TwoFactorBuilder {
+        Self::local(store).with_method(method)
     }
 
     /// Starts with a store and no vendor at all: the factors are the local
@@ -253,9 +253,11 @@ impl TwoFactorBuilder {
     /// checks their codes (default: only the method given to
     /// [`TwoFactor::builder`]). One method per kind: `build()` refuses a
     /// second ([`ConfigError::DuplicateMethod`]).
-    pub fn with_method(mut self, method: impl method::Method + 'static) -> Self {
-        if let Err(kind) = self.methods.add(Arc::new(method)) {
-            self.duplicate.get_or_insert(kind);
+    pub fn with_method(mut self, method: impl method::IntoMethods) -> Self {
+        for method in method.into_methods() {
+            if let Err(kind) = self.methods.add(method) {
+                self.duplicate.get_or_insert(kind);
+            }
         }
         self
     }

@@ -217,11 +217,17 @@ impl Rules {
                 return record.ok_or(Refusal::NoApprovalRequest);
             }
         };
-        // Approval records do not name their factor's kind: the one method
-        // that pushes answers for them.
-        let method = self
-            .methods
-            .first_that_can(Ability::Push)
+        // Approval records do not name their factor's kind: the method that
+        // pushes to a kind the user holds answers for them.
+        let record = store
+            .approval(uuid, SystemTime::now())
+            .await?
+            .ok_or(Refusal::NoApprovalRequest)?;
+        let factors = store.factors(&record.user_id).await?;
+        let method = factors
+            .iter()
+            .filter(|factor| self.methods.can(factor.kind, Ability::Push))
+            .find_map(|factor| self.methods.of(factor.kind))
             .ok_or(Refusal::NoApprovalRequest)?;
         let deadline = Instant::now() + wait;
         loop {

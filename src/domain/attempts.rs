@@ -114,6 +114,7 @@ impl Rules {
         let user = &first.user_id;
         let mut left = Remaining::Left(self.policy.lockout.max_failures);
         let mut unsure = None;
+        let mut all_expired = true;
         for (factor, method) in candidates {
             let identity = factor.identity.as_deref();
             let keys = keys(AttemptKind::Code, user, identity.as_slice());
@@ -129,7 +130,10 @@ impl Rules {
                     }
                     return Ok(factor.clone());
                 }
-                Err(ProviderError::CodeRejected) => {}
+                Err(ProviderError::CodeRejected) => all_expired = false,
+                // Counted like a wrong code; said as such only when no
+                // factor had a code waiting.
+                Err(ProviderError::CodeExpired) => {}
                 // The method could not say: the attempt stays counted (it
                 // may have reached the provider), which errs on the side of
                 // the lockout.
@@ -142,6 +146,9 @@ impl Rules {
             return Err(error.into());
         }
         tracing::info!(user = %user, "tower-authy: wrong code");
+        if all_expired && matches!(left, Remaining::Left(_)) {
+            return Err(Refusal::CodeExpired);
+        }
         match left {
             Remaining::Left(remaining) => Err(Refusal::CodeRejected { remaining }),
             Remaining::LockedUntil(until) => Err(Refusal::LockedOut { until }),

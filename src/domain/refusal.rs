@@ -37,6 +37,8 @@ pub(crate) enum Refusal {
     InvalidInput(String),
     #[error("that code is not right")]
     CodeRejected { remaining: u32 },
+    #[error("no code is waiting any more; ask for a new one")]
+    CodeExpired,
     #[error("too many wrong codes; try again later")]
     LockedOut { until: SystemTime },
     /// The provider's own limit; it may come without a time.
@@ -87,6 +89,7 @@ impl Refusal {
             Self::CrossSite => Code::CrossSite,
             Self::InvalidInput(_) => Code::InvalidInput,
             Self::CodeRejected { .. } => Code::CodeRejected,
+            Self::CodeExpired => Code::CodeExpired,
             Self::LockedOut { .. } => Code::LockedOut,
             Self::TooManyCodes { .. } => Code::TooManyCodes,
             Self::TooManySends { what, .. } => match what {
@@ -145,6 +148,7 @@ impl From<ProviderError> for Refusal {
     fn from(error: ProviderError) -> Self {
         match error {
             ProviderError::CodeRejected => Self::CodeRejected { remaining: 0 },
+            ProviderError::CodeExpired => Self::CodeExpired,
             ProviderError::InvalidInput(message) => Self::InvalidInput(message),
             ProviderError::NotPossible(message) => Self::NotPossible(message),
             ProviderError::RateLimited { retry_after } => Self::TooManyCodes {

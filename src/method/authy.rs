@@ -152,7 +152,11 @@ impl Method for Client {
         Ok(uuid.as_str().to_owned())
     }
 
-    async fn push_state(&self, request_id: &str) -> Result<PushState, ProviderError> {
+    async fn push_state(
+        &self,
+        _factor: &Factor,
+        request_id: &str,
+    ) -> Result<PushState, ProviderError> {
         let uuid = ApprovalUuid::parse(request_id)
             .map_err(|e| ProviderError::InvalidInput(e.to_string()))?;
         let request = self.onetouch().get(&uuid).await?;

@@ -14,6 +14,7 @@
 //! later, not possible for this user).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -160,7 +161,8 @@ impl PushRequest {
 pub struct PushState {
     /// Where it stands.
     pub status: ApprovalStatus,
-    /// Whose request it is, as the provider says.
+    /// Whose request it is, as the provider says: the
+    /// [`provider_ref`](Factor::provider_ref) of the factor it was pushed to.
     pub provider_user_id: Option<String>,
 }
 
@@ -171,6 +173,12 @@ pub enum ProviderError {
     /// The code is wrong, expired or already used.
     #[error("the code was not accepted")]
     CodeRejected,
+    /// No code is waiting to be checked any more (it expired, or too many
+    /// wrong ones were tried): the user needs a new one. Providers that say
+    /// so (Twilio Verify) answer this; others answer
+    /// [`CodeRejected`](Self::CodeRejected).
+    #[error("no code is waiting any more")]
+    CodeExpired,
     /// The provider does not know the user (deleted, say).
     #[error("the provider does not know this user")]
     UnknownUser,
@@ -322,9 +330,17 @@ pub trait Method: Send + Sync + fmt::Debug {
         Err(cannot("push"))
     }
 
-    /// Asks where a push request stands (for applications without callbacks).
-    async fn push_state(&self, request_id: &str) -> Result<PushState, ProviderError> {
-        let _ = request_id;
+    /// Asks where a push request stands (for applications without
+    /// callbacks). `factor` is one of the request's user's factors of this
+    /// kind (a provider that files requests per user needs it); the answer
+    /// names the factor the provider says it was for, which the crate
+    /// checks against the user's.
+    async fn push_state(
+        &self,
+        factor: &Factor,
+        request_id: &str,
+    ) -> Result<PushState, ProviderError> {
+        let _ = (factor, request_id);
         Err(cannot("push"))
     }
 
@@ -334,6 +350,20 @@ pub trait Method: Send + Sync + fmt::Debug {
     async fn forget(&self, factor: &Factor) -> Result<(), ProviderError> {
         let _ = factor;
         Ok(())
+    }
+}
+
+/// One or more [`Method`]s to register at once: a method, or a provider's
+/// bundle of them (Twilio Verify serves several kinds of factor), so that
+/// switching provider is one builder line.
+pub trait IntoMethods {
+    /// The methods, one per kind.
+    fn into_methods(self) -> Vec<Arc<dyn Method>>;
+}
+
+impl<M: Method + 'static> IntoMethods for M {
+    fn into_methods(self) -> Vec<Arc<dyn Method>> {
+        vec![Arc::new(self)]
     }
 }
 

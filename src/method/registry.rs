@@ -15,6 +15,7 @@ pub(crate) struct Methods {
 
 impl Methods {
     /// The registry of one method.
+    #[cfg(test)]
     pub(crate) fn new(first: Arc<dyn Method>) -> Self {
         Self {
             methods: vec![first],

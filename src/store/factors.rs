@@ -68,12 +68,37 @@ pub enum FactorKind {
     /// a factor of its own (its keyed hash its secret), so using one is
     /// removing it, which the store does atomically.
     BackupCodes,
+    /// A phone number that gets codes by text (and by call) through Twilio
+    /// Verify; the number is the identity.
+    VerifySms,
+    /// A phone number that gets codes by voice call only, through Twilio
+    /// Verify (a landline, say).
+    VerifyCall,
+    /// An e-mail address that gets codes through Twilio Verify.
+    VerifyEmail,
+    /// A WhatsApp number that gets codes through Twilio Verify.
+    VerifyWhatsapp,
+    /// A Twilio Verify TOTP factor: an authenticator app whose seed Twilio
+    /// keeps.
+    VerifyTotp,
+    /// A Twilio Verify Push factor, registered by the application's mobile
+    /// app with Twilio's SDK.
+    VerifyPush,
 }
 
 impl FactorKind {
     /// Every kind, for listings and tests.
-    pub const ALL: &'static [FactorKind] =
-        &[FactorKind::Authy, FactorKind::Totp, FactorKind::BackupCodes];
+    pub const ALL: &'static [FactorKind] = &[
+        FactorKind::Authy,
+        FactorKind::Totp,
+        FactorKind::BackupCodes,
+        FactorKind::VerifySms,
+        FactorKind::VerifyCall,
+        FactorKind::VerifyEmail,
+        FactorKind::VerifyWhatsapp,
+        FactorKind::VerifyTotp,
+        FactorKind::VerifyPush,
+    ];
 
     /// A stable name for storage and JSON.
     pub fn as_str(self) -> &'static str {
@@ -81,16 +106,19 @@ impl FactorKind {
             Self::Authy => "authy",
             Self::Totp => "totp",
             Self::BackupCodes => "backup_codes",
+            Self::VerifySms => "verify_sms",
+            Self::VerifyCall => "verify_call",
+            Self::VerifyEmail => "verify_email",
+            Self::VerifyWhatsapp => "verify_whatsapp",
+            Self::VerifyTotp => "verify_totp",
+            Self::VerifyPush => "verify_push",
         }
     }
 
     /// Whether a factor of this kind turns two-factor sign-in on for its
     /// user once active (every kind but backup codes).
     pub fn turns_on_two_factor(self) -> bool {
-        match self {
-            Self::Authy | Self::Totp => true,
-            Self::BackupCodes => false,
-        }
+        !matches!(self, Self::BackupCodes)
     }
 }
 
@@ -287,6 +315,14 @@ impl Factor {
     pub fn ending(&self) -> Option<&str> {
         self.hint.as_deref().and_then(last_digits)
     }
+}
+
+/// Whether one of `factors` of `kind` is what its provider knows as
+/// `provider_ref`: a report about another provider user passes nobody.
+pub(crate) fn holds(factors: &[Factor], kind: FactorKind, provider_ref: &str) -> bool {
+    factors
+        .iter()
+        .any(|factor| factor.kind == kind && factor.provider_ref == provider_ref)
 }
 
 /// The last two digits of a masked phone (`XXX-XXX-4567` → `67`).

@@ -42,6 +42,7 @@ pub mod conformance;
 
 pub use attempts::{Attempt, AttemptKey, AttemptKind, AttemptState, LockoutRule};
 pub use error::StoreError;
+pub(crate) use factors::holds;
 pub use factors::{Factor, FactorId, FactorKind, FactorState, IdentityUse, Removed};
 pub use memory::MemoryStore;
 pub use purge::{PurgeTask, spawn_purger};

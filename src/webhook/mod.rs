@@ -39,7 +39,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::StatusCode;
 use serde_json::Value;
 
-use crate::store::{ApprovalRecord, NonceInsert, SharedStore, StoreError};
+use crate::store::{ApprovalRecord, FactorKind, NonceInsert, SharedStore, StoreError, holds};
 use crate::{ConfigError, Secret, params};
 
 mod callback;
@@ -229,7 +229,7 @@ impl Webhook {
             .await?
             .ok_or(WebhookError::UnknownRequest)?;
         let factors = store.factors(&record.user_id).await?;
-        if !holds_authy_id(&factors, &report.authy_id) {
+        if !holds(&factors, FactorKind::Authy, &report.authy_id) {
             return Err(WebhookError::UserMismatch);
         }
         // The same signature however it was padded with spaces.
@@ -373,14 +373,6 @@ fn nonce_is_fresh(nonce: &str, now: SystemTime, window: Duration) -> bool {
         return false;
     };
     at.is_finite() && (now.as_secs_f64() - at).abs() <= window.as_secs_f64()
-}
-
-/// Whether one of the user's Authy factors is the Authy ID a report names:
-/// a request answered for another Authy user passes nobody.
-pub(crate) fn holds_authy_id(factors: &[crate::store::Factor], authy_id: &str) -> bool {
-    factors
-        .iter()
-        .any(|f| f.kind == crate::store::FactorKind::Authy && f.provider_ref == authy_id)
 }
 
 #[cfg(test)]

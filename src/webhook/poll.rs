@@ -5,7 +5,7 @@
 use std::time::SystemTime;
 
 use crate::method::{Method, ProviderError};
-use crate::store::{ApprovalRecord, AuthyStore, StoreError};
+use crate::store::{ApprovalRecord, AuthyStore, StoreError, holds};
 
 /// Why a status could not be refreshed.
 #[derive(Debug, thiserror::Error)]
@@ -14,8 +14,9 @@ pub enum PollError {
     /// The store has no such request.
     #[error("unknown approval request")]
     UnknownRequest,
-    /// Authy's answer names another user than the request's.
-    #[error("Authy reports the request for another user")]
+    /// The provider's answer names another user than the request's (or
+    /// the user has no factor of the provider's kind any more).
+    #[error("the provider reports the request for another user")]
     UserMismatch,
     /// The provider could not be asked; the recorded status is unchanged.
     #[error("the provider could not be asked for the status")]
@@ -43,11 +44,18 @@ pub async fn poll_approval(
     if record.status.is_final() {
         return Ok(record);
     }
-    let remote = provider.push_state(uuid).await?;
+    let kind = provider.kind();
     let factors = store.factors(&record.user_id).await?;
+    // The user no longer has a factor this provider pushes to: nothing it
+    // says can pass them.
+    let factor = factors
+        .iter()
+        .find(|factor| factor.kind == kind)
+        .ok_or(PollError::UserMismatch)?;
+    let remote = provider.push_state(factor, uuid).await?;
     let same_user = remote
         .provider_user_id
-        .is_some_and(|id| super::holds_authy_id(&factors, &id));
+        .is_some_and(|id| holds(&factors, kind, &id));
     if !same_user {
         return Err(PollError::UserMismatch);
     }
