@@ -39,7 +39,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::StatusCode;
 use serde_json::Value;
 
-use crate::store::{ApprovalRecord, FactorKind, NonceInsert, SharedStore, StoreError, holds};
+use crate::domain::{NotRecorded, Report, Reported, record_report};
+use crate::store::{ApprovalRecord, FactorKind, SharedStore, StoreError, holds};
 use crate::{ConfigError, Secret, params};
 
 mod callback;
@@ -234,35 +235,27 @@ impl Webhook {
         }
         // The same signature however it was padded with spaces.
         let replay_key = format!("{}|{}", nonce.trim(), signature.trim());
-        let remember_until = now + 2 * inner.nonce_window;
-        if store.insert_nonce(&replay_key, remember_until, now).await? == NonceInsert::Seen {
-            // Seen before: an exact duplicate is harmless; a request still
-            // pending means the earlier delivery failed before recording, so
-            // this one may complete it; anything else is a replay.
-            if record.status == report.status {
-                return Ok(Outcome::Duplicate(record));
-            }
-            if record.status.is_final() {
-                return Err(WebhookError::Replay);
-            }
-        }
-        match store
-            .complete_approval(&report.uuid, report.status, now)
-            .await
-        {
-            Ok(record) => Ok(Outcome::Recorded(record)),
-            Err(StoreError::Conflict(_)) => {
-                let current = store
-                    .approval(&report.uuid, now)
-                    .await?
-                    .ok_or(WebhookError::UnknownRequest)?;
-                if current.status == report.status {
-                    Ok(Outcome::Duplicate(current))
-                } else {
-                    Err(WebhookError::AlreadyFinal(current.status.as_str()))
-                }
-            }
-            Err(other) => Err(other.into()),
+        let report = Report {
+            status: report.status,
+            replay_key: &replay_key,
+            remember_until: now + 2 * inner.nonce_window,
+        };
+        Ok(
+            match record_report(store.as_ref(), record, report, now).await? {
+                Reported::Recorded(record) => Outcome::Recorded(record),
+                Reported::Duplicate(record) => Outcome::Duplicate(record),
+            },
+        )
+    }
+}
+
+impl From<NotRecorded> for WebhookError {
+    fn from(error: NotRecorded) -> Self {
+        match error {
+            NotRecorded::UnknownRequest => Self::UnknownRequest,
+            NotRecorded::Replay => Self::Replay,
+            NotRecorded::AlreadyFinal(status) => Self::AlreadyFinal(status),
+            NotRecorded::Store(error) => Self::Store(error),
         }
     }
 }
