@@ -64,6 +64,7 @@
 //! | [`store`] | the store traits, `MemoryStore`, the SQL store, the conformance suite |
 //! | [`method`] | the method registry's seam: what each kind of factor can do; [`authy`] is the first method |
 //! | [`webhook`] | OneTouch callbacks: signatures, replay guard, recording; polling |
+//! | [`verify`] | Twilio Verify v2: the `X-Twilio-Signature` scheme and the Verify webhook |
 //! | `sealing` | local secrets at rest: AES-256-GCM seals and keyed hashes under the application's secret key, with key rotation |
 //! | `otp` | RFC 4226/6238 one-time passwords, for authenticator apps and the simulator |
 //! | `ui` | the default page templates |

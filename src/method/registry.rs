@@ -67,6 +67,15 @@ impl Methods {
             .map(AsRef::as_ref)
     }
 
+    /// The kinds whose method can do `ability`, in the order they were
+    /// added.
+    pub(crate) fn kinds_that_can(&self, ability: Ability) -> impl Iterator<Item = FactorKind> + '_ {
+        self.methods
+            .iter()
+            .filter(move |method| method.abilities().contains(&ability))
+            .map(|method| method.kind())
+    }
+
     /// `factors` that a method serves, strongest first, then oldest first;
     /// factors of a kind without a method are left out (they can prove
     /// nothing here).

@@ -110,6 +110,9 @@ where
     if let Some(webhook) = &shared.webhook {
         router = router.route(&shared.callback_path, webhook.method_router());
     }
+    if let Some((path, webhook)) = &shared.verify_webhook {
+        router = router.route(path, webhook.method_router());
+    }
     router.with_state(shared)
 }
 

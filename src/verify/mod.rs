@@ -1,6 +1,13 @@
 //! Twilio Verify v2 (`spec/twilio-verify.md`): Authy's successor, and what a
 //! new Twilio customer can get. This module holds what every part of the
 //! crate needs to speak Verify: the `X-Twilio-Signature` scheme
-//! ([`signature`]), the REST client, and the webhook receiver.
+//! ([`signature`]), the REST client, and the webhook receiver
+//! ([`VerifyWebhook`]).
 
 pub mod signature;
+mod webhook;
+
+pub use webhook::{
+    EventType, VerifyEventRequest, VerifyOutcome, VerifyWebhook, VerifyWebhookBuilder,
+    VerifyWebhookError,
+};

@@ -2,3 +2,5 @@
 //! the flows on Verify factors.
 
 mod signature_vectors;
+mod webhook;
+mod webhook_route;

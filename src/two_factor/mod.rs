@@ -21,7 +21,10 @@ use crate::sealing::{MIN_KEY_LEN, Sealer};
 use crate::session::SessionError;
 use crate::store::{Factor, FactorKind, SharedStore, UserId};
 use crate::ui::Ui;
+use crate::verify::{VerifyWebhook, VerifyWebhookBuilder};
 use crate::webhook::{Webhook, WebhookBuilder};
+
+mod paths;
 
 /// Every path the router serves, after the prefix (`""` is the
 /// challenge), with its methods. The layer exempts exactly these (GET
@@ -59,6 +62,8 @@ pub(crate) struct Shared {
     pub(crate) return_path: String,
     pub(crate) callback_path: String,
     pub(crate) webhook: Option<Webhook>,
+    /// The Verify webhook, and where it is served.
+    pub(crate) verify_webhook: Option<(String, VerifyWebhook)>,
     pub(crate) ui: Ui,
 }
 
@@ -116,6 +121,7 @@ pub struct TwoFactorBuilder {
     logout_path: Option<String>,
     return_path: String,
     webhook: Option<WebhookBuilder>,
+    verify_webhook: Option<VerifyWebhookBuilder>,
     templates: BTreeMap<String, String>,
 }
 
@@ -162,6 +168,7 @@ impl TwoFactor {
             logout_path: Some("/logout".into()),
             return_path: "/".into(),
             webhook: None,
+            verify_webhook: None,
             templates: BTreeMap::new(),
         }
     }
@@ -184,7 +191,14 @@ impl TwoFactor {
         .with_own_routes(
             ROUTES
                 .iter()
-                .map(|(route, methods)| (format!("{}{route}", shared.prefix), methods.to_vec())),
+                .map(|(route, methods)| (format!("{}{route}", shared.prefix), methods.to_vec()))
+                // The Verify webhook: POST only, and exactly its path.
+                .chain(
+                    shared
+                        .verify_webhook
+                        .iter()
+                        .map(|(path, _)| (path.clone(), vec![Method::POST])),
+                ),
         );
         let layer = match &shared.logout_path {
             // The application's own route: every method it serves.
@@ -353,6 +367,29 @@ impl TwoFactorBuilder {
         self
     }
 
+    /// Receives Twilio Verify events (needed for Verify push in
+    /// [`StatusMode::Callback`]; default: none), on this two-factor set-up's
+    /// own store, at the path of the webhook's public URL.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_authy::{TwoFactor, authy::Client, store::MemoryStore, verify::VerifyWebhook};
+    ///
+    /// let two_factor = TwoFactor::builder(Client::builder("key").build()?, Arc::new(MemoryStore::new()))
+    ///     .with_verify_webhook(
+    ///         VerifyWebhook::builder("auth-token")
+    ///             .with_public_url("https://app.example.com/2fa/verify/callback"),
+    ///     )
+    ///     .build()?;
+    /// // The router now serves POST /2fa/verify/callback.
+    /// # let _ = two_factor;
+    /// # Ok::<(), tower_authy::ConfigError>(())
+    /// ```
+    pub fn with_verify_webhook(mut self, webhook: VerifyWebhookBuilder) -> Self {
+        self.verify_webhook = Some(webhook);
+        self
+    }
+
     /// Replaces one of the default page templates with the application's
     /// own [minijinja](https://docs.rs/minijinja) source (default: the
     /// crate's own pages). `build()` refuses
@@ -448,39 +485,6 @@ impl TwoFactorBuilder {
         self
     }
 
-    /// Where the webhook is served: its mount path or its public URL's path
-    /// (a trailing slash is kept: the console's URL is matched exactly),
-    /// never at the root of the site nor on a path another route has.
-    fn callback_path(&self) -> Result<String, ConfigError> {
-        const SETTING: &str = "webhook mount path";
-        let path = match self.webhook.as_ref().and_then(WebhookBuilder::path) {
-            Some(path) => path,
-            // Only with forwarded headers trusted and no public URL.
-            None => format!("{}/callback", self.prefix),
-        };
-        if path == "/" {
-            return Err(ConfigError::Missing(
-                "webhook mount path (the public URL has no path: say where the callback is served with WebhookBuilder::with_mount_path)",
-            ));
-        }
-        // A literal path: `{…}` or `*` would make the webhook a catch-all.
-        if !path.starts_with('/') || path.contains(['?', '#', '{', '}', '*']) {
-            return Err(ConfigError::InvalidPath { setting: SETTING });
-        }
-        let clash = path == self.login_path
-            || self.logout_path.as_deref() == Some(path.as_str())
-            || ROUTES
-                .iter()
-                .any(|(route, _)| path == format!("{}{route}", self.prefix));
-        if clash {
-            return Err(ConfigError::PathClash {
-                setting: SETTING,
-                path,
-            });
-        }
-        Ok(path)
-    }
-
     /// The sealer of local secrets, if a secret key was given.
     fn sealer(&self) -> Result<Option<Arc<Sealer>>, ConfigError> {
         let Some(current) = &self.secret_key else {
@@ -547,14 +551,24 @@ impl TwoFactorBuilder {
             ));
         }
         let callback_path = self.callback_path()?;
-        if self.policy.onetouch
-            && methods.first_that_can(Ability::Push).is_some()
-            && self.policy.status_mode == StatusMode::Callback
-            && self.webhook.is_none()
-        {
-            return Err(ConfigError::Missing(
-                "webhook (OneTouch in callback mode needs one; or use StatusMode::Polling)",
-            ));
+        let verify_path = self.verify_callback_path(&callback_path)?;
+        if self.policy.onetouch && self.policy.status_mode == StatusMode::Callback {
+            for kind in methods.kinds_that_can(Ability::Push) {
+                let received = match kind {
+                    FactorKind::VerifyPush => self.verify_webhook.is_some(),
+                    _ => self.webhook.is_some(),
+                };
+                if !received {
+                    return Err(ConfigError::Missing(match kind {
+                        FactorKind::VerifyPush => {
+                            "Verify webhook (Verify push in callback mode needs one; or use StatusMode::Polling)"
+                        }
+                        _ => {
+                            "webhook (OneTouch in callback mode needs one; or use StatusMode::Polling)"
+                        }
+                    }));
+                }
+            }
         }
         if let Some(name) = self
             .templates
@@ -568,6 +582,10 @@ impl TwoFactorBuilder {
             .webhook
             .map(|webhook| webhook.build(self.store.clone()))
             .transpose()?;
+        let verify_webhook = match (self.verify_webhook, verify_path) {
+            (Some(webhook), Some(path)) => Some((path, webhook.build(self.store.clone())?)),
+            _ => None,
+        };
         Ok(TwoFactor {
             shared: Arc::new(Shared {
                 rules: Rules {
@@ -582,6 +600,7 @@ impl TwoFactorBuilder {
                 return_path: self.return_path,
                 callback_path,
                 webhook,
+                verify_webhook,
                 ui,
             }),
         })
