@@ -58,9 +58,9 @@ pub enum ConfigError {
     /// ([`TwoFactorBuilder::with_method`](crate::TwoFactorBuilder::with_method)).
     #[error("two methods serve factors of kind {0}; one method per kind")]
     DuplicateMethod(crate::store::FactorKind),
-    /// The Authy client's settings cannot work.
+    /// A provider client's settings cannot work.
     #[error(transparent)]
-    AuthyClient(#[from] crate::authy::BuildError),
+    Client(#[from] crate::outbound::BuildError),
 }
 
 /// Checks that `url` is an absolute http(s) URL with a host, and returns it

@@ -138,6 +138,7 @@ pub mod layer;
 pub mod method;
 mod negotiate;
 mod otp;
+mod outbound;
 mod params;
 mod routes;
 mod sealing;

@@ -75,7 +75,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::ApiKey;
 
 mod apps;
-mod build_error;
 mod checks;
 mod error;
 mod onetouch;
@@ -84,8 +83,9 @@ mod tokens;
 mod transport;
 mod users;
 
+pub use crate::outbound::BuildError;
+pub use crate::outbound::RetryPolicy;
 pub use apps::{AppDetails, AppStats, Apps, MonthlyStats};
-pub use build_error::BuildError;
 pub use error::{AuthyError, InvalidInput, TransportKind, codes};
 pub use onetouch::{ApprovalRequest, ApprovalUuid, LogoResolution, NewApprovalRequest, OneTouch};
 pub use phones::{
@@ -93,7 +93,6 @@ pub use phones::{
     VerificationStarted, VerificationState, VerificationStatus, Via,
 };
 pub use tokens::{EmailSent, SendOptions, Token, TokenSent, Tokens, VerifiedDevice, VerifiedToken};
-pub use transport::RetryPolicy;
 pub use users::{
     Activity, ActivityType, DetailedDevice, NewUser, QrCode, QrCodeOptions, RegisteredUser,
     UserStatus, Users,
@@ -287,7 +286,7 @@ pub struct ClientBuilder {
 
 impl ClientBuilder {
     /// Default connect timeout: 5 s.
-    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = crate::outbound::DEFAULT_CONNECT_TIMEOUT;
     /// Default total timeout per attempt: 10 s.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -351,18 +350,6 @@ impl ClientBuilder {
     /// Checks the configuration and creates the client.
     pub fn build(self) -> Result<Client, BuildError> {
         let base_url = self.parse_base_url()?;
-        if self.timeout.is_zero() {
-            return Err(BuildError::OutOfRange {
-                setting: "total timeout",
-                reason: "must be greater than zero".into(),
-            });
-        }
-        if self.retry.max_retries() > RetryPolicy::MAX_RETRIES {
-            return Err(BuildError::OutOfRange {
-                setting: "retry policy",
-                reason: format!("at most {} retries", RetryPolicy::MAX_RETRIES),
-            });
-        }
         let key = self.api_key.expose();
         if key.is_empty() {
             return Err(BuildError::InvalidApiKey);
@@ -370,24 +357,12 @@ impl ClientBuilder {
         let mut key_header = HeaderValue::from_str(key).map_err(|_| BuildError::InvalidApiKey)?;
         key_header.set_sensitive(true);
 
-        let http = match (self.http_client, self.connect_timeout) {
-            (Some(_), Some(_)) => return Err(BuildError::ConnectTimeoutWithCustomClient),
-            (Some(client), None) => client,
-            (None, connect_timeout) => {
-                let connect_timeout = connect_timeout.unwrap_or(Self::DEFAULT_CONNECT_TIMEOUT);
-                if connect_timeout.is_zero() {
-                    return Err(BuildError::OutOfRange {
-                        setting: "connect timeout",
-                        reason: "must be greater than zero".into(),
-                    });
-                }
-                reqwest::Client::builder()
-                    .connect_timeout(connect_timeout)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .map_err(BuildError::HttpClient)?
-            }
-        };
+        let http = crate::outbound::http_client(
+            self.http_client,
+            self.connect_timeout,
+            self.timeout,
+            self.retry,
+        )?;
 
         Ok(Client {
             inner: Arc::new(Inner {
@@ -403,26 +378,7 @@ impl ClientBuilder {
 
     fn parse_base_url(&self) -> Result<Url, BuildError> {
         let invalid = |reason: &str| BuildError::InvalidUrl(reason.to_owned());
-        let mut url = Url::parse(&self.base_url).map_err(|e| invalid(&e.to_string()))?;
-        match url.scheme() {
-            "https" => {}
-            "http" if self.allow_plain_http || is_loopback(&url) => {}
-            "http" => return Err(BuildError::PlainHttp),
-            _ => return Err(invalid("the scheme must be http or https")),
-        }
-        if url.host().is_none() || url.cannot_be_a_base() {
-            return Err(invalid("a host is required"));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(invalid("credentials in the URL are not allowed"));
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(invalid("a query string or fragment is not allowed"));
-        }
-        // `https://host/prefix/` and `https://host/prefix` mean the same root.
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments.pop_if_empty();
-        }
+        let url = crate::outbound::base_url(&self.base_url, self.allow_plain_http)?;
         // A common mistake that would double the API path on every call.
         let path = url.path().to_ascii_lowercase();
         if path.ends_with("/protected/json") || path.ends_with("/onetouch/json") {
@@ -432,16 +388,6 @@ impl ClientBuilder {
         }
         Ok(url)
     }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    // IPv6 hosts come bracketed: `[::1]`.
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Optional `user_ip` parameter shared by several handles: the end user's IP

@@ -2,8 +2,6 @@
 //! bounded bodies, retries what is safe to retry, and turns answers into
 //! typed values or errors.
 
-use std::time::Duration;
-
 use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderName, Method, StatusCode};
 use reqwest::Url;
@@ -14,80 +12,10 @@ use tracing::Instrument as _;
 use super::error::scrub;
 use super::lenient::bool_value;
 use super::{AuthyError, AuthyId, Client};
-
-/// Bodies larger than this are refused, so a hostile or broken server cannot
-/// exhaust memory.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+use crate::outbound::{self, ReadError};
 
 const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-authy-api-key");
 const USER_AGENT_VALUE: &str = concat!("tower-authy/", env!("CARGO_PKG_VERSION"));
-
-/// How often, and how patiently, safe calls are retried (see the
-/// [module documentation](super#retries) for which calls are safe).
-///
-/// The delay before retry `n` (from 0) is `base_delay × 2ⁿ`, capped at
-/// [`RetryPolicy::MAX_DELAY`].
-///
-/// ```
-/// use std::time::Duration;
-/// use tower_authy::authy::RetryPolicy;
-///
-/// let policy = RetryPolicy::default();
-/// assert_eq!(policy.max_retries(), 2);
-/// assert_eq!(policy.base_delay(), Duration::from_millis(100));
-/// assert_eq!(RetryPolicy::none().max_retries(), 0);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    max_retries: u32,
-    base_delay: Duration,
-}
-
-impl RetryPolicy {
-    /// The most retries [`ClientBuilder::build`](super::ClientBuilder::build) accepts.
-    pub const MAX_RETRIES: u32 = 10;
-    /// The longest wait between two attempts.
-    pub const MAX_DELAY: Duration = Duration::from_secs(5);
-
-    /// Up to `max_retries` retries, the first after `base_delay`.
-    pub fn new(max_retries: u32, base_delay: Duration) -> Self {
-        Self {
-            max_retries,
-            base_delay,
-        }
-    }
-
-    /// Never retry.
-    pub fn none() -> Self {
-        Self::new(0, Duration::ZERO)
-    }
-
-    /// How many times a call may be retried after its first attempt.
-    pub fn max_retries(&self) -> u32 {
-        self.max_retries
-    }
-
-    /// The wait before the first retry.
-    pub fn base_delay(&self) -> Duration {
-        self.base_delay
-    }
-
-    /// The wait before retry number `retry` (counted from 0).
-    pub(crate) fn delay(&self, retry: u32) -> Duration {
-        let factor = 1u32.checked_shl(retry).unwrap_or(u32::MAX);
-        self.base_delay
-            .checked_mul(factor)
-            .unwrap_or(Self::MAX_DELAY)
-            .min(Self::MAX_DELAY)
-    }
-}
-
-impl Default for RetryPolicy {
-    /// Two retries, 100 ms then 200 ms apart.
-    fn default() -> Self {
-        Self::new(2, Duration::from_millis(100))
-    }
-}
 
 /// What a call does, which decides its HTTP method and when it may be
 /// retried (see the module documentation of [`crate::authy`]).
@@ -278,44 +206,22 @@ impl Client {
             request = request.json(&call.params);
         }
 
-        let mut response = request.send().await.map_err(AuthyError::transport)?;
+        let response = request.send().await.map_err(AuthyError::transport)?;
         let status = response.status();
         tracing::Span::current().record("http.status", status.as_u16());
-
-        let too_large = || {
-            AuthyError::decode(
+        let body = outbound::read_capped(response).await.map_err(|e| match e {
+            ReadError::TooLarge => AuthyError::decode(
                 status,
                 format!("HTTP {} with a body over 1 MiB", status.as_u16()),
                 String::new(),
-            )
-        };
-        if response
-            .content_length()
-            .is_some_and(|len| len > MAX_BODY_BYTES as u64)
-        {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(AuthyError::transport)? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+            ),
+            ReadError::Transport(e) => AuthyError::transport(e),
+        })?;
         Ok((status, body))
     }
 
-    /// The base URL with `path` appended segment by segment (each one
-    /// percent-encoded, so an ID can never change the path's shape).
     fn endpoint_url(&self, path: &[String]) -> Url {
-        let mut url = self.inner.base_url.clone();
-        // `ClientBuilder::build` only accepts URLs that have a host, which
-        // are never "cannot-be-a-base".
-        url.path_segments_mut()
-            .expect("base URL checked in ClientBuilder::build")
-            .pop_if_empty()
-            .extend(path);
-        url
+        outbound::join(&self.inner.base_url, path)
     }
 }
 
@@ -557,16 +463,6 @@ mod tests {
             vec![("action", "login".to_owned()), ("force", "true".to_owned())]
         );
         assert_eq!(call.path, ["protected", "json", "sms", "1"]);
-    }
-
-    #[test]
-    fn backoff_doubles_and_is_bounded() {
-        let policy = RetryPolicy::new(10, Duration::from_millis(100));
-        assert_eq!(policy.delay(0), Duration::from_millis(100));
-        assert_eq!(policy.delay(1), Duration::from_millis(200));
-        assert_eq!(policy.delay(2), Duration::from_millis(400));
-        assert_eq!(policy.delay(9), RetryPolicy::MAX_DELAY);
-        assert_eq!(policy.delay(40), RetryPolicy::MAX_DELAY);
     }
 
     #[test]
