@@ -79,6 +79,61 @@ impl DateTime {
     }
 }
 
+/// Reads `YYYY-MM-DDTHH:MM:SSZ` (fractional seconds are allowed and
+/// dropped), the date format of Twilio's APIs; `None` for anything else or a
+/// date before 1970.
+pub(crate) fn parse_iso8601(text: &str) -> Option<SystemTime> {
+    let text = text.strip_suffix('Z')?;
+    let (date, time) = text.split_once('T')?;
+    let time = time.split('.').next()?;
+    let mut date_parts = date.splitn(3, '-');
+    let mut time_parts = time.splitn(3, ':');
+    let number = |parts: &mut std::str::SplitN<'_, char>, width: usize| -> Option<i64> {
+        let part = parts.next()?;
+        (part.len() == width && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let (year, month, day) = (
+        number(&mut date_parts, 4)?,
+        number(&mut date_parts, 2)?,
+        number(&mut date_parts, 2)?,
+    );
+    let (hour, minute, second) = (
+        number(&mut time_parts, 2)?,
+        number(&mut time_parts, 2)?,
+        number(&mut time_parts, 2)?,
+    );
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month as u32, day as u32);
+    if civil_from_days(days) != (year, month as u32, day as u32) {
+        return None; // 31 February and the like
+    }
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
+    u64::try_from(secs)
+        .ok()
+        .map(|secs| UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+/// Howard Hinnant's civil-to-days algorithm, the inverse of
+/// [`civil_from_days`].
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = year - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let month = i64::from(month);
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -115,5 +170,29 @@ mod tests {
             "2023-12-31T23:59:59Z"
         );
         assert_eq!(DateTime::from_unix(1_704_067_199).month_name(), "December");
+    }
+
+    #[test]
+    fn parses_what_it_formats_and_nothing_else() {
+        for secs in [0, 951_782_400, 1_486_688_992, 1_704_067_199, 4_102_444_800] {
+            let text = DateTime::from_unix(secs).iso8601();
+            let parsed = parse_iso8601(&text).unwrap();
+            assert_eq!(
+                parsed,
+                UNIX_EPOCH + std::time::Duration::from_secs(secs),
+                "{text}"
+            );
+        }
+        assert!(parse_iso8601("2015-07-30T20:00:00.123Z").is_some());
+        for bad in [
+            "2015-02-30T20:00:00Z",
+            "2015-07-30 20:00:00Z",
+            "2015-07-30T20:00:00",
+            "15-07-30T20:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "2015-13-01T00:00:00Z",
+        ] {
+            assert!(parse_iso8601(bad).is_none(), "{bad}");
+        }
     }
 }

@@ -17,7 +17,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt;
 
 use http::StatusCode;
 use serde_json::{Map, Value};
@@ -124,27 +123,7 @@ impl InvalidInput {
     }
 }
 
-/// How a request failed to reach Authy or to come back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TransportKind {
-    /// The connect or total timeout ran out.
-    Timeout,
-    /// No connection could be made (refused, unreachable, DNS, TLS handshake).
-    Connect,
-    /// The connection broke while the request or response was in flight.
-    Other,
-}
-
-impl fmt::Display for TransportKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Timeout => "the request timed out",
-            Self::Connect => "could not connect",
-            Self::Other => "the connection failed",
-        })
-    }
-}
+pub use crate::outbound::TransportKind;
 
 /// An error from an Authy API call.
 ///

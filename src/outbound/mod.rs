@@ -2,6 +2,7 @@
 //! out: the retry policy, the build-time checks of a base URL, the default
 //! HTTP client (no redirects) and bodies read with a cap.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -148,6 +149,28 @@ fn is_loopback(url: &Url) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// How a request failed to reach a provider or to come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// The connect or total timeout ran out.
+    Timeout,
+    /// No connection could be made (refused, unreachable, DNS, TLS handshake).
+    Connect,
+    /// The connection broke while the request or response was in flight.
+    Other,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Timeout => "the request timed out",
+            Self::Connect => "could not connect",
+            Self::Other => "the connection failed",
+        })
+    }
 }
 
 /// Why a body was not read.

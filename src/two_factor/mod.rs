@@ -373,9 +373,11 @@ impl TwoFactorBuilder {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_authy::{TwoFactor, authy::Client, store::MemoryStore, verify::VerifyWebhook};
+    /// use tower_authy::{TwoFactor, store::MemoryStore, verify::VerifyWebhook};
     ///
-    /// let two_factor = TwoFactor::builder(Client::builder("key").build()?, Arc::new(MemoryStore::new()))
+    /// let two_factor = TwoFactor::local(Arc::new(MemoryStore::new()))
+    ///     .with_secret_key("a random key of at least 32 bytes, kept secret")
+    ///     .with_authenticator_apps()
     ///     .with_verify_webhook(
     ///         VerifyWebhook::builder("auth-token")
     ///             .with_public_url("https://app.example.com/2fa/verify/callback"),
