@@ -1,6 +1,7 @@
 //! Twilio Verify: signatures, the client, the simulator, the webhook and
 //! the flows on Verify factors.
 
+mod client_faults;
 mod signature_vectors;
 mod webhook;
 mod webhook_route;
