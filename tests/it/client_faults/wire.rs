@@ -15,7 +15,6 @@ use tower_authy::authy::{
     SendOptions, StartVerification, Token, VerificationCode, Via,
 };
 
-use super::verify::verify_server;
 use super::*;
 use crate::common::serve;
 
@@ -316,52 +315,4 @@ async fn an_oversized_body_is_refused() {
         matches!(&err, AuthyError::Decode { reason, .. } if reason.contains("over 1 MiB")),
         "{err:?}"
     );
-}
-
-/// Collects formatted trace output.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn the_span_names_the_call_and_never_the_key_or_the_token() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("tower_authy=trace,reqwest=trace,hyper_util=trace")
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    // This test's runtime is single-threaded: the guard covers the client.
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let (addr, _) = verify_server(
-        401,
-        r#"{"message":"Token is invalid","token":"is invalid","success":false,"errors":{"message":"Token is invalid"},"error_code":"60020"}"#,
-    )
-    .await;
-    let token = Token::parse("0098765").unwrap();
-    let err = guarded(client(addr).tokens().verify(ID, &token, None))
-        .await
-        .unwrap_err();
-    assert!(err.is_token_rejected());
-
-    let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(output.contains("authy.request"), "{output}");
-    assert!(output.contains(r#"endpoint="verify""#), "{output}");
-    assert!(output.contains("authy_id=1635"), "{output}");
-    assert!(output.contains("http.status=401"), "{output}");
-    assert!(!output.contains(KEY), "key in traces: {output}");
-    assert!(!output.contains("0098765"), "token in traces: {output}");
 }
