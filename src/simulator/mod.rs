@@ -78,6 +78,9 @@ mod state;
 mod tokens;
 mod totp;
 mod users;
+mod verify;
+
+pub use verify::{DEFAULT_ACCOUNT_SID, VerifySimulator, VerifySimulatorBuilder};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
