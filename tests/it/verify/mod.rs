@@ -3,5 +3,6 @@
 
 mod client_faults;
 mod signature_vectors;
+mod simulator;
 mod webhook;
 mod webhook_route;
