@@ -20,7 +20,7 @@ async fn post(sim: &Sim, path: &str, form: &[(&str, &str)], auth: (&str, &str)) 
     )
 }
 
-async fn get(sim: &Sim, url: &str) -> (u16, Value) {
+async fn get(url: &str) -> (u16, Value) {
     let answer = reqwest::Client::new()
         .get(url)
         .basic_auth(ACCOUNT, Some(TOKEN))
@@ -121,7 +121,7 @@ async fn bad_parameters_get_twilios_codes_and_change_nothing() {
     )
     .await;
     assert_eq!(factor_type.0, 400);
-    let (status, body) = get(&sim, &format!("{}/v2/Nowhere", sim.base)).await;
+    let (status, body) = get(&format!("{}/v2/Nowhere", sim.base)).await;
     assert_eq!((status, body["code"].as_u64()), (404, Some(20404)));
 }
 
@@ -135,12 +135,12 @@ async fn lists_are_paged_and_the_client_follows_the_pages() {
             .await
             .unwrap();
     }
-    let (status, first) = get(&sim, &format!("{}/v2/Services?PageSize=2", sim.base)).await;
+    let (status, first) = get(&format!("{}/v2/Services?PageSize=2", sim.base)).await;
     assert_eq!(status, 200);
     assert_eq!(first["services"].as_array().unwrap().len(), 2);
     assert_eq!(first["meta"]["key"], "services");
     let next = first["meta"]["next_page_url"].as_str().unwrap().to_owned();
-    let (_, second) = get(&sim, &next).await;
+    let (_, second) = get(&next).await;
     assert_eq!(second["services"].as_array().unwrap().len(), 2);
     assert!(second["meta"]["next_page_url"].is_null());
     let all = sim.client.services().list().await.unwrap();
@@ -155,6 +155,6 @@ async fn lists_are_paged_and_the_client_follows_the_pages() {
             .unwrap_err()
             .is_not_found()
     );
-    let bad = get(&sim, &format!("{}/v2/Services?PageSize=0", sim.base)).await;
+    let bad = get(&format!("{}/v2/Services?PageSize=0", sim.base)).await;
     assert_eq!(bad.0, 400);
 }
