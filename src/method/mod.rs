@@ -25,6 +25,7 @@ mod authy;
 pub(crate) mod backup;
 mod registry;
 pub(crate) mod totp;
+pub mod verify;
 
 pub(crate) use registry::Methods;
 

@@ -50,7 +50,7 @@ impl StartVerification {
 
 /// Whether `to` is an E.164 number: `+`, a non-zero digit, at most 15
 /// digits in all (Twilio does not reformat local numbers).
-pub(crate) fn is_e164(to: &str) -> bool {
+pub fn is_e164(to: &str) -> bool {
     to.strip_prefix('+').is_some_and(|digits| {
         (2..=15).contains(&digits.len())
             && !digits.starts_with('0')

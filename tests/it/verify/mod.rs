@@ -2,7 +2,8 @@
 //! the flows on Verify factors.
 
 mod client_faults;
+mod methods;
 mod signature_vectors;
-mod simulator;
+pub(super) mod simulator;
 mod webhook;
 mod webhook_route;
