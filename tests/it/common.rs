@@ -43,3 +43,47 @@ pub fn now() -> u64 {
         .expect("clock after 1970")
         .as_secs()
 }
+
+/// The interpreter of a throwaway Python virtual environment under Cargo's
+/// target directory with `package` installed, made on first use (once per
+/// machine). A process-wide lock keeps concurrent tests from building one
+/// twice.
+pub async fn python_venv(name: &str, package: &str) -> std::path::PathBuf {
+    use tokio::process::Command;
+    static VENVS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _guard = VENVS.lock().await;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let python = dir.join("bin").join("python");
+    // Written last: a venv whose install broke off is made again.
+    let installed = dir.join(".installed");
+    if !installed.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        run(Command::new("python3").arg("-m").arg("venv").arg(&dir)).await;
+        run(Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            package,
+        ]))
+        .await;
+        std::fs::write(&installed, package).expect("mark the venv installed");
+    }
+    python
+}
+
+/// Runs `command` to its end and returns its output; panics with both
+/// streams when it fails.
+pub async fn run(command: &mut tokio::process::Command) -> String {
+    let output = command.output().await.unwrap_or_else(|e| {
+        panic!("cannot start {command:?}: {e} (python3 with venv and pip is needed)")
+    });
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}

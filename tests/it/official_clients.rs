@@ -18,7 +18,7 @@ use tokio::process::Command;
 use tokio::sync::{Mutex, mpsc};
 use tower_authy::simulator::{CallbackMethod, Simulator};
 
-use crate::common::serve;
+use crate::common::{python_venv, run, serve};
 
 const PACKAGE: &str = "authy==2.2.6";
 
@@ -54,43 +54,9 @@ async fn callback_receiver() -> (String, mpsc::UnboundedReceiver<Delivery>) {
     (format!("http://{addr}/authy/callback"), rx)
 }
 
-/// The virtual environment's interpreter, created on first use. A process-wide
-/// lock keeps concurrent tests from building it twice.
+/// The virtual environment's interpreter with Authy's package.
 async fn python() -> PathBuf {
-    static VENV: Mutex<Option<PathBuf>> = Mutex::const_new(None);
-    let mut venv = VENV.lock().await;
-    if let Some(python) = venv.as_ref() {
-        return python.clone();
-    }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("authy-python-2.2.6");
-    let python = dir.join("bin").join("python");
-    if !python.exists() {
-        run(Command::new("python3").arg("-m").arg("venv").arg(&dir)).await;
-        run(Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            PACKAGE,
-        ]))
-        .await;
-    }
-    *venv = Some(python.clone());
-    python
-}
-
-async fn run(command: &mut Command) -> String {
-    let output = command.output().await.unwrap_or_else(|e| {
-        panic!("cannot start {command:?}: {e} (python3 with venv and pip is needed)")
-    });
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    python_venv("authy-python-2.2.6", PACKAGE).await
 }
 
 fn script() -> PathBuf {

@@ -3,6 +3,7 @@
 
 mod client_faults;
 mod methods;
+mod official_library;
 mod signature_vectors;
 pub(super) mod simulator;
 mod webhook;
