@@ -49,6 +49,7 @@
 //!
 //! | method | path | does |
 //! |---|---|---|
+//! | GET | `phone` | the page: pending pushes with Approve and Deny (form posts, no script needed), authenticator-app codes, codes received |
 //! | GET | `phone/api/verify/messages?to=` | codes sent to that phone or e-mail, newest last: `[{"channel","to","code","at"}]` |
 //! | GET | `phone/api/verify/challenges?identity=` | push challenges: `[{"sid","factor_sid","status","message","details","created_at","expires_at"}]` |
 //! | POST | `phone/api/verify/challenges/{sid}/approve` | approves; delivers the signed webhook before answering |

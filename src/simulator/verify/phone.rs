@@ -1,13 +1,15 @@
-//! The virtual phone's JSON API for Verify (design.md's table): the codes a
+//! The virtual phone for Verify: its page (`phone`: pending pushes with
+//! Approve and Deny, authenticator-app codes, codes received; it works
+//! without JavaScript) and its JSON API (design.md's table): the codes a
 //! phone or mailbox received, push challenges to approve or deny, a device
 //! registering a push factor, and an authenticator app's current code.
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,6 +21,7 @@ use super::state::{ChallengeState, Factor, FactorType};
 
 pub(crate) fn routes() -> Router<VerifySimulator> {
     Router::new()
+        .route("/phone", get(page))
         .route("/phone/api/verify/messages", get(messages))
         .route("/phone/api/verify/challenges", get(challenges))
         .route("/phone/api/verify/challenges/{sid}/approve", post(approve))
@@ -82,12 +85,116 @@ async fn challenges(
     ))
 }
 
-async fn approve(State(sim): State<VerifySimulator>, Path(sid): Path<String>) -> Response {
-    answer(&sim, &sid, ChallengeState::Approved).await
+async fn approve(
+    State(sim): State<VerifySimulator>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    original: OriginalUri,
+) -> Response {
+    back_to_page(
+        &headers,
+        &original,
+        answer(&sim, &sid, ChallengeState::Approved).await,
+    )
 }
 
-async fn deny(State(sim): State<VerifySimulator>, Path(sid): Path<String>) -> Response {
-    answer(&sim, &sid, ChallengeState::Denied).await
+async fn deny(
+    State(sim): State<VerifySimulator>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    original: OriginalUri,
+) -> Response {
+    back_to_page(
+        &headers,
+        &original,
+        answer(&sim, &sid, ChallengeState::Denied).await,
+    )
+}
+
+/// A browser's form post (it asks for HTML) goes back to the page; API
+/// clients get the JSON answer.
+fn back_to_page(headers: &HeaderMap, original: &OriginalUri, response: Response) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && response.status().is_success() {
+        let path = original.path();
+        let page = match path.rfind("/phone/api/") {
+            Some(i) => format!("{}/phone", &path[..i]),
+            None => "phone".to_owned(),
+        };
+        Redirect::to(&page).into_response()
+    } else {
+        response
+    }
+}
+
+fn environment() -> &'static minijinja::Environment<'static> {
+    static ENV: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        // The `.html` name turns auto-escaping on: messages and details
+        // cannot inject markup.
+        let mut env = minijinja::Environment::new();
+        env.add_template("verify_phone.html", include_str!("phone.html"))
+            .expect("the phone template parses");
+        env
+    })
+}
+
+async fn page(State(sim): State<VerifySimulator>, original: OriginalUri) -> Response {
+    let base = original.path().trim_end_matches('/').to_owned();
+    let now = sim.now();
+    let context = {
+        let state = sim.lock();
+        let mut pending: Vec<_> = state
+            .challenges
+            .values()
+            .filter(|c| {
+                c.factor_type == FactorType::Push && c.state_at(now) == ChallengeState::Pending
+            })
+            .collect();
+        pending.sort_by(|a, b| (a.created, &a.sid).cmp(&(b.created, &b.sid)));
+        let challenges: Vec<Value> = pending
+            .into_iter()
+            .map(|c| {
+                let factor = state
+                    .factors
+                    .get(&c.factor_sid)
+                    .map_or(c.factor_sid.clone(), |f| f.friendly_name.clone());
+                json!({"sid": c.sid, "message": c.message, "fields": c.fields, "factor": factor})
+            })
+            .collect();
+        let totp: Vec<Value> = state
+            .factors
+            .values()
+            .filter(|f| f.factor_type == FactorType::Totp)
+            .map(|f| {
+                json!({
+                    "name": f.friendly_name,
+                    "code": crate::otp::totp(&f.secret, now, f.time_step, f.code_length),
+                })
+            })
+            .collect();
+        let messages: Vec<Value> = state
+            .messages
+            .iter()
+            .rev()
+            .map(|m| json!({"at": date(m.at).replace(['T', 'Z'], " "), "to": m.to, "channel": m.channel, "code": m.code}))
+            .collect();
+        json!({"base": base, "challenges": challenges, "totp": totp, "messages": messages})
+    };
+    let rendered = environment()
+        .get_template("verify_phone.html")
+        .and_then(|t| t.render(minijinja::Value::from_serialize(&context)));
+    match rendered {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the phone page failed to render: {e}"),
+        )
+            .into_response(),
+    }
 }
 
 /// Answers a pending push challenge as the user's device would, then

@@ -210,3 +210,55 @@ async fn webhooks_and_access_tokens_are_managed_through_the_api() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, FactorStatus::Unverified);
 }
+
+#[tokio::test]
+async fn the_phone_page_shows_pushes_and_codes_and_its_forms_answer() {
+    let sim = Sim::new().await;
+    let (identity, factor) = push_factor(&sim, "dave").await;
+    let sid = challenge(&sim, "dave", &identity, &factor).await;
+    sim.client
+        .service(&sim.service)
+        .verifications()
+        .start(&tower_authy::verify::StartVerification::new(
+            "+15017122669",
+            tower_authy::verify::Channel::Sms,
+        ))
+        .await
+        .unwrap();
+    let code = sim.codes("+15017122669").await.pop().unwrap();
+    let page = reqwest::get(format!("{}/phone", sim.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sign in to Sim Test?"), "{page}");
+    assert!(
+        page.contains(&format!("/api/verify/challenges/{sid}/approve\"")),
+        "{page}"
+    );
+    assert!(page.contains(&code));
+    // The page's form, as a browser without JavaScript posts it.
+    let answer = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!(
+            "{}/phone/api/verify/challenges/{sid}/approve",
+            sim.base
+        ))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303);
+    assert_eq!(answer.headers()["location"], "/verify/phone");
+    assert_eq!(status(&sim, &sid).await, ApprovalStatus::Approved);
+    let page = reqwest::get(format!("{}/phone", sim.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No pending push."), "{page}");
+}
