@@ -18,11 +18,13 @@ use serde::Deserialize;
 use serde_json::json;
 use tower_authy::config::{Policy, RememberDevice};
 use tower_authy::method::EnrollmentRequest;
+use tower_authy::method::verify::Verify;
 use tower_authy::session;
-use tower_authy::simulator::{CallbackMethod, Simulator};
+use tower_authy::simulator::{CallbackMethod, DEFAULT_ACCOUNT_SID, Simulator, VerifySimulator};
 use tower_authy::store::{SharedStore, UserId};
+use tower_authy::verify::{self, VerifyWebhook};
 use tower_authy::webhook::Webhook;
-use tower_authy::{ApiKey, TwoFactor, Verified, authy::Client};
+use tower_authy::{ApiKey, TwoFactor, TwoFactorBuilder, Verified, authy::Client};
 use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
 
 struct AppUser {
@@ -54,6 +56,16 @@ pub enum Provider {
     AuthyApi { url: String },
     /// The crate's Authy simulator, mounted in the app under `/simulator`.
     AuthySimulator,
+    /// Twilio Verify at this API root, with these credentials and service.
+    VerifyApi {
+        url: String,
+        account_sid: String,
+        auth_token: String,
+        service_sid: String,
+    },
+    /// The crate's Verify simulator, mounted in the app under `/simulator`
+    /// (its auth token is the config's key).
+    VerifySimulator,
     /// No vendor: authenticator apps and backup codes only.
     Local,
 }
@@ -78,7 +90,7 @@ pub struct Config {
 }
 
 /// The whole application: pages, the 2FA routes and, with
-/// [`Authy::Simulator`], the simulator and its virtual phone.
+/// a simulator, the simulator and its virtual phone.
 pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
     let Config {
         public_url,
@@ -91,34 +103,70 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
     } = config;
     let callback_url = format!("{public_url}/2fa/callback");
 
-    // A real Authy application, the simulator in this very process, or none.
-    let (client, simulator) = match provider {
-        Provider::AuthyApi { url } => (
-            Some(Client::builder(key.clone()).with_base_url(&url).build()?),
-            None,
-        ),
+    let secure = public_url.starts_with("https://");
+    let remember =
+        RememberDevice::new(Duration::from_secs(30 * 24 * 3600), remember_key).with_secure(secure);
+    let policy = Policy::builder().with_remember_device(remember).build()?;
+    // The app reaches a simulator of its own over loopback, like any API.
+    let local_api = format!("http://127.0.0.1:{port}/simulator");
+
+    let local = matches!(provider, Provider::Local);
+    // The provider: Authy or Verify, real or simulated in this very
+    // process, or none. Switching is the builder's first argument.
+    let (builder, simulator): (_, Option<Router>) = match provider {
+        Provider::AuthyApi { url } => {
+            let client = Client::builder(key.clone()).with_base_url(&url).build()?;
+            (authy(client, store, &key, &callback_url), None)
+        }
         Provider::AuthySimulator => {
             let simulator = Simulator::builder()
                 .with_api_key(key.clone())
                 .with_callback(&callback_url, CallbackMethod::Post)
                 .build();
-            // The app reaches its own simulator over loopback, like any API.
-            let local = format!("http://127.0.0.1:{port}/simulator");
-            let client = Client::builder(key.clone()).with_base_url(&local).build()?;
-            (Some(client), Some(simulator))
+            let client = Client::builder(key.clone())
+                .with_base_url(&local_api)
+                .build()?;
+            (
+                authy(client, store, &key, &callback_url),
+                Some(simulator.router()),
+            )
         }
-        Provider::Local => (None, None),
-    };
-    let local = client.is_none();
-
-    let secure = public_url.starts_with("https://");
-    let remember =
-        RememberDevice::new(Duration::from_secs(30 * 24 * 3600), remember_key).with_secure(secure);
-    let policy = Policy::builder().with_remember_device(remember).build()?;
-    let builder = match client {
-        Some(client) => TwoFactor::builder(client, store)
-            .with_webhook(Webhook::builder(key).with_public_url(&callback_url)),
-        None => TwoFactor::local(store),
+        Provider::VerifyApi {
+            url,
+            account_sid,
+            auth_token,
+            service_sid,
+        } => {
+            let credentials = verify::Credentials::auth_token(account_sid, auth_token.as_str());
+            let client = verify::Client::builder(credentials)
+                .with_base_url(&url)
+                .build()?;
+            let builder = verify_set_up(
+                client,
+                service_sid.parse()?,
+                store,
+                &auth_token,
+                &public_url,
+            );
+            (builder, None)
+        }
+        Provider::VerifySimulator => {
+            let token = key.expose_for_display().to_owned();
+            let simulator = VerifySimulator::builder()
+                .with_account(DEFAULT_ACCOUNT_SID, token.as_str())
+                .with_service("tower-authy quickstart")
+                .with_webhook_url(format!("{public_url}/2fa/verify/callback"))
+                .with_base_url(&local_api)
+                .build();
+            let credentials = verify::Credentials::auth_token(DEFAULT_ACCOUNT_SID, token.as_str());
+            let client = verify::Client::builder(credentials)
+                .with_base_url(&local_api)
+                .build()?;
+            let service = simulator.service_sids()[0].parse()?;
+            let builder = verify_set_up(client, service, store, &token, &public_url);
+            (builder, Some(simulator.router()))
+        }
+        Provider::Local => (TwoFactor::local(store), None),
     };
     // Authenticator apps and backup codes beside the phone, or alone.
     let two_factor = builder
@@ -154,12 +202,33 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
         .merge(forms)
         .merge(protected)
         .merge(two_factor.router());
-    if let Some(simulator) = &simulator {
-        router = router.nest_service("/simulator", simulator.router());
+    if let Some(simulator) = simulator {
+        router = router.nest_service("/simulator", simulator);
     }
     Ok(router
         .with_state(app)
         .layer(SessionManagerLayer::new(Sessions::default()).with_secure(secure)))
+}
+
+/// Authy: its client, and the OneTouch webhook at `/2fa/callback`.
+fn authy(client: Client, store: SharedStore, key: &ApiKey, callback_url: &str) -> TwoFactorBuilder {
+    TwoFactor::builder(client, store)
+        .with_webhook(Webhook::builder(key.clone()).with_public_url(callback_url))
+}
+
+/// Twilio Verify: its phones and pushes, and the Verify webhook at
+/// `/2fa/verify/callback`, signed with the account's auth token.
+fn verify_set_up(
+    client: verify::Client,
+    service: verify::ServiceSid,
+    store: SharedStore,
+    auth_token: &str,
+    public_url: &str,
+) -> TwoFactorBuilder {
+    TwoFactor::builder(Verify::new(client, service), store).with_verify_webhook(
+        VerifyWebhook::builder(auth_token)
+            .with_public_url(format!("{public_url}/2fa/verify/callback")),
+    )
 }
 
 /// Refuses a POST that a browser says came from another site

@@ -6,19 +6,23 @@
 //!
 //! Without `AUTHY_API_KEY`, the crate's Authy simulator runs in-process under
 //! `/simulator`, with its virtual phone at `/simulator/phone`: register, then
-//! approve the push or read the code there. With `TWO_FACTOR_PROVIDER=local`
+//! approve the push or read the code there. With `TWO_FACTOR_PROVIDER=verify`
+//! and no `TWILIO_*`, the crate's Twilio Verify simulator does the same;
+//! with them, the app talks to Twilio Verify. With `TWO_FACTOR_PROVIDER=local`
 //! there is no vendor and no simulator: register, then add an authenticator
 //! app at `/settings`. Environment (all optional):
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `HOST`, `PORT` | `127.0.0.1`, `3000` | where to listen |
-//! | `TWO_FACTOR_PROVIDER` | `authy` | `authy` (the API, or the simulator without a key), or `local`: authenticator apps and backup codes only |
+//! | `TWO_FACTOR_PROVIDER` | `authy` | `authy` (the API, or the simulator without a key), `verify` (Twilio Verify, or its simulator without `TWILIO_*`), or `local`: authenticator apps and backup codes only |
 //! | `SECRET_KEY` | random, printed (required with `DATABASE_URL`) | 32+ bytes: seals authenticator-app seeds, hashes backup codes, signs remembered devices |
 //! | `PUBLIC_URL` | `http://HOST:PORT` | the external base URL (callbacks are signed for it) |
 //! | `AUTHY_API_KEY` | unset: simulator | a real Authy application's key |
 //! | `AUTHY_API_URL` | `https://api.authy.com` | the API root, without `/protected/json` |
 //! | `AUTHY_SIMULATOR_KEY` | random, printed | the simulator's key |
+//! | `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_VERIFY_SERVICE_SID` | unset: Verify simulator | a Twilio account and its Verify service (all three, or none) |
+//! | `TWILIO_API_URL` | `https://verify.twilio.com` | the Verify API root, without `/v2` |
 //! | `DATABASE_URL` | unset: memory | `sqlite:…` or `postgres:…` for the 2FA store |
 //! | `REMEMBER_DEVICE_KEY` | `SECRET_KEY` | 32+ bytes signing remember-device cookies |
 //!
@@ -55,8 +59,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .trim_end_matches('/')
         .to_owned();
     let provider_name = env("TWO_FACTOR_PROVIDER").unwrap_or_else(|| "authy".into());
+    let twilio = (
+        env("TWILIO_ACCOUNT_SID"),
+        env("TWILIO_AUTH_TOKEN"),
+        env("TWILIO_VERIFY_SERVICE_SID"),
+    );
     let (key, provider) = match (provider_name.as_str(), env("AUTHY_API_KEY")) {
         ("local", _) => (ApiKey::random(), Provider::Local),
+        ("verify", _) => match twilio {
+            (Some(account_sid), Some(auth_token), Some(service_sid)) => (
+                ApiKey::random(),
+                Provider::VerifyApi {
+                    url: env("TWILIO_API_URL")
+                        .unwrap_or_else(|| "https://verify.twilio.com".into()),
+                    account_sid,
+                    auth_token,
+                    service_sid,
+                },
+            ),
+            (None, None, None) => (ApiKey::random(), Provider::VerifySimulator),
+            _ => {
+                return Err("with TWO_FACTOR_PROVIDER=verify, set all of TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_VERIFY_SERVICE_SID, or none (the simulator)".into());
+            }
+        },
         ("authy", Some(key)) => {
             let url = env("AUTHY_API_URL").unwrap_or_else(|| "https://api.authy.com".into());
             (ApiKey::new(key), Provider::AuthyApi { url })
@@ -67,12 +92,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         (other, _) => {
             return Err(format!(
-                "TWO_FACTOR_PROVIDER={other} is not supported: use authy or local"
+                "TWO_FACTOR_PROVIDER={other} is not supported: use authy, verify or local"
             )
             .into());
         }
     };
     let simulated = matches!(provider, Provider::AuthySimulator);
+    let verify_simulated = matches!(provider, Provider::VerifySimulator);
+    let verify_api = matches!(provider, Provider::VerifyApi { .. });
     let local = matches!(provider, Provider::Local);
     // A key for this run only is fine while nothing outlives the run; with
     // a database, the sealed seeds would not open after a restart.
@@ -100,6 +127,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if simulated {
         println!("  virtual phone: {public_url}/simulator/phone");
         println!("  (Authy simulator, key {})", key.expose_for_display());
+    } else if verify_simulated {
+        println!("  virtual phone: {public_url}/simulator/phone");
+        println!(
+            "  (Twilio Verify simulator, auth token {})",
+            key.expose_for_display()
+        );
+    } else if verify_api {
+        println!("  Twilio Verify: webhooks expected at {public_url}/2fa/verify/callback");
     } else if local {
         println!("  (local: authenticator apps and backup codes, no vendor)");
     } else {

@@ -438,3 +438,68 @@ async fn local_scenario(b: Browser) -> Result {
     assert!(welcome.contains("backup_code"), "{welcome:?}");
     Ok(())
 }
+
+/// The code in the phone page's newest `sms` row, once it shows up.
+async fn newest_text_message(b: &Browser) -> Result<String> {
+    // The phone page refreshes itself until the message shows up.
+    let code = eventually("the text message on the phone", PATIENCE, || async {
+        let cells = b
+            .client
+            .find_all(Locator::XPath(
+                "//section[@id='messages']//tr[td[normalize-space()='sms']]/td[last()]",
+            ))
+            .await?;
+        match cells.first() {
+            Some(cell) => Ok(Some(cell.text().await?.trim().to_owned())),
+            None => Ok(None),
+        }
+    })
+    .await?;
+    assert!(
+        !code.is_empty() && code.chars().all(|c| c.is_ascii_digit()),
+        "a code: {code:?}"
+    );
+    Ok(code)
+}
+
+/// Scenario on Twilio Verify (the quickstart with `TWO_FACTOR_PROVIDER=verify`
+/// and its in-process Verify simulator): register a phone, confirm it with
+/// the code texted to the virtual phone, sign out, sign in again with a new
+/// code; a wrong code is refused on the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verify_text_message_confirms_the_phone_and_signs_in() {
+    run_on(
+        "verify-sms",
+        Js::On,
+        app::Provider::VerifySimulator,
+        |b| async move {
+            register(&b, "erin").await?;
+            b.find("form[action=\"/2fa/sms\"] button").await?;
+            b.submit("/2fa/sms").await?;
+            b.wait_for_text("text message").await?;
+            let signing_in = b.open_tab("/simulator/phone").await?;
+            let code = newest_text_message(&b).await?;
+            b.switch_to(&signing_in).await?;
+            enter_code(&b, &wrong(&code), false).await?;
+            b.wait_for_text("code is not right").await?;
+            enter_code(&b, &code, false).await?;
+            keep_backup_codes(&b).await?;
+            on_protected_page(&b, "erin").await?;
+            log_out(&b).await?;
+
+            log_in(&b, "erin").await?;
+            b.wait_for_path("/2fa").await?;
+            b.submit("/2fa/sms").await?;
+            b.wait_for_text("text message").await?;
+            let signing_in = b.open_tab("/simulator/phone").await?;
+            let second = newest_text_message(&b).await?;
+            assert_ne!(second, code, "a new verification, a new code");
+            b.switch_to(&signing_in).await?;
+            enter_code(&b, &second, false).await?;
+            let welcome = on_protected_page(&b, "erin").await?;
+            assert!(welcome.contains("code"), "{welcome:?}");
+            Ok(())
+        },
+    )
+    .await;
+}
