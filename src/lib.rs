@@ -156,7 +156,7 @@ pub mod webhook;
 pub use api_key::ApiKey;
 pub use code::Code;
 pub use config::ConfigError;
-pub use domain::EnrollError;
+pub use domain::{EnrollError, PairError};
 pub use layer::{RequireSecondFactor, RequireSecondFactorLayer, Requirement, Verified};
 pub use secret::Secret;
 pub use two_factor::{TwoFactor, TwoFactorBuilder};

@@ -21,7 +21,7 @@ use tower_authy::method::EnrollmentRequest;
 use tower_authy::method::verify::Verify;
 use tower_authy::session;
 use tower_authy::simulator::{CallbackMethod, DEFAULT_ACCOUNT_SID, Simulator, VerifySimulator};
-use tower_authy::store::{SharedStore, UserId};
+use tower_authy::store::{FactorKind, SharedStore, UserId};
 use tower_authy::verify::{self, VerifyWebhook};
 use tower_authy::webhook::Webhook;
 use tower_authy::{ApiKey, TwoFactor, TwoFactorBuilder, Verified, authy::Client};
@@ -37,6 +37,10 @@ struct App {
     two_factor: TwoFactor,
     /// No phone: users add an authenticator app after registering.
     local: bool,
+    /// With the Verify simulator: its root, where the protected page's
+    /// "pair the virtual phone" plays the mobile app registering a push
+    /// factor with Twilio's SDK.
+    verify_phone: Option<String>,
     /// Checked when the user name is unknown, so that a wrong name takes as
     /// long as a wrong password.
     decoy_hash: Arc<String>,
@@ -111,6 +115,7 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
     let local_api = format!("http://127.0.0.1:{port}/simulator");
 
     let local = matches!(provider, Provider::Local);
+    let verify_phone = matches!(provider, Provider::VerifySimulator).then(|| local_api.clone());
     // The provider: Authy or Verify, real or simulated in this very
     // process, or none. Switching is the builder's first argument.
     let (builder, simulator): (_, Option<Router>) = match provider {
@@ -180,10 +185,15 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
         users: Arc::default(),
         two_factor: two_factor.clone(),
         local,
+        verify_phone,
         decoy_hash: Arc::new(hash_password("decoy password").ok_or("argon2 failed")?),
     };
     let protected = Router::new()
         .route("/protected", get(protected_page))
+        .route(
+            "/pair-phone",
+            post(pair_phone).route_layer(middleware::from_fn(same_origin_posts)),
+        )
         .route("/api/me", get(me))
         .route("/profile", get(profile))
         .layer(two_factor.layer().with_exempt_path("/logout"));
@@ -462,17 +472,63 @@ async fn logout(State(app): State<App>, session: Session) -> Redirect {
 
 // Behind the layer, `Verified` says who passed both factors and how: no
 // second session read.
-async fn protected_page(verified: Verified) -> Html<String> {
+async fn protected_page(State(app): State<App>, verified: Verified) -> Html<String> {
+    let pair = match app.verify_phone {
+        Some(_) => {
+            "<form method=\"post\" action=\"/pair-phone\"><button type=\"submit\">Pair the virtual phone for push approvals</button></form>"
+        }
+        None => "",
+    };
     page(
         "Protected",
         &format!(
             "<p id=\"welcome\">Signed in as <strong>{}</strong> with both factors ({}).</p>\
              <p><a href=\"/settings\">Two-factor settings</a> · <a href=\"/profile\">Profile</a> · <a href=\"/api/me\">/api/me</a></p>\
-             <form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form>",
+             {pair}<form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form>",
             escape(verified.user_id.as_str()),
             escape(verified.method.as_str())
         ),
     )
+}
+
+/// With the Verify simulator: the virtual phone registers a push factor
+/// for the user's entity, as the application's mobile app would with
+/// Twilio's SDK, and the app pairs it as the user's factor.
+async fn pair_phone(State(app): State<App>, session: Session, verified: Verified) -> Response {
+    let Some(root) = &app.verify_phone else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let identity = verify::Identity::for_user(verified.user_id.as_str());
+    let registered = async {
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(format!("{root}/phone/api/verify/push-factors"))
+            .form(&[
+                ("identity", identity.as_str()),
+                ("friendly_name", "Virtual phone"),
+            ])
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        answer["sid"].as_str().map(str::to_owned)
+    };
+    let Some(sid) = registered.await else {
+        return page("Pairing failed", "<p>The virtual phone did not answer.</p>").into_response();
+    };
+    match app
+        .two_factor
+        .pair_device(&session, FactorKind::VerifyPush, &sid)
+        .await
+    {
+        Ok(_) => Redirect::to("/protected?paired=1").into_response(),
+        Err(error) => page(
+            "Pairing failed",
+            &format!("<p id=\"pair-error\">{}</p>", escape(&error.to_string())),
+        )
+        .into_response(),
+    }
 }
 
 async fn me(verified: Verified) -> Json<serde_json::Value> {

@@ -9,7 +9,7 @@ use crate::code::Code;
 use crate::config::EnrollmentPolicy;
 use crate::method::{Ability, EnrollmentRequest, Method, ProviderError};
 use crate::session::SecondFactorMethod;
-use crate::store::{Factor, FactorId, FactorKind, IdentityUse, StoreError, UserId};
+use crate::store::{Factor, FactorId, FactorKind, StoreError, UserId};
 
 /// Why an enrollment ([`TwoFactor::enroll`](crate::TwoFactor::enroll))
 /// did not happen. Nothing was stored.
@@ -302,15 +302,6 @@ impl Rules {
             }
             Err(error) if error.is_conflict() => Err(EnrollError::ChangedMeanwhile),
             Err(error) => Err(error.into()),
-        }
-    }
-
-    /// How a new factor binds its provider identity, as the policy says.
-    fn identity_use(&self) -> IdentityUse {
-        if self.policy.shared_identities {
-            IdentityUse::Shared
-        } else {
-            IdentityUse::Exclusive
         }
     }
 

@@ -21,6 +21,7 @@ mod backup;
 mod challenge;
 mod device;
 mod enrollment;
+mod pairing;
 mod refusal;
 mod report;
 mod requester;
@@ -32,6 +33,7 @@ pub(crate) use backup::backup_codes_left;
 pub(crate) use challenge::{Need, Way};
 pub use enrollment::EnrollError;
 pub(crate) use enrollment::{Replace, validate};
+pub use pairing::PairError;
 pub(crate) use refusal::Refusal;
 pub(crate) use report::{NotRecorded, Report, Reported, record as record_report};
 pub(crate) use requester::Requester;
@@ -58,6 +60,15 @@ pub(crate) fn pass_stands(passed: u64, current: u64) -> bool {
 }
 
 impl Rules {
+    /// How a new factor binds its provider identity, as the policy says.
+    pub(crate) fn identity_use(&self) -> crate::store::IdentityUse {
+        if self.policy.shared_identities {
+            crate::store::IdentityUse::Shared
+        } else {
+            crate::store::IdentityUse::Exclusive
+        }
+    }
+
     /// The user's security generation, stamped on each pass.
     pub(crate) async fn generation(&self, user: &crate::store::UserId) -> Result<u64, Refusal> {
         Ok(self.store.device_generation(user).await?)

@@ -226,6 +226,11 @@ pub enum Ability {
     /// [`TwoFactor::enroll`](crate::TwoFactor::enroll)):
     /// [`Method::enroll_phone`].
     EnrollPhone,
+    /// Pairs a device the provider already knows (a Verify push factor the
+    /// application's mobile app registered) as a new factor
+    /// ([`TwoFactor::pair_device`](crate::TwoFactor::pair_device)):
+    /// [`Method::register_device`].
+    RegisterDevice,
 }
 
 /// How strong a kind of factor is, strongest first (design.md, "The
@@ -293,6 +298,18 @@ pub trait Method: Send + Sync + fmt::Debug {
     ) -> Result<Factor, ProviderError> {
         let _ = (user, request, now);
         Err(cannot("register a phone"))
+    }
+
+    /// Checks with the provider that `device_ref` is a device ready for
+    /// challenges and `user`'s, and returns it as a new factor, active.
+    async fn register_device(
+        &self,
+        user: &UserId,
+        device_ref: &str,
+        now: std::time::SystemTime,
+    ) -> Result<Factor, ProviderError> {
+        let _ = (user, device_ref, now);
+        Err(cannot("pair a device"))
     }
 
     /// Sends a code by `channel`. With `force`, it is sent even where the

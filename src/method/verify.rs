@@ -230,7 +230,64 @@ impl Method for VerifyPush {
     }
 
     fn abilities(&self) -> &[Ability] {
-        &[Ability::Push]
+        &[Ability::Push, Ability::RegisterDevice]
+    }
+
+    /// `device_ref` is the factor SID the mobile app got from Twilio's SDK,
+    /// registered under the user's entity ([`Identity::for_user`]): a
+    /// factor of another entity is not found there.
+    async fn register_device(
+        &self,
+        user: &UserId,
+        device_ref: &str,
+        now: SystemTime,
+    ) -> Result<Factor, ProviderError> {
+        let sid: FactorSid = device_ref
+            .parse()
+            .map_err(|_| ProviderError::InvalidInput("not a Verify factor SID (YF…)".into()))?;
+        let identity = Identity::for_user(user.as_str());
+        let fetched = self
+            .0
+            .client
+            .service(&self.0.service)
+            .factors(&identity)
+            .fetch(&sid)
+            .await;
+        let device = match fetched {
+            Ok(device) => device,
+            Err(error) if error.is_not_found() => {
+                return Err(ProviderError::InvalidInput(
+                    "no such device for this user at Verify".into(),
+                ));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        if device.identity != identity || device.factor_type != verify::FactorType::Push {
+            return Err(ProviderError::InvalidInput(
+                "no such push device for this user at Verify".into(),
+            ));
+        }
+        if device.status != verify::FactorStatus::Verified {
+            return Err(ProviderError::NotPossible(
+                "the device has not finished registering".into(),
+            ));
+        }
+        let label = if device.friendly_name.is_empty() {
+            "Phone (push)".to_owned()
+        } else {
+            device.friendly_name.clone()
+        };
+        let provider_ref = format!("{identity}:{sid}");
+        let mut factor = Factor::pending(
+            user.clone(),
+            FactorKind::VerifyPush,
+            label,
+            &provider_ref,
+            now,
+        )
+        .activated();
+        factor.identity = Some(format!("verify-push:{provider_ref}"));
+        Ok(factor)
     }
 
     async fn start_push(

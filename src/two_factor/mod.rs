@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use http::Method;
 
 use crate::config::{ConfigError, Policy, StatusMode};
-use crate::domain::{EnrollError, Rules};
+use crate::domain::{EnrollError, PairError, Rules};
 use crate::layer::RequireSecondFactorLayer;
 use tower_sessions::Session;
 
@@ -257,6 +257,37 @@ impl TwoFactor {
         self.shared
             .rules
             .enroll(user, request, Replace::Nothing, None, SystemTime::now())
+            .await
+    }
+}
+
+impl TwoFactor {
+    /// Pairs a device the provider already knows as a new factor of the
+    /// session's user: a Verify push factor (`kind`
+    /// [`FactorKind::VerifyPush`]) that the application's mobile app
+    /// registered with Twilio's SDK under the entity
+    /// [`Identity::for_user`](crate::verify::Identity::for_user), given by
+    /// its factor SID. Like any new factor while two-factor sign-in is on, it
+    /// needs a session that just passed a second factor; and it is never the
+    /// first factor (a lost phone must leave another way in). The provider
+    /// confirms the device is ready and the user's before it is stored.
+    pub async fn pair_device(
+        &self,
+        session: &Session,
+        kind: FactorKind,
+        device_ref: &str,
+    ) -> Result<Factor, PairError> {
+        let state = crate::session::load(session)
+            .await
+            .ok()
+            .flatten()
+            .ok_or(PairError::NotSignedIn)?;
+        let passed = state
+            .passed
+            .map(|p| (p.method, crate::session::from_unix(p.at)));
+        self.shared
+            .rules
+            .pair_device(&state.user_id, kind, device_ref, passed, SystemTime::now())
             .await
     }
 }

@@ -503,3 +503,43 @@ async fn a_verify_text_message_confirms_the_phone_and_signs_in() {
     )
     .await;
 }
+
+/// Scenario on Verify push: a user with a confirmed phone pairs the virtual
+/// phone (as the application's mobile app registers with Twilio's SDK);
+/// next sign-in, the challenge starts with the push, approved on the phone,
+/// and the waiting page goes on by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verify_push_approved_on_the_phone_signs_in() {
+    run_on(
+        "verify-push",
+        Js::On,
+        app::Provider::VerifySimulator,
+        |b| async move {
+            register(&b, "frank").await?;
+            b.submit("/2fa/sms").await?;
+            b.wait_for_text("text message").await?;
+            let signing_in = b.open_tab("/simulator/phone").await?;
+            let code = newest_text_message(&b).await?;
+            b.switch_to(&signing_in).await?;
+            enter_code(&b, &code, false).await?;
+            keep_backup_codes(&b).await?;
+            on_protected_page(&b, "frank").await?;
+            b.submit("/pair-phone").await?;
+            b.wait_for_path("/protected").await?;
+            log_out(&b).await?;
+
+            log_in(&b, "frank").await?;
+            b.wait_for_path("/2fa").await?;
+            // The strongest way first: the push waits, the codes beside it.
+            b.find_shown("#onetouch-wait", PATIENCE).await?;
+            answer_on_phone(&b, "approve").await?;
+            let welcome = on_protected_page(&b, "frank").await?;
+            assert!(
+                welcome.contains("one_touch"),
+                "a push, reported by the signed webhook: {welcome:?}"
+            );
+            Ok(())
+        },
+    )
+    .await;
+}
