@@ -84,6 +84,16 @@ pub(crate) fn absolute_url(setting: &'static str, url: &str) -> Result<String, C
     Ok(url.to_owned())
 }
 
+/// Where a webhook is mounted: `mount` if given, else the path of
+/// `public_url` (`None` when neither says; `/` for a URL without a path).
+pub(crate) fn webhook_path(mount: Option<&str>, public_url: Option<&str>) -> Option<String> {
+    if let Some(path) = mount {
+        return Some(path.to_owned());
+    }
+    let url: http::Uri = public_url?.parse().ok()?;
+    Some(url.path().to_owned())
+}
+
 /// How users come to have a second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -289,15 +289,8 @@ impl AuthyError {
 
     /// Wraps a reqwest error, dropping its URL first.
     pub(crate) fn transport(error: reqwest::Error) -> Self {
-        let kind = if error.is_timeout() {
-            TransportKind::Timeout
-        } else if error.is_connect() {
-            TransportKind::Connect
-        } else {
-            TransportKind::Other
-        };
         Self::Transport {
-            kind,
+            kind: TransportKind::of(&error),
             source: error.without_url(),
         }
     }
@@ -311,14 +304,7 @@ impl AuthyError {
     }
 }
 
-/// Replaces any copy of the API key, should a server echo request headers.
-pub(crate) fn scrub(text: &str, key: &str) -> String {
-    if key.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(key, "[redacted]")
-    }
-}
+pub(crate) use crate::outbound::scrub;
 
 #[cfg(test)]
 mod tests {

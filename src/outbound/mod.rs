@@ -173,6 +173,28 @@ impl fmt::Display for TransportKind {
     }
 }
 
+impl TransportKind {
+    /// What kind of failure `error` is.
+    pub(crate) fn of(error: &reqwest::Error) -> Self {
+        if error.is_timeout() {
+            Self::Timeout
+        } else if error.is_connect() {
+            Self::Connect
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// Replaces any copy of `secret` in `text`, should a server echo it.
+pub(crate) fn scrub(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(secret, "[redacted]")
+    }
+}
+
 /// Why a body was not read.
 #[derive(Debug)]
 pub(crate) enum ReadError {

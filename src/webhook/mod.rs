@@ -303,11 +303,7 @@ impl WebhookBuilder {
     /// Where the callback route is mounted: the mount path, else the public
     /// URL's path (`None` when neither says; `/` for a URL without a path).
     pub(crate) fn path(&self) -> Option<String> {
-        if let Some(path) = &self.mount_path {
-            return Some(path.clone());
-        }
-        let url: http::Uri = self.public_url.as_deref()?.parse().ok()?;
-        Some(url.path().to_owned())
+        crate::config::webhook_path(self.mount_path.as_deref(), self.public_url.as_deref())
     }
 
     /// Checks the settings and makes the webhook, recording into `store`.

@@ -153,15 +153,8 @@ impl VerifyError {
     }
 
     pub(crate) fn transport(error: reqwest::Error) -> Self {
-        let kind = if error.is_timeout() {
-            TransportKind::Timeout
-        } else if error.is_connect() {
-            TransportKind::Connect
-        } else {
-            TransportKind::Other
-        };
         Self::Transport {
-            kind,
+            kind: TransportKind::of(&error),
             source: error.without_url(),
         }
     }
@@ -206,14 +199,7 @@ impl VerifyError {
     }
 }
 
-/// Replaces any copy of the secret, should a server echo it.
-pub(crate) fn scrub(text: &str, secret: &str) -> String {
-    if secret.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(secret, "[redacted]")
-    }
-}
+pub(crate) use crate::outbound::scrub;
 
 #[cfg(test)]
 mod tests {
