@@ -27,6 +27,9 @@ pub enum Code {
     InvalidInput,
     /// The e-mail address is not plausible.
     InvalidEmail,
+    /// The address to send codes to (an e-mail address, a number with its
+    /// country code) is not plausible.
+    InvalidAddress,
     /// The country calling code is not 1 to 999.
     InvalidCountryCode,
     /// The phone number is not 4 to 15 digits.
@@ -51,6 +54,10 @@ pub enum Code {
     TooManyTexts,
     /// Too many calls made: paused for a while.
     TooManyCalls,
+    /// Too many e-mails with codes were sent lately.
+    TooManyEmails,
+    /// Too many WhatsApp messages with codes were sent lately.
+    TooManyWhatsapp,
     /// Too many sign-in requests pushed: paused for a while.
     TooManyPushes,
     /// Too many phones registered: paused for a while.
@@ -92,6 +99,10 @@ pub enum Code {
     SmsSent,
     /// A call with a code is on its way.
     CallSent,
+    /// A code is on its way by e-mail.
+    EmailSent,
+    /// A code is on its way by WhatsApp.
+    WhatsappSent,
     /// Nothing was sent: the user's code is in their authenticator app.
     SentToApp,
     /// A phone was registered; it waits for its first code.
@@ -116,6 +127,7 @@ impl Code {
         Self::CrossSite,
         Self::InvalidInput,
         Self::InvalidEmail,
+        Self::InvalidAddress,
         Self::InvalidCountryCode,
         Self::InvalidPhoneNumber,
         Self::PhoneRejected,
@@ -127,6 +139,8 @@ impl Code {
         Self::TooManyCodes,
         Self::TooManyTexts,
         Self::TooManyCalls,
+        Self::TooManyEmails,
+        Self::TooManyWhatsapp,
         Self::TooManyPushes,
         Self::TooManyEnrollments,
         Self::ChannelOff,
@@ -146,6 +160,8 @@ impl Code {
         Self::OnetouchPending,
         Self::SmsSent,
         Self::CallSent,
+        Self::EmailSent,
+        Self::WhatsappSent,
         Self::SentToApp,
         Self::Enrolled,
         Self::Enabled,
@@ -189,6 +205,11 @@ impl Code {
                 "invalid_email",
                 S::BAD_REQUEST,
                 "That e-mail address does not look right.",
+            ),
+            Self::InvalidAddress => (
+                "invalid_address",
+                S::BAD_REQUEST,
+                "That address does not look right.",
             ),
             Self::InvalidCountryCode => (
                 "invalid_country_code",
@@ -244,6 +265,16 @@ impl Code {
                 "too_many_calls",
                 S::TOO_MANY_REQUESTS,
                 "Too many calls were made. Please wait before asking again.",
+            ),
+            Self::TooManyEmails => (
+                "too_many_emails",
+                S::TOO_MANY_REQUESTS,
+                "Too many e-mails were sent. Please wait before asking again.",
+            ),
+            Self::TooManyWhatsapp => (
+                "too_many_whatsapp",
+                S::TOO_MANY_REQUESTS,
+                "Too many WhatsApp messages were sent. Please wait before asking again.",
             ),
             Self::TooManyPushes => (
                 "too_many_pushes",
@@ -328,6 +359,8 @@ impl Code {
             ),
             Self::SmsSent => ("sms_sent", S::OK, "A code is on its way by text message."),
             Self::CallSent => ("call_sent", S::OK, "We are calling you with a code."),
+            Self::EmailSent => ("email_sent", S::OK, "A code is on its way by e-mail."),
+            Self::WhatsappSent => ("whatsapp_sent", S::OK, "A code is on its way by WhatsApp."),
             Self::SentToApp => (
                 "sent_to_app",
                 S::OK,

@@ -209,6 +209,8 @@ pub struct Policy {
     pub(crate) codes: bool,
     pub(crate) sms: ChannelMode,
     pub(crate) call: ChannelMode,
+    pub(crate) email: ChannelMode,
+    pub(crate) whatsapp: ChannelMode,
     pub(crate) onetouch_message: String,
     pub(crate) onetouch_details: Vec<(String, String)>,
     pub(crate) onetouch_ttl: Duration,
@@ -223,6 +225,21 @@ pub struct Policy {
     pub(crate) shared_identities: bool,
 }
 
+impl Policy {
+    /// Whether codes go by `channel`: e-mail and WhatsApp only while code
+    /// entry is on (their codes are typed, there is no app to answer).
+    pub(crate) fn channel(&self, channel: crate::method::Channel) -> ChannelMode {
+        use crate::method::Channel;
+        match channel {
+            Channel::Sms => self.sms,
+            Channel::Call => self.call,
+            Channel::Email if self.codes => self.email,
+            Channel::Whatsapp if self.codes => self.whatsapp,
+            Channel::Email | Channel::Whatsapp => ChannelMode::Off,
+        }
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Self {
@@ -231,6 +248,8 @@ impl Default for Policy {
             codes: true,
             sms: ChannelMode::On,
             call: ChannelMode::On,
+            email: ChannelMode::On,
+            whatsapp: ChannelMode::On,
             onetouch_message: "Sign-in request".into(),
             onetouch_details: Vec::new(),
             onetouch_ttl: Duration::from_secs(120),
@@ -307,6 +326,22 @@ impl PolicyBuilder {
     /// Voice calls: off, on, or forced even for users with the app (default: on).
     pub fn with_call(mut self, mode: ChannelMode) -> Self {
         self.0.call = mode;
+        self
+    }
+
+    /// Codes by e-mail, to factors that are e-mail addresses (Twilio
+    /// Verify): off or on (default: on). Offered only while code entry is
+    /// on.
+    pub fn with_email(mut self, mode: ChannelMode) -> Self {
+        self.0.email = mode;
+        self
+    }
+
+    /// Codes by WhatsApp, to factors that are WhatsApp numbers (Twilio
+    /// Verify): off or on (default: on). Offered only while code entry is
+    /// on.
+    pub fn with_whatsapp(mut self, mode: ChannelMode) -> Self {
+        self.0.whatsapp = mode;
         self
     }
 

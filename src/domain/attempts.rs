@@ -7,7 +7,10 @@ use std::time::{Duration, SystemTime};
 use super::refusal::Send;
 use super::{Refusal, Rules};
 use crate::method::{Ability, Method, ProviderError};
-use crate::store::{Attempt, AttemptKey, AttemptKind, Factor, LockoutRule, UserId};
+use data_encoding::HEXLOWER;
+use sha2::{Digest, Sha256};
+
+use crate::store::{Attempt, AttemptKey, AttemptKind, Factor, LockoutRule, NonceInsert, UserId};
 
 /// A code is 6 to 12 digits: leading zeros are kept, and anything else is
 /// refused without a provider call or a counted failure.
@@ -124,6 +127,12 @@ impl Rules {
                 Err(NotReserved::Failed(refusal)) => return Err(refusal),
             };
             match method.check_code(factor, code).await {
+                Ok(()) if !self.first_use(factor, method, code, now).await? => {
+                    // Accepted moments ago: a replay, refused like a wrong
+                    // code (and counted).
+                    tracing::warn!(user = %user, "tower-authy: a code already used was replayed");
+                    all_expired = false;
+                }
                 Ok(()) => {
                     for key in &keys {
                         self.store.clear_attempts(key).await?;
@@ -152,6 +161,35 @@ impl Rules {
         match left {
             Remaining::Left(remaining) => Err(Refusal::CodeRejected { remaining }),
             Remaining::LockedUntil(until) => Err(Refusal::LockedOut { until }),
+        }
+    }
+
+    /// Whether this is the first time `code` passed for `factor`, where its
+    /// method says the provider would take it again
+    /// ([`Method::replayable_for`]): each accepted code is remembered that
+    /// long (a hash of it, keyed by the factor), atomically, so of two
+    /// requests racing with one code only one passes.
+    async fn first_use(
+        &self,
+        factor: &Factor,
+        method: &dyn Method,
+        code: &str,
+        now: SystemTime,
+    ) -> Result<bool, Refusal> {
+        let Some(window) = method.replayable_for() else {
+            return Ok(true);
+        };
+        let digest = Sha256::new()
+            .chain_update(factor.user_id.as_str())
+            .chain_update([0])
+            .chain_update(factor.id.as_str())
+            .chain_update([0])
+            .chain_update(code)
+            .finalize();
+        let nonce = format!("code:{}", HEXLOWER.encode(&digest));
+        match self.store.insert_nonce(&nonce, now + window, now).await? {
+            NonceInsert::Fresh => Ok(true),
+            NonceInsert::Seen => Ok(false),
         }
     }
 

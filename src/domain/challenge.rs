@@ -8,7 +8,7 @@ use super::refusal::Send;
 use super::{Refusal, Rules};
 use crate::code::Code;
 use crate::config::{ChannelMode, EnrollmentPolicy};
-use crate::method::{Ability, Channel};
+use crate::method::{Ability, Channel, Method};
 use crate::session::SecondFactorMethod;
 use crate::store::{Factor, FactorState, GraceLogin, UserId};
 
@@ -84,6 +84,10 @@ pub(crate) enum Way {
     Sms,
     /// Have a code read out in a call.
     Call,
+    /// Have a code e-mailed.
+    Email,
+    /// Have a code sent by WhatsApp.
+    Whatsapp,
     /// Type one of the backup codes.
     Backup,
 }
@@ -180,17 +184,16 @@ impl Rules {
     pub(crate) fn ways(&self, challenge: &Challenge, push: bool) -> Vec<Way> {
         let policy = &self.policy;
         let can = |ability| self.able(challenge, ability).is_some();
+        let sends = |channel| {
+            policy.channel(channel) != ChannelMode::Off && can(Ability::SendCode(channel))
+        };
         [
             (Way::Onetouch, push),
             (Way::Code, policy.codes && can(Ability::CheckCode)),
-            (
-                Way::Sms,
-                policy.sms != ChannelMode::Off && can(Ability::SendCode(Channel::Sms)),
-            ),
-            (
-                Way::Call,
-                policy.call != ChannelMode::Off && can(Ability::SendCode(Channel::Call)),
-            ),
+            (Way::Sms, sends(Channel::Sms)),
+            (Way::Call, sends(Channel::Call)),
+            (Way::Email, sends(Channel::Email)),
+            (Way::Whatsapp, sends(Channel::Whatsapp)),
             (Way::Backup, can(Ability::RecoveryCode)),
         ]
         .into_iter()
@@ -303,11 +306,7 @@ impl Rules {
         passed: bool,
         now: SystemTime,
     ) -> Result<Code, Refusal> {
-        let mode = match channel {
-            Channel::Sms => self.policy.sms,
-            Channel::Call => self.policy.call,
-        };
-        if mode == ChannelMode::Off {
+        if self.policy.channel(channel) == ChannelMode::Off {
             return Err(Refusal::ChannelOff);
         }
         let challenge = self.challenge(user).await?;
@@ -316,24 +315,40 @@ impl Rules {
                 "the second factor is already done".into(),
             ));
         }
-        let what = match channel {
-            Channel::Sms => Send::Text,
-            Channel::Call => Send::Call,
-        };
         let factor = self
             .able(&challenge, Ability::SendCode(channel))
             .ok_or(Refusal::ChannelOff)?;
         let method = self.methods.of(factor.kind).ok_or(Refusal::ChannelOff)?;
-        self.reserve_send(user, factor.identity.as_deref(), what, now)
+        self.send_to(method, factor, channel, now).await
+    }
+
+    /// Sends a code to `factor` by `channel`, counted against the send
+    /// limit of its user and identity first; the answer is the notice.
+    pub(crate) async fn send_to(
+        &self,
+        method: &dyn Method,
+        factor: &Factor,
+        channel: Channel,
+        now: SystemTime,
+    ) -> Result<Code, Refusal> {
+        let what = match channel {
+            Channel::Sms => Send::Text,
+            Channel::Call => Send::Call,
+            Channel::Email => Send::Email,
+            Channel::Whatsapp => Send::Whatsapp,
+        };
+        self.reserve_send(&factor.user_id, factor.identity.as_deref(), what, now)
             .await?;
-        // The user asked for this SMS or call: it is sent even when they
-        // have the Authy app (Authy skips it without `force`, and the user
-        // would wait for a message that never comes).
+        // The user asked for this message: it is sent even when they have
+        // the Authy app (Authy skips it without `force`, and the user would
+        // wait for a message that never comes).
         let sent = method.send_code(factor, channel, true).await?;
         Ok(match (sent.ignored, channel) {
             (true, _) => Code::SentToApp,
             (false, Channel::Sms) => Code::SmsSent,
             (false, Channel::Call) => Code::CallSent,
+            (false, Channel::Email) => Code::EmailSent,
+            (false, Channel::Whatsapp) => Code::WhatsappSent,
         })
     }
 }

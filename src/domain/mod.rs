@@ -38,7 +38,7 @@ pub(crate) use refusal::Refusal;
 pub(crate) use report::{NotRecorded, Report, Reported, record as record_report};
 pub(crate) use requester::Requester;
 pub(crate) use sign_out::is_signed_out;
-pub(crate) use totp::TotpSetup;
+pub(crate) use totp::{AppSecret, TotpSetup};
 
 /// What the rules act on: the store, the methods (one per factor kind)
 /// and the policy.

@@ -13,6 +13,8 @@ use crate::store::StoreError;
 pub(crate) enum Send {
     Text,
     Call,
+    Email,
+    Whatsapp,
     Push,
 }
 
@@ -21,6 +23,8 @@ impl Send {
         match self {
             Self::Text => "text messages",
             Self::Call => "calls",
+            Self::Email => "e-mails",
+            Self::Whatsapp => "WhatsApp messages",
             Self::Push => "sign-in requests",
         }
     }
@@ -95,6 +99,8 @@ impl Refusal {
             Self::TooManySends { what, .. } => match what {
                 Send::Text => Code::TooManyTexts,
                 Send::Call => Code::TooManyCalls,
+                Send::Email => Code::TooManyEmails,
+                Send::Whatsapp => Code::TooManyWhatsapp,
                 Send::Push => Code::TooManyPushes,
             },
             Self::ChannelOff => Code::ChannelOff,

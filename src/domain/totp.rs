@@ -1,10 +1,14 @@
-//! Adding an authenticator app: who may, what a new one looks like, and
+//! Adding an authenticator app (local, or one whose seed a provider keeps)
+//! or an address that gets codes: who may, what a new one looks like, and
 //! confirming it with its first code.
 
 use std::time::SystemTime;
 
 use super::{Refusal, Rules, is_stale};
+use crate::code::Code;
+use crate::config::ChannelMode;
 use crate::method::totp::{SEED_LEN, context};
+use crate::method::{Ability, AppBinding, ProviderError};
 use crate::session::SecondFactorMethod;
 use crate::store::{Factor, FactorId, FactorKind, IdentityUse, StoreError, UserId};
 
@@ -14,11 +18,20 @@ const DEFAULT_LABEL: &str = "Authenticator app";
 /// The longest label, in characters.
 const MAX_LABEL: usize = 64;
 
-/// A new authenticator-app factor, pending, and its seed: the one time the
-/// seed is seen in the clear (to show it to the user). `Debug` hides it.
+/// A new authenticator-app factor, pending, and its secret: the one time
+/// the secret is seen in the clear (to show it to the user). `Debug` hides
+/// it.
 pub(crate) struct TotpSetup {
     pub(crate) factor: Factor,
-    pub(crate) seed: Vec<u8>,
+    pub(crate) secret: AppSecret,
+}
+
+/// What the user types in or scans.
+pub(crate) enum AppSecret {
+    /// A local app's seed (the page encodes it and builds the URI).
+    Seed(Vec<u8>),
+    /// A provider's app, as the provider bound it.
+    Bound(AppBinding),
 }
 
 impl std::fmt::Debug for TotpSetup {
@@ -29,11 +42,11 @@ impl std::fmt::Debug for TotpSetup {
     }
 }
 
-/// A label as the user typed it, trimmed; empty gives the default.
-fn label(typed: &str) -> Result<String, Refusal> {
+/// A label as the user typed it, trimmed; empty gives `default`.
+fn label(typed: &str, default: &str) -> Result<String, Refusal> {
     let typed = typed.trim();
     if typed.is_empty() {
-        return Ok(DEFAULT_LABEL.to_owned());
+        return Ok(default.to_owned());
     }
     if typed.chars().count() > MAX_LABEL || typed.chars().any(char::is_control) {
         return Err(Refusal::InvalidInput(format!(
@@ -49,24 +62,159 @@ impl Rules {
     /// yet), as [`may_add`](Self::may_add) allows: with two-factor sign-in
     /// on, only just after a checked factor. Counted like a phone
     /// enrollment. An earlier setup never confirmed is replaced.
+    ///
+    /// `kind` picks the app: [`FactorKind::Totp`] (local, its seed sealed
+    /// here) or a provider's that can [`Ability::EnrollApp`] (a Verify
+    /// TOTP factor); `None` takes the local one if it is on, else the
+    /// first provider's.
     pub(crate) async fn start_totp(
         &self,
         user: &UserId,
+        kind: Option<FactorKind>,
         label_typed: &str,
         passed: Option<(SecondFactorMethod, SystemTime)>,
         now: SystemTime,
     ) -> Result<TotpSetup, Refusal> {
-        let sealer = self.sealer.as_ref().ok_or(Refusal::ChannelOff)?;
-        if self.methods.of(FactorKind::Totp).is_none() {
+        let kind = match kind {
+            Some(kind) => kind,
+            None if self.offers_authenticator_apps() => FactorKind::Totp,
+            None => self
+                .methods
+                .kinds_that_can(Ability::EnrollApp)
+                .next()
+                .ok_or(Refusal::ChannelOff)?,
+        };
+        let local = kind == FactorKind::Totp;
+        if local && !self.offers_authenticator_apps()
+            || !local && !self.methods.can(kind, Ability::EnrollApp)
+        {
             return Err(Refusal::ChannelOff);
         }
-        let label = label(label_typed)?;
+        let label = label(label_typed, DEFAULT_LABEL)?;
         let factors = self.store.factors(user).await?;
         self.may_add(&factors, passed, now)?;
         self.reserve_enrollment(user, now).await?;
+        self.drop_unconfirmed(user, &factors, kind).await?;
+        let (factor, secret) = match self.sealer.as_ref().filter(|_| local) {
+            Some(sealer) => {
+                let seed: [u8; SEED_LEN] = rand::random();
+                let mut factor = Factor::pending(user.clone(), kind, label, "", now);
+                factor.secret = Some(sealer.seal(&seed, &context(&factor)));
+                (factor, AppSecret::Seed(seed.to_vec()))
+            }
+            None => {
+                let method = self.methods.of(kind).ok_or(Refusal::ChannelOff)?;
+                let (factor, binding) = method.start_app(user, &label, now).await?;
+                (factor, AppSecret::Bound(binding))
+            }
+        };
+        self.insert_new(&factor, IdentityUse::Exclusive).await?;
+        tracing::info!(user = %user, %kind, "tower-authy: authenticator app started; awaiting its first code");
+        Ok(TotpSetup { factor, secret })
+    }
+
+    /// Registers an address the user typed (an e-mail address, a WhatsApp
+    /// or voice-only number) as a factor of `kind`, pending, and sends its
+    /// first code, counted against the send limit. Who may is as for an
+    /// authenticator app; an earlier one of that kind never confirmed is
+    /// replaced. Should the code not go out, the factor goes again.
+    pub(crate) async fn start_contact(
+        &self,
+        user: &UserId,
+        kind: FactorKind,
+        address: &str,
+        label_typed: &str,
+        passed: Option<(SecondFactorMethod, SystemTime)>,
+        now: SystemTime,
+    ) -> Result<(Factor, Code), Refusal> {
+        let method = self
+            .methods
+            .of(kind)
+            .filter(|method| method.abilities().contains(&Ability::EnrollContact))
+            .ok_or(Refusal::ChannelOff)?;
+        let channel = method
+            .abilities()
+            .iter()
+            .find_map(|ability| match ability {
+                Ability::SendCode(channel) => Some(*channel),
+                _ => None,
+            })
+            .filter(|channel| self.policy.channel(*channel) != ChannelMode::Off)
+            .ok_or(Refusal::ChannelOff)?;
+        let label = label(label_typed, "")?;
+        if address.trim().is_empty() {
+            return Err(Refusal::InvalidInput(
+                "type the address to send codes to".into(),
+            ));
+        }
+        let factors = self.store.factors(user).await?;
+        self.may_add(&factors, passed, now)?;
+        self.reserve_enrollment(user, now).await?;
+        let factor = method
+            .enroll_contact(user, address, &label, now)
+            .await
+            .map_err(|error| match error {
+                ProviderError::InvalidInput(message) => Refusal::InvalidField {
+                    code: Code::InvalidAddress,
+                    message,
+                },
+                other => other.into(),
+            })?;
+        self.drop_unconfirmed(user, &factors, kind).await?;
+        self.insert_new(&factor, self.identity_use()).await?;
+        match self.send_to(method, &factor, channel, now).await {
+            Ok(sent) => {
+                tracing::info!(user = %user, %kind, "tower-authy: address added; awaiting its first code");
+                Ok((factor, sent))
+            }
+            Err(refusal) => {
+                // Nothing to confirm with: the factor goes (nothing stays).
+                match self.store.remove_factor(user, &factor.id).await {
+                    Ok(_) => {}
+                    Err(error) if error.is_not_found() => {}
+                    Err(error) => return Err(error.into()),
+                }
+                Err(refusal)
+            }
+        }
+    }
+
+    /// The kinds of address a user may add here (`POST /2fa/contact`):
+    /// those whose method registers one and whose channel the policy allows.
+    pub(crate) fn contact_kinds(&self) -> Vec<FactorKind> {
+        self.methods
+            .kinds_that_can(Ability::EnrollContact)
+            .filter(|kind| {
+                self.methods.of(*kind).is_some_and(|method| {
+                    method.abilities().iter().any(|ability| {
+                        matches!(ability, Ability::SendCode(channel)
+                            if self.policy.channel(*channel) != ChannelMode::Off)
+                    })
+                })
+            })
+            .collect()
+    }
+
+    /// The kinds of provider authenticator app a user may add here (a
+    /// Verify TOTP factor), besides the local one.
+    pub(crate) fn provider_app_kinds(&self) -> Vec<FactorKind> {
+        if !self.policy.codes {
+            return Vec::new();
+        }
+        self.methods.kinds_that_can(Ability::EnrollApp).collect()
+    }
+
+    /// Removes the user's factors of `kind` never confirmed (a setup begun
+    /// again replaces the last).
+    async fn drop_unconfirmed(
+        &self,
+        user: &UserId,
+        factors: &[Factor],
+        kind: FactorKind,
+    ) -> Result<(), Refusal> {
         for unconfirmed in factors
             .iter()
-            .filter(|factor| factor.kind == FactorKind::Totp && !factor.is_active())
+            .filter(|factor| factor.kind == kind && !factor.is_active())
         {
             match self.store.remove_factor(user, &unconfirmed.id).await {
                 Ok(_) => {}
@@ -74,32 +222,28 @@ impl Rules {
                 Err(error) => return Err(error.into()),
             }
         }
-        let seed: [u8; SEED_LEN] = rand::random();
-        let mut factor = Factor::pending(user.clone(), FactorKind::Totp, label, "", now);
-        factor.secret = Some(sealer.seal(&seed, &context(&factor)));
-        match self
-            .store
-            .insert_factor(&factor, IdentityUse::Exclusive)
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(Refusal::ChangedMeanwhile),
-            Err(error) => return Err(error.into()),
-        }
-        tracing::info!(user = %user, "tower-authy: authenticator app started; awaiting its first code");
-        Ok(TotpSetup {
-            factor,
-            seed: seed.to_vec(),
-        })
+        Ok(())
     }
 
-    /// Confirms the user's pending authenticator app `id` with its first
-    /// code, checked (and counted) like any code, for a session that passed
-    /// as `passed`: who may add a factor is asked again here (two-factor
-    /// sign-in may have come on since the setup began), and a setup older
-    /// than `pending_ttl` is void. The answer is the factor, now active, and
-    /// the new security generation if this turned two-factor sign-in on.
-    pub(crate) async fn confirm_totp(
+    /// Stores a new factor; its identity held by another account is a
+    /// refusal, as is a conflicting write.
+    async fn insert_new(&self, factor: &Factor, identity: IdentityUse) -> Result<(), Refusal> {
+        match self.store.insert_factor(factor, identity).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::IdentityInUse) => Err(Refusal::IdentityInUse),
+            Err(StoreError::Conflict(_)) => Err(Refusal::ChangedMeanwhile),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Confirms the user's pending factor `id` (an authenticator app, an
+    /// address) with its first code, checked (and counted) like any code,
+    /// for a session that passed as `passed`: who may add a factor is asked
+    /// again here (two-factor sign-in may have come on since the setup
+    /// began), and a setup older than `pending_ttl` is void. The answer is
+    /// the factor, now active, and the new security generation if this
+    /// turned two-factor sign-in on.
+    pub(crate) async fn confirm_added(
         &self,
         user: &UserId,
         id: &str,
@@ -110,12 +254,12 @@ impl Rules {
         let factors = self.store.factors(user).await?;
         let pending = factors
             .iter()
-            .find(|factor| factor.kind == FactorKind::Totp && factor.id == FactorId::new(id))
+            .find(|factor| factor.id == FactorId::new(id) && factor.kind.turns_on_two_factor())
             .cloned()
             .ok_or(Refusal::UnknownFactor)?;
         if pending.is_active() {
             return Err(Refusal::InvalidInput(
-                "that authenticator app is confirmed already".into(),
+                "that factor is confirmed already".into(),
             ));
         }
         if is_stale(pending.created_at, now, self.policy.pending_ttl) {
@@ -127,7 +271,7 @@ impl Rules {
         self.check_code(std::slice::from_ref(&pending), code, now)
             .await?;
         let turned_on = self.used(&pending, now).await?;
-        tracing::info!(user = %user, "tower-authy: authenticator app confirmed");
+        tracing::info!(user = %user, kind = %pending.kind, "tower-authy: factor confirmed");
         Ok((pending.activated(), turned_on))
     }
 }
@@ -138,10 +282,10 @@ mod tests {
 
     #[test]
     fn labels_are_one_short_line() {
-        assert_eq!(label("  ").unwrap(), DEFAULT_LABEL);
-        assert_eq!(label(" Work phone ").unwrap(), "Work phone");
-        assert!(label("a\nb").is_err());
-        assert!(label(&"x".repeat(65)).is_err());
-        assert!(label(&"é".repeat(64)).is_ok());
+        assert_eq!(label("  ", DEFAULT_LABEL).unwrap(), DEFAULT_LABEL);
+        assert_eq!(label(" Work phone ", "").unwrap(), "Work phone");
+        assert!(label("a\nb", "").is_err());
+        assert!(label(&"x".repeat(65), "").is_err());
+        assert!(label(&"é".repeat(64), "").is_ok());
     }
 }

@@ -114,6 +114,7 @@ impl Method for Client {
         let sent = match channel {
             Channel::Sms => self.tokens().sms(id, &options).await?,
             Channel::Call => self.tokens().call(id, &options).await?,
+            _ => return Err(super::cannot("send a code that way")),
         };
         Ok(CodeSent {
             ignored: sent.ignored,

@@ -37,6 +37,10 @@ pub enum Channel {
     Sms,
     /// A voice call that reads the code.
     Call,
+    /// An e-mail.
+    Email,
+    /// A WhatsApp message.
+    Whatsapp,
 }
 
 impl fmt::Display for Channel {
@@ -46,11 +50,13 @@ impl fmt::Display for Channel {
 }
 
 impl Channel {
-    /// `sms` or `call`.
+    /// `sms`, `call`, `email` or `whatsapp`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Sms => "sms",
             Self::Call => "call",
+            Self::Email => "email",
+            Self::Whatsapp => "whatsapp",
         }
     }
 }
@@ -203,6 +209,33 @@ pub enum ProviderError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// A new authenticator app as its provider made it: what the user types
+/// in or scans, shown once. `Debug` hides both.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppBinding {
+    /// The seed, RFC 4648 base32, for typing in.
+    pub secret: String,
+    /// The `otpauth://` URI apps scan.
+    pub uri: String,
+}
+
+impl AppBinding {
+    /// A binding of this secret and URI.
+    pub fn new(secret: impl Into<String>, uri: impl Into<String>) -> Self {
+        Self {
+            secret: secret.into(),
+            uri: uri.into(),
+        }
+    }
+}
+
+impl fmt::Debug for AppBinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppBinding").finish_non_exhaustive()
+    }
+}
+
 /// What a [`Method`] can do; the challenge offers the ways these allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -231,6 +264,14 @@ pub enum Ability {
     /// ([`TwoFactor::pair_device`](crate::TwoFactor::pair_device)):
     /// [`Method::register_device`].
     RegisterDevice,
+    /// Registers an address the user types (an e-mail address, a WhatsApp
+    /// or voice-only number) as a new factor, confirmed with the first code
+    /// sent to it (`POST /2fa/contact`): [`Method::enroll_contact`].
+    EnrollContact,
+    /// Starts an authenticator app whose seed the provider keeps (a Twilio
+    /// Verify TOTP factor), confirmed with its first code (`POST /2fa/totp`
+    /// with its `kind`): [`Method::start_app`].
+    EnrollApp,
 }
 
 /// How strong a kind of factor is, strongest first (design.md, "The
@@ -312,6 +353,34 @@ pub trait Method: Send + Sync + fmt::Debug {
         Err(cannot("pair a device"))
     }
 
+    /// Registers `address` (an e-mail address, or a phone number in E.164
+    /// form) as `user`'s new factor of this kind, pending until the first
+    /// code sent to it is checked. `label` is the user's name for it, or
+    /// empty.
+    async fn enroll_contact(
+        &self,
+        user: &UserId,
+        address: &str,
+        label: &str,
+        now: std::time::SystemTime,
+    ) -> Result<Factor, ProviderError> {
+        let _ = (user, address, label, now);
+        Err(cannot("register an address"))
+    }
+
+    /// Starts an authenticator app for `user` at the provider, named
+    /// `label`: the new factor, pending until [`check_code`](Self::check_code)
+    /// accepts its first code, and what the user scans.
+    async fn start_app(
+        &self,
+        user: &UserId,
+        label: &str,
+        now: std::time::SystemTime,
+    ) -> Result<(Factor, AppBinding), ProviderError> {
+        let _ = (user, label, now);
+        Err(cannot("start an authenticator app"))
+    }
+
     /// Sends a code by `channel`. With `force`, it is sent even where the
     /// provider would rather not (Authy skips users who have its app).
     async fn send_code(
@@ -325,10 +394,21 @@ pub trait Method: Send + Sync + fmt::Debug {
     }
 
     /// Checks a code the user typed. `Ok` only for a valid code; a wrong one
-    /// is [`ProviderError::CodeRejected`].
+    /// is [`ProviderError::CodeRejected`]. For a pending factor this is its
+    /// confirmation (a provider that confirms apart, like a Verify TOTP
+    /// factor, does so here).
     async fn check_code(&self, factor: &Factor, code: &str) -> Result<(), ProviderError> {
         let _ = (factor, code);
         Err(cannot("check a code"))
+    }
+
+    /// How long a code this method accepted stays acceptable at the
+    /// provider when the provider does not refuse it a second time (a TOTP
+    /// code within its skew, at Twilio Verify): the rules then remember
+    /// each accepted code of a factor that long and refuse it again. The
+    /// default, `None`: the method refuses replays itself.
+    fn replayable_for(&self) -> Option<Duration> {
+        None
     }
 
     /// Whether a push can reach this factor now (Authy: the user has its

@@ -106,6 +106,8 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
     let codes = ways.contains(&Way::Code);
     let sms = ways.contains(&Way::Sms);
     let call = ways.contains(&Way::Call);
+    let email = ways.contains(&Way::Email);
+    let whatsapp = ways.contains(&Way::Whatsapp);
     let backup = ways.contains(&Way::Backup);
     let backup_left = backup_codes_left(challenge.factors());
     // A phone never confirmed is not yet a factor: the user may go on
@@ -118,7 +120,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
             StatusCode::OK,
             json!({
                 "status": "challenge",
-                "channels": {"onetouch": push, "code": codes, "sms": sms, "call": call},
+                "channels": {"onetouch": push, "code": codes, "sms": sms, "call": call, "email": email, "whatsapp": whatsapp},
                 "autostart": autostart,
                 "ways": ways,
                 "backup_codes_left": backup_left,
@@ -142,6 +144,8 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "codes": codes,
                 "sms": sms,
                 "call": call,
+                "email": email,
+                "whatsapp": whatsapp,
                 "ways": ways,
                 "backup": backup,
                 "backup_codes_left": backup_left,
@@ -219,6 +223,16 @@ pub(crate) async fn sms(Post(ctx, _): Post<Empty>) -> Response {
 /// `POST /2fa/call`.
 pub(crate) async fn call(Post(ctx, _): Post<Empty>) -> Response {
     send(ctx, Channel::Call).await
+}
+
+/// `POST /2fa/email`.
+pub(crate) async fn email(Post(ctx, _): Post<Empty>) -> Response {
+    send(ctx, Channel::Email).await
+}
+
+/// `POST /2fa/whatsapp`.
+pub(crate) async fn whatsapp(Post(ctx, _): Post<Empty>) -> Response {
+    send(ctx, Channel::Whatsapp).await
 }
 
 async fn send(ctx: Ctx, channel: Channel) -> Response {

@@ -41,7 +41,7 @@ use crate::config::ChannelMode;
 use crate::domain::{Refusal, Replace, backup_codes_left, validate};
 use crate::negotiate::Format;
 use crate::session::{self, SecondFactorMethod, from_unix};
-use crate::store::Factor;
+use crate::store::{Factor, FactorKind};
 use crate::ui::Template;
 
 /// Where the enrollment page stands, as its template's `step`.
@@ -130,11 +130,33 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
     } else {
         Vec::new()
     };
+    let contacts: Vec<_> = rules
+        .contact_kinds()
+        .into_iter()
+        .map(|kind| json!({"kind": kind.as_str(), "name": contact_name(kind)}))
+        .collect();
+    let provider_apps: Vec<_> = rules
+        .provider_app_kinds()
+        .into_iter()
+        .map(|kind| kind.as_str())
+        .collect();
     let offers = json!({
         "phones": rules.registers_phones(),
         "authenticator_apps": rules.offers_authenticator_apps(),
+        "provider_apps": provider_apps,
+        "contacts": contacts,
         "backup_codes": rules.offers_backup_codes(),
     });
+    // Added and waiting for their first code (not the phone, which has its
+    // own confirm step): each can be confirmed from here.
+    let phone_id = enrollment.as_ref().map(|e| e.id.clone());
+    let awaiting: Vec<_> = all
+        .iter()
+        .filter(|f| {
+            !f.is_active() && f.kind.turns_on_two_factor() && Some(&f.id) != phone_id.as_ref()
+        })
+        .map(view::choice)
+        .collect();
     let codes_left = passed.then(|| backup_codes_left(&all));
     Ok(match ctx.format {
         Format::Json => {
@@ -156,6 +178,7 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
                 Step::Enroll => {}
             }
             body["offers"] = offers;
+            body["awaiting"] = json!(awaiting);
             reply::json(StatusCode::OK, body)
         }
         Format::Html => reply::page(
@@ -175,6 +198,7 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
                 "can_replace": can_replace,
                 "factors": factors,
                 "offers": offers,
+                "awaiting": awaiting,
                 "backup_codes_left": codes_left,
                 "return_path": shared.return_path,
                 "email": refill.email,
@@ -189,6 +213,16 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
             }),
         ),
     })
+}
+
+/// How the settings page names a kind of address.
+fn contact_name(kind: FactorKind) -> &'static str {
+    match kind {
+        FactorKind::VerifyEmail => "E-mail",
+        FactorKind::VerifyWhatsapp => "WhatsApp",
+        FactorKind::VerifyCall => "Voice calls",
+        _ => "Messages",
+    }
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

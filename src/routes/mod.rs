@@ -11,7 +11,7 @@
 //! | `forms` | reading form and JSON fields the same way |
 //! | `complete` | marking the session passed and saying where to go |
 //! | `view` | what pages and JSON show of a stored record |
-//! | `challenge`, `enroll`, `factors`, `onetouch`, `device` | the handlers |
+//! | `challenge`, `enroll`, `factors`, `totp`, `contact`, `confirm`, `backup`, `onetouch`, `device` | the handlers |
 //! | `next` | same-origin `next` paths |
 
 use std::sync::Arc;
@@ -25,6 +25,8 @@ use crate::two_factor::Shared;
 mod backup;
 mod challenge;
 mod complete;
+mod confirm;
+mod contact;
 mod context;
 mod device;
 mod enroll;
@@ -53,10 +55,16 @@ impl TwoFactor {
     /// | POST | `/2fa/devices/forget` | voids every device the user had remembered |
     /// | GET | `/2fa/factors` | the user's factors: `{"factors": [{"id", "kind", "label", "state", "created_at", "last_used_at", "ending"}], "backup_codes_left"}` (a browser goes to the settings page) |
     /// | POST | `/2fa/factors/{id}/remove` | removes a factor: needs `confirm=true` and a current `token`, like `/2fa/disable` |
+    /// | POST | `/2fa/factors/{id}/confirm` | `code`: confirms a factor added pending (an address, an authenticator app) |
+    /// | POST | `/2fa/totp` | starts an authenticator app (`label`; `kind`: `totp`, the default when on, or `verify_totp`): its secret, URI and QR code, once |
+    /// | POST | `/2fa/totp/confirm` | `factor_id`, `code`: confirms it |
+    /// | POST | `/2fa/contact` | `kind` (`verify_email`, `verify_whatsapp`, `verify_call`), `address`, `label`: adds an address, pending, and sends its first code |
+    /// | POST | `/2fa/email`, `/2fa/whatsapp` | during the challenge: sends a code to the user's e-mail or WhatsApp factor, like `/2fa/sms` |
     /// | POST | `/2fa/skip` | goes on without a phone registered but never confirmed (not yet a factor): as not required under opt-in, or as a grace login |
     ///
-    /// `/2fa/disable`, `/2fa/devices/forget` and `/2fa/skip` are additions to the route
-    /// table of the design.
+    /// `/2fa/disable`, `/2fa/devices/forget`, `/2fa/skip`, `/2fa/contact`,
+    /// `/2fa/factors/{id}/confirm`, `/2fa/email` and `/2fa/whatsapp` are
+    /// additions to the route table of the design.
     ///
     /// OneTouch: `POST {prefix}/onetouch` pushes an approval request bound
     /// to the session; `GET {prefix}/status?wait=SECONDS` long-polls its
@@ -81,6 +89,8 @@ fn handlers() -> Vec<(&'static str, MethodRouter<Arc<Shared>>)> {
         ("/token", post(challenge::token)),
         ("/sms", post(challenge::sms)),
         ("/call", post(challenge::call)),
+        ("/email", post(challenge::email)),
+        ("/whatsapp", post(challenge::whatsapp)),
         ("/skip", post(challenge::skip)),
         ("/onetouch", post(onetouch::start)),
         ("/status", get(onetouch::status)),
@@ -91,8 +101,10 @@ fn handlers() -> Vec<(&'static str, MethodRouter<Arc<Shared>>)> {
         ("/devices/forget", post(device::forget)),
         ("/factors", get(factors::list)),
         ("/factors/{id}/remove", post(factors::remove)),
+        ("/factors/{id}/confirm", post(confirm::factor)),
         ("/totp", post(totp::start)),
-        ("/totp/confirm", post(totp::confirm)),
+        ("/totp/confirm", post(confirm::totp)),
+        ("/contact", post(contact::start)),
         ("/backup-codes", post(backup::renew)),
         ("/backup", post(backup::use_code)),
     ]

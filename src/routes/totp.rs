@@ -1,7 +1,9 @@
 //! Authenticator apps: `POST {prefix}/totp` starts one and shows its secret
 //! (the only answer that ever carries it: base32 to type in, the
-//! `otpauth://` URI, a QR code); `POST {prefix}/totp/confirm` confirms it
-//! with its first code.
+//! `otpauth://` URI, a QR code). Its optional `kind` picks whose: `totp`
+//! (local) or a provider's (`verify_totp`); by default the local one when
+//! it is on. `POST {prefix}/totp/confirm` confirms it with its first code
+//! (`confirm.rs`).
 
 use std::time::SystemTime;
 
@@ -14,14 +16,13 @@ use qrcode::render::svg;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::complete::{self, finish};
 use super::context::{Ctx, Post};
 use super::forms::text;
 use super::reply;
-use crate::code::Code;
-use crate::domain::{Refusal, TotpSetup};
+use crate::domain::{AppSecret, Refusal, TotpSetup};
 use crate::negotiate::Format;
-use crate::session::{self, SecondFactorMethod, from_unix};
+use crate::session::from_unix;
+use crate::store::FactorKind;
 use crate::ui::Template;
 
 /// The issuer apps show above the code when the policy names no app.
@@ -71,6 +72,9 @@ pub(crate) struct StartForm {
     /// The name the user gives the app ("Phone").
     #[serde(default, deserialize_with = "text")]
     label: String,
+    /// `totp`, `verify_totp`, or empty for the default.
+    #[serde(default, deserialize_with = "text")]
+    kind: String,
 }
 
 /// `POST {prefix}/totp`.
@@ -87,18 +91,33 @@ async fn begin(ctx: &Ctx, form: &StartForm) -> Result<Response, Refusal> {
     let rules = &shared.rules;
     let state = ctx.signed_in()?;
     let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
-    let TotpSetup { factor, seed } = rules
-        .start_totp(&state.user_id, &form.label, passed, SystemTime::now())
+    let kind = match form.kind.as_str() {
+        "" => None,
+        typed => Some(
+            typed
+                .parse::<FactorKind>()
+                .map_err(|_| Refusal::InvalidInput("no such kind of authenticator app".into()))?,
+        ),
+    };
+    let TotpSetup { factor, secret } = rules
+        .start_totp(&state.user_id, kind, &form.label, passed, SystemTime::now())
         .await?;
-    let secret = base32(&seed);
-    let issuer = rules.policy.app_name.as_deref().unwrap_or(DEFAULT_ISSUER);
-    let uri = otpauth_uri(issuer, state.user_id.as_str(), &secret);
+    let (secret, uri) = match secret {
+        AppSecret::Seed(seed) => {
+            let secret = base32(&seed);
+            let issuer = rules.policy.app_name.as_deref().unwrap_or(DEFAULT_ISSUER);
+            let uri = otpauth_uri(issuer, state.user_id.as_str(), &secret);
+            (secret, uri)
+        }
+        AppSecret::Bound(binding) => (binding.secret, binding.uri),
+    };
     let svg = qr_svg(&uri)?;
     Ok(match ctx.format {
         Format::Json => reply::json(
             StatusCode::CREATED,
             json!({
                 "factor_id": factor.id,
+                "kind": factor.kind.as_str(),
                 "secret": secret,
                 "otpauth_uri": uri,
                 "qr_svg": svg,
@@ -122,68 +141,6 @@ async fn begin(ctx: &Ctx, form: &StartForm) -> Result<Response, Refusal> {
             )
         }
     })
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct ConfirmForm {
-    #[serde(default, deserialize_with = "text")]
-    factor_id: String,
-    #[serde(default, deserialize_with = "text")]
-    code: String,
-}
-
-/// `POST {prefix}/totp/confirm`.
-pub(crate) async fn confirm(Post(mut ctx, form): Post<ConfirmForm>) -> Response {
-    let page = ctx.shared.settings_page();
-    match confirmed(&mut ctx, &form).await {
-        Ok(response) => response,
-        Err(refusal) => reply::refuse(ctx.format, &page, &refusal),
-    }
-}
-
-async fn confirmed(ctx: &mut Ctx, form: &ConfirmForm) -> Result<Response, Refusal> {
-    let shared = ctx.shared.clone();
-    let rules = &shared.rules;
-    let state = ctx.signed_in()?;
-    let user = state.user_id.clone();
-    let already_passed = state.passed.is_some();
-    let now = SystemTime::now();
-    let generation = rules.generation(&user).await?;
-    let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
-    let (_, turned_on) = rules
-        .confirm_totp(&user, &form.factor_id, &form.code, passed, now)
-        .await?;
-    let generation = turned_on.unwrap_or(generation);
-    let response = if already_passed {
-        // The code just checked is the session's second factor from now on.
-        ctx.writable().await?;
-        if !session::complete(&ctx.session, SecondFactorMethod::Code, now, generation).await? {
-            return Err(Refusal::LoginRequired);
-        }
-        reply::notice(
-            ctx.format,
-            &shared.settings_page(),
-            Code::Enabled,
-            json!({}),
-        )
-    } else {
-        // The first factor, just proved: the session passes with it.
-        finish(ctx, SecondFactorMethod::Code, generation).await?
-    };
-    // A first factor comes with backup codes, shown once, right now.
-    let Some(codes) = rules.first_backup_codes(&user, now).await? else {
-        return Ok(response);
-    };
-    let state = ctx.signed_in()?;
-    let (body, next) = if already_passed {
-        (json!({"notice": Code::Enabled}), shared.settings_page())
-    } else {
-        let next = state.next.clone().unwrap_or_else(|| "/".into());
-        (complete::body(state, SecondFactorMethod::Code), next)
-    };
-    Ok(complete::backup_codes(
-        &shared, ctx.format, body, &codes, &next,
-    ))
 }
 
 #[cfg(test)]

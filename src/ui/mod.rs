@@ -28,16 +28,19 @@ pub(crate) enum Template {
     Totp,
     /// A new set of backup codes, shown once.
     BackupCodes,
+    /// `POST {prefix}/contact`: the code sent to a new address, asked for.
+    Contact,
 }
 
 impl Template {
-    pub(crate) const ALL: [Self; 6] = [
+    pub(crate) const ALL: [Self; 7] = [
         Self::Base,
         Self::Challenge,
         Self::Enroll,
         Self::Message,
         Self::Totp,
         Self::BackupCodes,
+        Self::Contact,
     ];
 
     /// The name the builder knows it by.
@@ -49,6 +52,7 @@ impl Template {
             Self::Message => "message.html",
             Self::Totp => "totp.html",
             Self::BackupCodes => "backup_codes.html",
+            Self::Contact => "contact.html",
         }
     }
 
@@ -60,6 +64,7 @@ impl Template {
             Self::Message => include_str!("templates/message.html"),
             Self::Totp => include_str!("templates/totp.html"),
             Self::BackupCodes => include_str!("templates/backup_codes.html"),
+            Self::Contact => include_str!("templates/contact.html"),
         }
     }
 

@@ -17,12 +17,14 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tower_authy::authy::Client;
 use tower_authy::config::Policy;
+use tower_authy::method::verify::Verify;
 use tower_authy::method::{EnrollmentRequest, Method};
-use tower_authy::simulator::{CallbackMethod, Simulator};
+use tower_authy::simulator::{CallbackMethod, Simulator, VerifySimulator};
 use tower_authy::store::{
     AdminStore, AuthyStore, Factor, FactorState, FactorStore, MemoryStore, SharedStore, StoreError,
     UserId,
 };
+use tower_authy::verify;
 use tower_authy::webhook::Webhook;
 use tower_authy::{TwoFactor, session};
 use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
@@ -50,7 +52,21 @@ pub struct TestApp {
     pub admin: Arc<dyn AdminStore>,
     pub client: Client,
     pub two_factor: TwoFactor,
+    /// The Verify simulator under `/verify`, when Verify is the provider.
+    pub verify: Option<VerifySimulator>,
 }
+
+/// Whose methods the app is built on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Provider {
+    Authy,
+    Verify,
+}
+
+/// The Verify simulator's account.
+pub const VERIFY_ACCOUNT: &str = "AC33333333333333333333333333333333";
+/// Its auth token, which signs its webhooks.
+pub const VERIFY_TOKEN: &str = "appVerifyAuthToken0123456789abcd";
 
 #[derive(Deserialize)]
 struct LoginForm {
@@ -108,6 +124,24 @@ impl TestApp {
         Self::launch(policy, true, store, adjust).await
     }
 
+    /// The app on Twilio Verify (its simulator under `/verify`) instead of
+    /// Authy: with `callbacks`, the simulator's webhooks reach the app's
+    /// `/2fa/verify/callback`; without, the policy must poll.
+    pub async fn start_verify(
+        policy: Policy,
+        callbacks: bool,
+        adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
+    ) -> Self {
+        Self::launch_on(
+            Provider::Verify,
+            policy,
+            callbacks,
+            Arc::new(MemoryStore::new()),
+            adjust,
+        )
+        .await
+    }
+
     /// The app with OneTouch callbacks off: the simulator sends none and the
     /// router has no webhook (for `StatusMode::Polling`).
     pub async fn start_without_callbacks(policy: Policy) -> Self {
@@ -118,6 +152,16 @@ impl TestApp {
     }
 
     async fn launch<S: AuthyStore + AdminStore + 'static>(
+        policy: Policy,
+        callbacks: bool,
+        store: Arc<S>,
+        adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
+    ) -> Self {
+        Self::launch_on(Provider::Authy, policy, callbacks, store, adjust).await
+    }
+
+    async fn launch_on<S: AuthyStore + AdminStore + 'static>(
+        provider: Provider,
         policy: Policy,
         callbacks: bool,
         store: Arc<S>,
@@ -135,11 +179,49 @@ impl TestApp {
             .with_base_url(&format!("{base}/simulator"))
             .build()
             .unwrap();
-        let mut builder = TwoFactor::builder(client.clone(), store.clone()).with_policy(policy);
-        if callbacks {
-            builder = builder
-                .with_webhook(Webhook::builder(sim.api_key().clone()).with_public_url(&callback));
-        }
+        let mut verify = None;
+        let mut builder = match provider {
+            Provider::Authy => {
+                let builder = TwoFactor::builder(client.clone(), store.clone());
+                if callbacks {
+                    builder.with_webhook(
+                        Webhook::builder(sim.api_key().clone()).with_public_url(&callback),
+                    )
+                } else {
+                    builder
+                }
+            }
+            Provider::Verify => {
+                let hook = format!("{base}/2fa/verify/callback");
+                let mut simulator = VerifySimulator::builder()
+                    .with_account(VERIFY_ACCOUNT, VERIFY_TOKEN)
+                    .with_service("App Test")
+                    .with_base_url(format!("{base}/verify"));
+                if callbacks {
+                    simulator = simulator.with_webhook_url(&hook);
+                }
+                let simulator = simulator.build();
+                let verify_client = verify::Client::builder(verify::Credentials::auth_token(
+                    VERIFY_ACCOUNT,
+                    VERIFY_TOKEN,
+                ))
+                .with_base_url(&format!("{base}/verify"))
+                .build()
+                .unwrap();
+                let service = simulator.service_sids()[0].parse().unwrap();
+                let builder =
+                    TwoFactor::builder(Verify::new(verify_client, service), store.clone());
+                verify = Some(simulator);
+                if callbacks {
+                    builder.with_verify_webhook(
+                        verify::VerifyWebhook::builder(VERIFY_TOKEN).with_public_url(&hook),
+                    )
+                } else {
+                    builder
+                }
+            }
+        };
+        builder = builder.with_policy(policy);
         let two_factor = adjust(builder).build().unwrap();
         let protected = Router::new()
             .route(
@@ -153,8 +235,12 @@ impl TestApp {
             .route("/logout", post(logout).with_state(two_factor.clone()))
             .merge(protected)
             .merge(two_factor.router())
-            .nest("/simulator", sim.router())
-            .layer(SessionManagerLayer::new(Sessions::default()).with_secure(false));
+            .nest("/simulator", sim.router());
+        let app = match &verify {
+            Some(simulator) => app.nest("/verify", simulator.router()),
+            None => app,
+        }
+        .layer(SessionManagerLayer::new(Sessions::default()).with_secure(false));
         // With connect info, as an application that wants the requester's
         // address on its pushes serves.
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -166,7 +252,41 @@ impl TestApp {
             store,
             client,
             two_factor,
+            verify,
         }
+    }
+
+    /// The Verify simulator's phone API: `GET phone/api/verify/{path}`.
+    pub async fn verify_phone(&self, path: &str) -> Value {
+        let answer = reqwest::get(self.url(&format!("/verify/phone/api/verify/{path}")))
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.json().await.unwrap()
+    }
+
+    /// `POST phone/api/verify/{path}` on the Verify simulator's phone.
+    pub async fn verify_phone_post(&self, path: &str, form: &[(&str, &str)]) -> Value {
+        let answer = reqwest::Client::new()
+            .post(self.url(&format!("/verify/phone/api/verify/{path}")))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.json().await.unwrap()
+    }
+
+    /// The codes Verify sent to `to`, oldest first.
+    pub async fn verify_codes(&self, to: &str) -> Vec<String> {
+        let query = serde_urlencoded::to_string([("to", to)]).unwrap();
+        self.verify_phone(&format!("messages?{query}"))
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|message| message["code"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -145,13 +145,15 @@ async fn the_challenge_offers_only_what_the_method_can_do() {
     assert_eq!(page["ways"], json!(["code"]), "{page}");
     assert_eq!(
         page["channels"],
-        json!({"onetouch": false, "code": true, "sms": false, "call": false})
+        json!({"onetouch": false, "code": true, "sms": false, "call": false, "email": false, "whatsapp": false})
     );
     assert_eq!(page["factors"][0]["id"], factor.id.as_str());
 
     for (path, what) in [
         ("sms", "a text"),
         ("call", "a call"),
+        ("email", "an e-mail"),
+        ("whatsapp", "a WhatsApp message"),
         ("onetouch", "a push"),
     ] {
         let (status, body) = send(&api, format!("{base}/2fa/{path}"), json!({})).await;

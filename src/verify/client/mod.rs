@@ -90,7 +90,7 @@ pub use sid::{
     AccessTokenSid, AccountSid, ChallengeSid, EntitySid, FactorSid, Identity, ServiceSid,
     VerificationSid, WebhookSid,
 };
-pub use verifications::{StartVerification, Verifications, is_e164};
+pub use verifications::{StartVerification, Verifications, is_e164, is_email};
 
 /// The production API root.
 pub const DEFAULT_BASE_URL: &str = "https://verify.twilio.com";

@@ -58,7 +58,9 @@ pub fn is_e164(to: &str) -> bool {
     })
 }
 
-fn is_email(to: &str) -> bool {
+/// Whether `to` looks like an e-mail address, as Verify takes one: one `@`
+/// with text either side, no spaces, at most 254 bytes.
+pub fn is_email(to: &str) -> bool {
     to.len() <= 254
         && !to.chars().any(|c| c.is_whitespace() || c.is_control())
         && to

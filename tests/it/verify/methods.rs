@@ -17,13 +17,30 @@ use tower_authy::verify::{Identity, VerifyWebhook};
 
 use super::simulator::Sim;
 
+/// The bundle's method for `kind`.
+fn method(sim: &Sim, kind: FactorKind) -> Arc<dyn Method> {
+    let methods = Verify::new(sim.client.clone(), sim.service.clone()).into_methods();
+    let kinds: Vec<_> = methods.iter().map(|m| m.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            FactorKind::VerifySms,
+            FactorKind::VerifyCall,
+            FactorKind::VerifyEmail,
+            FactorKind::VerifyWhatsapp,
+            FactorKind::VerifyTotp,
+            FactorKind::VerifyPush,
+        ],
+        "one method per Verify kind"
+    );
+    methods.into_iter().find(|m| m.kind() == kind).unwrap()
+}
+
 fn methods(sim: &Sim) -> (Arc<dyn Method>, Arc<dyn Method>) {
-    let mut methods = Verify::new(sim.client.clone(), sim.service.clone()).into_methods();
-    let push = methods.pop().unwrap();
-    let phone = methods.pop().unwrap();
-    assert_eq!(phone.kind(), FactorKind::VerifySms);
-    assert_eq!(push.kind(), FactorKind::VerifyPush);
-    (phone, push)
+    (
+        method(sim, FactorKind::VerifySms),
+        method(sim, FactorKind::VerifyPush),
+    )
 }
 
 fn wrong(code: &str) -> &'static str {
@@ -81,6 +98,135 @@ async fn a_phone_is_enrolled_and_its_codes_checked() {
             .await,
         Err(ProviderError::InvalidInput(_))
     ));
+}
+
+/// An e-mail address and a WhatsApp number are factors of their own
+/// kinds: each gets its codes by its one channel only.
+#[tokio::test]
+async fn an_email_and_a_whatsapp_number_get_their_codes() {
+    let sim = Sim::new().await;
+    let email = method(&sim, FactorKind::VerifyEmail);
+    let whatsapp = method(&sim, FactorKind::VerifyWhatsapp);
+    let user = UserId::new("dana");
+    let now = SystemTime::now();
+
+    let factor = email
+        .enroll_contact(&user, " Dana@Example.com ", "", now)
+        .await
+        .unwrap();
+    assert_eq!(factor.kind, FactorKind::VerifyEmail);
+    assert_eq!(factor.provider_ref, "Dana@Example.com");
+    assert_eq!(factor.identity.as_deref(), Some("mailto:dana@example.com"));
+    assert_eq!(factor.label, "E-mail to D…@Example.com");
+    assert!(!factor.is_active());
+    assert!(
+        sim.codes("Dana@Example.com").await.is_empty(),
+        "enrolling sends nothing"
+    );
+    email
+        .send_code(&factor, Channel::Email, false)
+        .await
+        .unwrap();
+    assert!(matches!(
+        email.send_code(&factor, Channel::Sms, false).await,
+        Err(ProviderError::NotPossible(_))
+    ));
+    let sent = sim.phone("messages?to=Dana%40Example.com").await;
+    assert_eq!(sent.as_array().unwrap().len(), 1, "{sent}");
+    assert_eq!(sent[0]["channel"], "email", "{sent}");
+    let code = sent[0]["code"].as_str().unwrap().to_owned();
+    assert!(matches!(
+        email.check_code(&factor, wrong(&code)).await,
+        Err(ProviderError::CodeRejected)
+    ));
+    email.check_code(&factor, &code).await.unwrap();
+
+    let number = whatsapp
+        .enroll_contact(&user, "+44 7700 900456", "My WhatsApp", now)
+        .await
+        .unwrap();
+    assert_eq!(number.provider_ref, "+447700900456");
+    assert_eq!(number.identity.as_deref(), Some("tel:+447700900456"));
+    assert_eq!(number.label, "My WhatsApp");
+    whatsapp
+        .send_code(&number, Channel::Whatsapp, false)
+        .await
+        .unwrap();
+    let sent = sim.phone("messages?to=%2B447700900456").await;
+    assert_eq!(sent[0]["channel"], "whatsapp", "{sent}");
+    whatsapp
+        .check_code(&number, sent[0]["code"].as_str().unwrap())
+        .await
+        .unwrap();
+
+    for (method, bad) in [
+        (&email, "dana"),
+        (&email, "dana @example.com"),
+        (&whatsapp, "07700 900456"),
+        (&whatsapp, "+44 77OO"),
+    ] {
+        assert!(
+            matches!(
+                method.enroll_contact(&user, bad, "", now).await,
+                Err(ProviderError::InvalidInput(_))
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+/// A Verify TOTP factor: made at Verify with its binding, confirmed by its
+/// first code (checked against an independent RFC 6238 computation), then
+/// checked with TOTP challenges.
+#[tokio::test]
+async fn a_verify_totp_factor_is_bound_confirmed_and_checked() {
+    let sim = Sim::new().await;
+    let app = method(&sim, FactorKind::VerifyTotp);
+    assert!(app.abilities().contains(&Ability::EnrollApp));
+    assert!(app.replayable_for().is_some(), "Twilio refuses no replay");
+    let (factor, binding) = app
+        .start_app(&UserId::new("erin"), "Erin's phone", SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(factor.kind, FactorKind::VerifyTotp);
+    assert_eq!(factor.label, "Erin's phone");
+    assert!(!factor.is_active());
+    let (identity, sid) = factor.provider_ref.split_once(':').unwrap();
+    assert_eq!(identity, Identity::for_user("erin").as_str());
+    assert!(sid.starts_with("YF"), "{sid}");
+    assert!(
+        binding.uri.starts_with("otpauth://totp/"),
+        "the URI is there"
+    );
+    assert!(
+        !format!("{binding:?}").contains(&binding.secret),
+        "Debug hides it"
+    );
+
+    let now = crate::common::now();
+    let code = crate::common::app_code(&binding.secret, now);
+    assert!(matches!(
+        app.check_code(&factor, wrong(&code)).await,
+        Err(ProviderError::CodeRejected)
+    ));
+    app.check_code(&factor, &code).await.unwrap();
+    let active = factor.activated();
+    let next = crate::common::app_code(&binding.secret, now + 30);
+    app.check_code(&active, &next).await.unwrap();
+    assert!(matches!(
+        app.check_code(&active, wrong(&next)).await,
+        Err(ProviderError::CodeRejected)
+    ));
+    app.forget(&active).await.unwrap();
+    assert!(
+        matches!(
+            app.check_code(&active, &next).await,
+            Err(ProviderError::InvalidInput(_)
+                | ProviderError::Unavailable(_)
+                | ProviderError::CodeExpired)
+        ),
+        "a forgotten factor checks nothing"
+    );
 }
 
 #[tokio::test]

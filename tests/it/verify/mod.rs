@@ -4,6 +4,7 @@
 mod client_faults;
 mod methods;
 mod official_library;
+mod routes;
 mod signature_vectors;
 pub(super) mod simulator;
 mod webhook;
