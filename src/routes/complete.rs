@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::reply;
+use crate::code::Code;
 use crate::domain::{Refusal, is_stale};
 use crate::negotiate::Format;
 use crate::session::{self, AuthState, SecondFactorMethod, from_unix};
@@ -128,4 +129,43 @@ pub(crate) async fn with_first_codes(
 pub(crate) fn body(state: &AuthState, method: SecondFactorMethod) -> Value {
     let next = state.next.as_deref().unwrap_or("/");
     json!({"status": "complete", "method": method, "redirect": next})
+}
+
+/// The answer to a new factor confirmed with a code by a session that had
+/// `already_passed` (the code is its second factor from now on: fresh
+/// enough to change settings) or was still waiting (it passes with it):
+/// with the first backup codes, shown once, when this was the user's
+/// first factor.
+pub(crate) async fn confirmed(
+    ctx: &mut Ctx,
+    already_passed: bool,
+    generation: u64,
+    now: SystemTime,
+) -> Result<Response, Refusal> {
+    let shared = ctx.shared.clone();
+    let response = if already_passed {
+        ctx.writable().await?;
+        if !session::complete(&ctx.session, SecondFactorMethod::Code, now, generation).await? {
+            return Err(Refusal::LoginRequired);
+        }
+        reply::notice(
+            ctx.format,
+            &shared.settings_page(),
+            Code::Enabled,
+            json!({}),
+        )
+    } else {
+        finish(ctx, SecondFactorMethod::Code, generation).await?
+    };
+    let state = ctx.signed_in()?;
+    let Some(codes) = shared.rules.first_backup_codes(&state.user_id, now).await? else {
+        return Ok(response);
+    };
+    let (body, next) = if already_passed {
+        (json!({"notice": Code::Enabled}), shared.settings_page())
+    } else {
+        let next = state.next.clone().unwrap_or_else(|| "/".into());
+        (body(state, SecondFactorMethod::Code), next)
+    };
+    Ok(backup_codes(&shared, ctx.format, body, &codes, &next))
 }

@@ -10,15 +10,13 @@ use std::time::SystemTime;
 use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::json;
 
-use super::complete::{self, finish};
+use super::complete;
 use super::context::{Ctx, Post};
 use super::forms::text;
 use super::reply;
-use crate::code::Code;
 use crate::domain::Refusal;
-use crate::session::{self, SecondFactorMethod, from_unix};
+use crate::session::from_unix;
 use crate::store::FactorId;
 
 #[derive(Debug, Deserialize)]
@@ -75,34 +73,5 @@ async fn confirmed(ctx: &mut Ctx, id: &str, code: &str) -> Result<Response, Refu
     let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
     let (_, turned_on) = rules.confirm_added(&user, id, code, passed, now).await?;
     let generation = turned_on.unwrap_or(generation);
-    let response = if already_passed {
-        // The code just checked is the session's second factor from now on.
-        ctx.writable().await?;
-        if !session::complete(&ctx.session, SecondFactorMethod::Code, now, generation).await? {
-            return Err(Refusal::LoginRequired);
-        }
-        reply::notice(
-            ctx.format,
-            &shared.settings_page(),
-            Code::Enabled,
-            json!({}),
-        )
-    } else {
-        // The first factor, just proved: the session passes with it.
-        finish(ctx, SecondFactorMethod::Code, generation).await?
-    };
-    // A first factor comes with backup codes, shown once, right now.
-    let Some(codes) = rules.first_backup_codes(&user, now).await? else {
-        return Ok(response);
-    };
-    let state = ctx.signed_in()?;
-    let (body, next) = if already_passed {
-        (json!({"notice": Code::Enabled}), shared.settings_page())
-    } else {
-        let next = state.next.clone().unwrap_or_else(|| "/".into());
-        (complete::body(state, SecondFactorMethod::Code), next)
-    };
-    Ok(complete::backup_codes(
-        &shared, ctx.format, body, &codes, &next,
-    ))
+    complete::confirmed(ctx, already_passed, generation, now).await
 }

@@ -30,7 +30,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::complete::{self, finish};
+use super::complete;
 use super::context::{Ctx, Post};
 use super::device;
 use super::forms::{flag, text};
@@ -40,7 +40,7 @@ use crate::code::Code;
 use crate::config::ChannelMode;
 use crate::domain::{Refusal, Replace, backup_codes_left, validate};
 use crate::negotiate::Format;
-use crate::session::{self, SecondFactorMethod, from_unix};
+use crate::session::{self, from_unix};
 use crate::store::{Factor, FactorKind};
 use crate::ui::Template;
 
@@ -334,36 +334,7 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
     // The marker has done its job; a confirmed enrollment is never replaced.
     let _ = session::forget_enrolling(&ctx.session).await;
     tracing::info!(user = %user, "tower-authy: enrollment confirmed");
-    let response = if already_passed {
-        // The code just passed is the session's second factor from now on:
-        // fresh enough to change settings.
-        ctx.writable().await?;
-        if !session::complete(&ctx.session, SecondFactorMethod::Code, now, generation).await? {
-            return Err(Refusal::LoginRequired);
-        }
-        reply::notice(
-            ctx.format,
-            &shared.settings_page(),
-            Code::Enabled,
-            json!({}),
-        )
-    } else {
-        finish(ctx, SecondFactorMethod::Code, generation).await?
-    };
-    // A first factor comes with backup codes, shown once, right now.
-    let mut response = match rules.first_backup_codes(&user, now).await? {
-        None => response,
-        Some(codes) => {
-            let state = ctx.signed_in()?;
-            let (body, next) = if already_passed {
-                (json!({"notice": Code::Enabled}), shared.settings_page())
-            } else {
-                let next = state.next.clone().unwrap_or_else(|| "/".into());
-                (complete::body(state, SecondFactorMethod::Code), next)
-            };
-            complete::backup_codes(&shared, ctx.format, body, &codes, &next)
-        }
-    };
+    let mut response = complete::confirmed(ctx, already_passed, generation, now).await?;
     if form.remember {
         device::remember(&shared, &enrollment, &mut response).await;
     }

@@ -69,10 +69,49 @@ impl TwoFactorBuilder {
             || taken.contains(&path.as_str())
             || ROUTES
                 .iter()
-                .any(|(route, _)| path == format!("{}{route}", self.prefix));
+                .any(|(route, _)| matches_route(&format!("{}{route}", self.prefix), &path));
         if clash {
             return Err(ConfigError::PathClash { setting, path });
         }
         Ok(path)
+    }
+}
+
+/// Whether the literal `path` is one the route `pattern` serves: its
+/// `{name}` segments match any one non-empty segment.
+fn matches_route(pattern: &str, path: &str) -> bool {
+    let mut want = pattern.split('/');
+    let mut have = path.split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return true,
+            (Some(w), Some(h)) if w.starts_with('{') && w.ends_with('}') && !h.is_empty() => {}
+            (Some(w), Some(h)) if w == h => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_route;
+
+    #[test]
+    fn a_route_pattern_matches_each_path_it_serves() {
+        assert!(matches_route(
+            "/2fa/factors/{id}/remove",
+            "/2fa/factors/abc/remove"
+        ));
+        assert!(matches_route("/2fa/totp", "/2fa/totp"));
+        assert!(!matches_route(
+            "/2fa/factors/{id}/remove",
+            "/2fa/factors//remove"
+        ));
+        assert!(!matches_route(
+            "/2fa/factors/{id}/remove",
+            "/2fa/factors/abc"
+        ));
+        assert!(!matches_route("/2fa/totp", "/2fa/totp/"));
+        assert!(!matches_route("/2fa/totp", "/2fa/totpx"));
     }
 }

@@ -86,6 +86,10 @@ pub enum SignatureError {
     /// The settings header names an algorithm this crate does not know.
     #[error("unknown signature algorithm")]
     UnknownAlgorithm,
+    /// The request is signed with another algorithm than the webhook was
+    /// pinned to.
+    #[error("the request is not signed with the expected algorithm")]
+    OtherAlgorithm,
 }
 
 /// The string Twilio signs: the URL, then each distinct parameter name in

@@ -256,6 +256,44 @@ impl TestApp {
         }
     }
 
+    /// Reads `/2fa/events` until the stream ends (within 20 s), running
+    /// `on_pending` once it has reported the request pending; returns all
+    /// it said.
+    pub async fn stream_events(
+        &self,
+        http: &reqwest::Client,
+        on_pending: impl std::future::Future<Output = ()>,
+    ) -> String {
+        let mut events = http
+            .get(self.url("/2fa/events"))
+            .header(ACCEPT, "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(events.status(), 200);
+        assert_eq!(
+            events.headers()["content-type"],
+            "text/event-stream",
+            "an event stream"
+        );
+        let mut seen = String::new();
+        let mut on_pending = Some(on_pending);
+        let read = async {
+            while let Some(chunk) = events.chunk().await.unwrap() {
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+                if seen.contains("\"status\":\"pending\"") {
+                    if let Some(action) = on_pending.take() {
+                        action.await;
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(20), read)
+            .await
+            .expect("the stream ends after the final status");
+        seen
+    }
+
     /// The Verify simulator's phone API: `GET phone/api/verify/{path}`.
     pub async fn verify_phone(&self, path: &str) -> Value {
         let answer = reqwest::get(self.url(&format!("/verify/phone/api/verify/{path}")))

@@ -246,36 +246,13 @@ async fn a_request_that_ran_out_of_time_is_answered_expired() {
     assert_eq!(me(&app, &api).await, 401);
 }
 
-/// Reads `/2fa/events`, approves on the phone once it reports pending, and
+/// Reads `/2fa/events`, approving on the phone once it reports pending;
 /// returns everything the stream said until it ended.
 async fn stream_until_approved(app: &TestApp, http: &reqwest::Client, uuid: &str) -> String {
-    let mut events = http
-        .get(app.url("/2fa/events"))
-        .header(ACCEPT, "text/event-stream")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(events.status(), 200);
-    assert_eq!(
-        events.headers()["content-type"],
-        "text/event-stream",
-        "an event stream"
-    );
-    let mut seen = String::new();
-    let mut approved = false;
-    let read = async {
-        while let Some(chunk) = events.chunk().await.unwrap() {
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-            if !approved && seen.contains("\"status\":\"pending\"") {
-                approved = true;
-                app.answer(uuid, "approve").await;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), read)
-        .await
-        .expect("the stream ends after the final status");
-    seen
+    app.stream_events(http, async {
+        app.answer(uuid, "approve").await;
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

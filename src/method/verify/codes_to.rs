@@ -241,6 +241,8 @@ impl Method for VerifyTo {
             Err(VerifyError::InvalidInput(input)) if input.field == "code" => {
                 Err(ProviderError::CodeRejected)
             }
+            // No verification waiting for this address any more.
+            Err(error) if error.is_not_found() => Err(ProviderError::CodeExpired),
             Err(error) => Err(error.into()),
         }
     }

@@ -38,8 +38,9 @@
 //!
 //! Verify's answers become the crate's outcomes: a wrong code (`pending`)
 //! is [`ProviderError::CodeRejected`], counted like any wrong code; no code
-//! waiting (20404) or too many checks (60202) is
-//! [`ProviderError::CodeExpired`]; Verify's limits (60203, 60212, 20429)
+//! waiting (20404 on a check) or too many checks (60202) is
+//! [`ProviderError::CodeExpired`]; a factor Verify no longer has (20404
+//! elsewhere) is [`ProviderError::UnknownUser`]; Verify's limits (60203, 60212, 20429)
 //! are [`ProviderError::RateLimited`] with Twilio's `Retry-After`; 60200 is
 //! invalid input; a landline or a disabled channel (60205, 60223) is not
 //! possible for this user.
@@ -114,7 +115,10 @@ impl From<VerifyError> for ProviderError {
     fn from(error: VerifyError) -> Self {
         match (&error, error.code()) {
             (VerifyError::InvalidInput(input), _) => Self::InvalidInput(input.to_string()),
-            (_, Some(codes::NOT_FOUND | codes::MAX_CHECK_ATTEMPTS)) => Self::CodeExpired,
+            // A code check answers 404 when no code is waiting (mapped by
+            // the check itself); anywhere else the factor or entity is gone.
+            (_, Some(codes::NOT_FOUND)) => Self::UnknownUser,
+            (_, Some(codes::MAX_CHECK_ATTEMPTS)) => Self::CodeExpired,
             (_, Some(codes::INVALID_PARAMETER)) => {
                 Self::InvalidInput("the phone number or e-mail address is not valid".into())
             }

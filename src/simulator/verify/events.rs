@@ -64,11 +64,17 @@ pub(crate) async fn deliver(
             continue;
         };
         let fields = fields(sim, event, factor, challenge_sid);
-        let signed = signature::sign(token.expose(), Algorithm::HmacSha1, &webhook.url, &fields);
+        // Signed as it is requested: the URL as the HTTP client spells it
+        // (a bare host gains its `/`, for one).
+        let Ok(url) = reqwest::Url::parse(&webhook.url) else {
+            reports.push(json!({"url": webhook.url, "error": "not a URL"}));
+            continue;
+        };
+        let signed = signature::sign(token.expose(), Algorithm::HmacSha1, url.as_str(), &fields);
         let result = sim
             .inner
             .http
-            .post(&webhook.url)
+            .post(url)
             .header("X-Twilio-Signature", signed)
             .form(&fields)
             .send()

@@ -103,8 +103,9 @@ pub enum VerifyError {
         status: StatusCode,
         /// What was wrong with it.
         reason: String,
-        /// The raw body (lossily decoded, at most 1 MiB), any copy of the
-        /// secret in it reading `[redacted]`.
+        /// What is kept of the body: for a failure its first 4 KiB, lossily
+        /// decoded, any copy of the credentials (plain or Base64) reading
+        /// `[redacted]`; for a success only its length (it may hold a seed).
         body: String,
     },
     /// An input was refused before any request was sent.

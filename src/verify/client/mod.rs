@@ -46,8 +46,9 @@
 //!
 //! # Retries
 //!
-//! GETs (fetch, list) retry on connection failures and HTTP 503; DELETEs
-//! only when no connection was made; POSTs never: a send would send again,
+//! GETs (fetch, list) retry on HTTP 503 and on transport failures other
+//! than a timeout after connecting (no connection, a connect timeout, a
+//! reset); DELETEs only when no connection was made; POSTs never: a send would send again,
 //! and a check that passed is gone, so its retry would read "not found"
 //! (spec §8.2).
 //!

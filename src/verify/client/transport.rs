@@ -19,13 +19,18 @@ use crate::outbound::{self, ReadError};
 
 const USER_AGENT_VALUE: &str = concat!("tower-authy/", env!("CARGO_PKG_VERSION"));
 
+/// The most of a failure's body a decode error keeps.
+const KEPT_BODY: usize = 4096;
+
 /// The most pages a list follows: 100 pages of 50.
 const MAX_PAGES: usize = 100;
 
 /// What a call does, which decides when it may be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// GET: retried on connection failures and 503.
+    /// GET: retried on 503 and on every transport failure but a timeout
+    /// once connected (no connection, a connect timeout, a reset), which
+    /// has spent its time already.
     Read,
     /// DELETE: retried only when no connection was made.
     Delete,
@@ -149,6 +154,10 @@ impl Client {
                         self.decode(status, "a next page outside the API's base URL", &body)
                     })?),
                 };
+            }
+            // The last page allowed may well be the last page.
+            if url.is_none() {
+                return Ok(items);
             }
             Err(VerifyError::decode(
                 StatusCode::OK,
@@ -296,13 +305,26 @@ impl Client {
         })
     }
 
+    /// A decode error that keeps what it may of the body: nothing of a
+    /// success (a TOTP factor's seed, say), at most [`KEPT_BODY`] bytes of
+    /// a failure, and never the credentials, plain or Base64 as sent.
     fn decode(&self, status: StatusCode, reason: impl Into<String>, body: &[u8]) -> VerifyError {
         let secret = self.inner.credentials.secret_text();
-        VerifyError::decode(
-            status,
-            scrub(&reason.into(), secret),
-            scrub(&String::from_utf8_lossy(body), secret),
-        )
+        let encoded = self
+            .inner
+            .authorization
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Basic "))
+            .unwrap_or_default();
+        let clean = |text: &str| scrub(&scrub(text, secret), encoded);
+        let kept = if status.is_success() {
+            format!("[{} bytes of a success, not kept]", body.len())
+        } else {
+            // A character cut in two becomes U+FFFD.
+            clean(&String::from_utf8_lossy(&body[..body.len().min(KEPT_BODY)]))
+        };
+        VerifyError::decode(status, clean(&reason.into()), kept)
     }
 }
 

@@ -6,13 +6,18 @@
 //!
 //! An event is accepted only when, in this order:
 //!
-//! 1. it is a POST carrying `X-Twilio-Signature`;
+//! 1. it is a POST carrying `X-Twilio-Signature`, and a form body parses
+//!    as a form (the signature covers its pairs, so an unreadable form is
+//!    refused as malformed, 400, before the signature is checked);
 //! 2. the signature matches, in constant time, the configured public URL
 //!    (with the request's query, as Twilio signs it; never the request's
 //!    `Host` or `X-Forwarded-*`) and the form parameters, or for a JSON body
 //!    the URL's `bodySHA256`; HMAC-SHA1 with the auth token unless
 //!    `X-Twilio-Webhooks-Signature-Settings` names SHA-256;
-//! 3. its parameters parse, and name the configured service (if one is);
+//! 3. its parameters parse (each once; `challenge_sid`, `factor_sid` and
+//!    `entity_identity` in Twilio's formats), and name the configured
+//!    service (if one is); parameters this crate does not read are allowed,
+//!    since Twilio adds fields and the signature covers them all;
 //! 4. it is a push challenge event (`challenge.approved`,
 //!    `challenge.denied`); anything else is acknowledged and ignored;
 //! 5. its `challenge_sid` is a known, live approval request, and its
@@ -30,7 +35,8 @@
 //! | recorded | 200 | the request's status |
 //! | a factor event, a TOTP challenge, an unknown type (signed) | 200 | nothing |
 //! | exact duplicate (same `uuid`, request already in that state) | 200 | nothing |
-//! | not a POST, malformed parameters | 400 | nothing |
+//! | not a POST ([`handle`](VerifyWebhook::handle)), malformed parameters, a body that is not a form | 400 | nothing |
+//! | not a POST, through [`method_router`](VerifyWebhook::method_router) | 405 | nothing |
 //! | missing or bad signature, unknown algorithm | 401 | nothing |
 //! | another service, or a factor not the request's user's | 403 | nothing |
 //! | unknown approval request (or one purged after it expired) | 404 | nothing |
@@ -45,6 +51,7 @@ use http::StatusCode;
 use super::signature::{self, Algorithm, SignatureError};
 use crate::domain::{NotRecorded, Report, Reported, record_report};
 use crate::store::{ApprovalRecord, ApprovalStatus, FactorKind, SharedStore, StoreError, holds};
+use crate::verify::{ChallengeSid, FactorSid, Identity};
 use crate::{ConfigError, Secret};
 
 mod event;
@@ -168,6 +175,7 @@ struct Inner {
     key: Secret,
     public_url: String,
     service_sid: Option<String>,
+    algorithm: Option<Algorithm>,
     store: SharedStore,
 }
 
@@ -182,6 +190,7 @@ pub struct VerifyWebhookBuilder {
     public_url: Option<String>,
     mount_path: Option<String>,
     service_sid: Option<String>,
+    algorithm: Option<Algorithm>,
 }
 
 impl VerifyWebhook {
@@ -193,6 +202,7 @@ impl VerifyWebhook {
             public_url: None,
             mount_path: None,
             service_sid: None,
+            algorithm: None,
         }
     }
 
@@ -211,13 +221,19 @@ impl VerifyWebhook {
             .signature
             .filter(|s| !s.trim().is_empty())
             .ok_or(SignatureError::Missing)?;
-        let algorithm = match request.signature_settings {
-            Some(header) => {
-                Algorithm::from_settings_header(header).ok_or(SignatureError::UnknownAlgorithm)?
-            }
-            None => Algorithm::HmacSha1,
-        };
         let inner = &self.inner;
+        let named = request
+            .signature_settings
+            .map(|header| {
+                Algorithm::from_settings_header(header).ok_or(SignatureError::UnknownAlgorithm)
+            })
+            .transpose()?;
+        let algorithm = match (inner.algorithm, named) {
+            (None, named) => named.unwrap_or(Algorithm::HmacSha1),
+            (Some(pinned), None) => pinned,
+            (Some(pinned), Some(named)) if named == pinned => pinned,
+            (Some(_), Some(_)) => return Err(SignatureError::OtherAlgorithm.into()),
+        };
         let url = match request.query.filter(|q| !q.is_empty()) {
             Some(query) => format!("{}?{query}", inner.public_url),
             None => inner.public_url.clone(),
@@ -249,6 +265,20 @@ impl VerifyWebhook {
             .challenge_sid
             .as_deref()
             .ok_or_else(|| VerifyWebhookError::Malformed("challenge_sid is missing".into()))?;
+        // Twilio's own formats, before anything is looked up with them.
+        let malformed =
+            |name: &str| VerifyWebhookError::Malformed(format!("{name} is not a Verify {name}"));
+        challenge
+            .parse::<ChallengeSid>()
+            .map_err(|_| malformed("challenge_sid"))?;
+        event
+            .factor_sid
+            .parse::<FactorSid>()
+            .map_err(|_| malformed("factor_sid"))?;
+        event
+            .entity_identity
+            .parse::<Identity>()
+            .map_err(|_| malformed("entity_identity"))?;
         let store = &inner.store;
         let record = store
             .approval(challenge, now)
@@ -309,6 +339,15 @@ impl VerifyWebhookBuilder {
         self
     }
 
+    /// Accepts only signatures made with `algorithm`, whatever
+    /// `X-Twilio-Webhooks-Signature-Settings` says (default: the algorithm
+    /// the header names, HMAC-SHA1 without one). Pin
+    /// [`Algorithm::HmacSha256`] when the key is a Webhook Rule's SharedKey.
+    pub fn with_algorithm(mut self, algorithm: Algorithm) -> Self {
+        self.algorithm = Some(algorithm);
+        self
+    }
+
     /// Where the webhook route is mounted: the mount path, else the public
     /// URL's path (`None` when neither says; `/` for a URL without a path).
     pub(crate) fn path(&self) -> Option<String> {
@@ -328,6 +367,7 @@ impl VerifyWebhookBuilder {
                 key: self.key,
                 public_url,
                 service_sid: self.service_sid,
+                algorithm: self.algorithm,
                 store,
             }),
         })

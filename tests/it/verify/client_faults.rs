@@ -208,6 +208,46 @@ async fn html_pages_and_truncated_json_are_decode_errors() {
     assert!(matches!(err, VerifyError::Decode { .. }), "{err:?}");
 }
 
+/// What a decode error keeps of a body: nothing of a success (it may hold
+/// a seed), a bounded head of a failure, and never the credentials, plain
+/// or as the Base64 of the Basic header.
+#[tokio::test]
+async fn decode_errors_keep_no_secret_and_a_bounded_body() {
+    let seed = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    let body: &'static str = Box::leak(
+        format!(r#"{{"sid": "YF01", "binding": {{"secret": "{seed}"}}"#).into_boxed_str(),
+    );
+    let (addr, _) = fixed(201, &[], body).await;
+    let err = guarded(client(addr).services().fetch(&service()))
+        .await
+        .unwrap_err();
+    let shown = format!("{err} | {err:?}");
+    assert!(matches!(err, VerifyError::Decode { .. }), "{shown}");
+    assert!(
+        !shown.contains(seed),
+        "a success's body is not kept: {shown}"
+    );
+
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{ACCOUNT}:{TOKEN}"),
+    );
+    let echoed: &'static str = Box::leak(
+        format!("<p>Authorization: Basic {basic}</p>{}", "x".repeat(10_000)).into_boxed_str(),
+    );
+    let (addr, _) = fixed(500, &[("content-type", "text/html")], echoed).await;
+    let err = guarded(client(addr).services().fetch(&service()))
+        .await
+        .unwrap_err();
+    let VerifyError::Decode { body, .. } = &err else {
+        panic!("expected a decode error, got {err:?}");
+    };
+    assert!(!body.contains(&basic), "{body}");
+    assert!(body.contains("Basic [redacted]"), "{body}");
+    assert!(body.len() <= 4096 + 64, "kept {} bytes", body.len());
+    assert_no_secret(&err);
+}
+
 #[tokio::test]
 async fn reads_retry_after_503_and_sends_never_do() {
     let hits = Arc::new(AtomicUsize::new(0));
@@ -381,6 +421,46 @@ async fn a_next_page_outside_the_api_is_not_followed() {
     let err = guarded(client(addr).services().list()).await.unwrap_err();
     assert!(err.to_string().contains("outside"), "{err}");
     assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+/// A server whose list has `pages` pages, each naming the next within the
+/// API but the last.
+async fn paged(pages: usize) -> (SocketAddr, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            let page = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            let next = (page < pages)
+                .then(|| format!("http://{addr}/sim/v2/Services?Page={page}&PageSize=50"));
+            axum::Json(json!({
+                "services": [],
+                "meta": {"key": "services", "next_page_url": next},
+            }))
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (addr, hits)
+}
+
+/// A list of exactly the most pages followed is whole; one more is refused.
+#[tokio::test]
+async fn a_list_is_followed_up_to_a_hundred_pages() {
+    let (addr, hits) = paged(100).await;
+    let listed = guarded(client(addr).services().list()).await;
+    assert!(listed.is_ok(), "{listed:?}");
+    assert_eq!(hits.load(Ordering::SeqCst), 100);
+    let (addr, hits) = paged(101).await;
+    let err = guarded(client(addr).services().list()).await.unwrap_err();
+    assert!(err.to_string().contains("longer than 100 pages"), "{err}");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        100,
+        "the 101st is not asked for"
+    );
 }
 
 /// One request as a server saw it.

@@ -6,7 +6,6 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::ACCEPT;
 use serde_json::{Value, json};
 use tower_authy::config::{Policy, StatusMode};
 use tower_authy::store::{Factor, FactorKind, FactorState, IdentityUse, UserId};
@@ -396,31 +395,9 @@ async fn long_poll_until_approved(app: &TestApp, http: &reqwest::Client, sid: &s
     assert_eq!(me(app, http).await, 200);
 }
 
-/// Reads `/2fa/events`, approves on the phone once it reports pending, and
-/// returns what the stream said until it ended.
+/// Reads `/2fa/events`, approving on the phone once it reports pending.
 async fn stream_until_approved(app: &TestApp, http: &reqwest::Client, sid: &str) -> String {
-    let mut events = http
-        .get(app.url("/2fa/events"))
-        .header(ACCEPT, "text/event-stream")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(events.status(), 200);
-    let mut seen = String::new();
-    let mut approved = false;
-    let read = async {
-        while let Some(chunk) = events.chunk().await.unwrap() {
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-            if !approved && seen.contains("\"status\":\"pending\"") {
-                approved = true;
-                approve(app, sid).await;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), read)
-        .await
-        .expect("the stream ends after the final status");
-    seen
+    app.stream_events(http, approve(app, sid)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

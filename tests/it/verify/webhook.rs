@@ -16,7 +16,8 @@ use tower_authy::store::{
     UserId,
 };
 use tower_authy::verify::{
-    EventType, VerifyEventRequest, VerifyOutcome, VerifyWebhook, VerifyWebhookError,
+    EventType, VerifyEventRequest, VerifyOutcome, VerifyWebhook, VerifyWebhookBuilder,
+    VerifyWebhookError, signature::Algorithm,
 };
 
 pub(super) const TOKEN: &str = "verify-simulator-auth-token-0001";
@@ -114,14 +115,21 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
+        Self::with(|builder| builder).await
+    }
+
+    /// The fixture, with a last word on the webhook's builder.
+    async fn with(adjust: impl FnOnce(VerifyWebhookBuilder) -> VerifyWebhookBuilder) -> Self {
         let memory = Arc::new(MemoryStore::new());
         seed(&memory, at(T0)).await;
         let store: SharedStore = memory;
-        let webhook = VerifyWebhook::builder(TOKEN)
-            .with_public_url(URL)
-            .with_service_sid(SERVICE)
-            .build(store.clone())
-            .unwrap();
+        let webhook = adjust(
+            VerifyWebhook::builder(TOKEN)
+                .with_public_url(URL)
+                .with_service_sid(SERVICE),
+        )
+        .build(store.clone())
+        .unwrap();
         Self { store, webhook }
     }
 
@@ -312,6 +320,29 @@ async fn a_shared_key_rule_signs_with_sha256() {
     assert!(matches!(outcome, VerifyOutcome::Recorded(_)), "{outcome:?}");
 }
 
+/// A webhook pinned to SHA-256 takes no SHA-1 signature, with or without
+/// a header naming it, and still takes its own.
+#[tokio::test]
+async fn a_pinned_algorithm_refuses_the_other() {
+    let fixture = Fixture::with(|builder| builder.with_algorithm(Algorithm::HmacSha256)).await;
+    let pairs = event("ev-pin", "challenge.approved");
+    let body = form(&pairs);
+    let post = http::Method::POST;
+    let sha1 = independent_sign(TOKEN, false, URL, &pairs);
+    for settings in [None, Some("algorithm=HMAC_SHA1")] {
+        let result = fixture
+            .handle(&post, None, &body, None, Some(&sha1), settings, T0)
+            .await;
+        fixture.assert_refused(result, 401, "bad_signature").await;
+    }
+    let sha256 = independent_sign(TOKEN, true, URL, &pairs);
+    let outcome = fixture
+        .handle(&post, None, &body, None, Some(&sha256), None, T0)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, VerifyOutcome::Recorded(_)), "{outcome:?}");
+}
+
 #[tokio::test]
 async fn bad_signatures_are_refused_and_change_nothing() {
     let fixture = Fixture::new().await;
@@ -408,6 +439,20 @@ async fn malformed_events_are_refused_and_change_nothing() {
         .collect();
     let result = fixture.signed_form(&no_challenge).await;
     fixture.assert_refused(result, 400, "malformed").await;
+    // Signed, but a SID or identity not in Twilio's format.
+    for (name, value) in [
+        ("challenge_sid", "YC1"),
+        ("challenge_sid", "YF00000000000000000000000000000001"),
+        ("factor_sid", "not-a-sid"),
+        ("entity_identity", "has spaces and / slashes"),
+    ] {
+        let odd: Vec<_> = pairs
+            .iter()
+            .map(|&(k, v)| if k == name { (k, value) } else { (k, v) })
+            .collect();
+        let result = fixture.signed_form(&odd).await;
+        fixture.assert_refused(result, 400, "malformed").await;
+    }
     // Signed, the uuid twice: which one is meant is ambiguous.
     let mut twice = pairs.clone();
     twice.push(("uuid", "ev-2"));

@@ -139,6 +139,9 @@ fn the_webhook_path_is_checked_when_built() {
         ),
         ("https://app.example.com/2fa/token", None),
         ("https://app.example.com/login", None),
+        // A path a route pattern serves is taken too.
+        ("https://app.example.com/2fa/factors/x1/remove", None),
+        ("https://app.example.com/2fa/factors/x1/confirm", None),
     ] {
         assert!(
             matches!(
