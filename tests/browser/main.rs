@@ -441,14 +441,16 @@ async fn local_scenario(b: Browser) -> Result {
 
 /// The code in the phone page's newest `sms` row, once it shows up.
 async fn newest_text_message(b: &Browser) -> Result<String> {
+    newest_message(b, "sms").await
+}
+
+/// The code in the Verify phone page's newest row of `channel`.
+async fn newest_message(b: &Browser, channel: &str) -> Result<String> {
+    let rows =
+        format!("//section[@id='messages']//tr[td[normalize-space()='{channel}']]/td[last()]");
     // The phone page refreshes itself until the message shows up.
-    let code = eventually("the text message on the phone", PATIENCE, || async {
-        let cells = b
-            .client
-            .find_all(Locator::XPath(
-                "//section[@id='messages']//tr[td[normalize-space()='sms']]/td[last()]",
-            ))
-            .await?;
+    let code = eventually("the message on the phone", PATIENCE, || async {
+        let cells = b.client.find_all(Locator::XPath(&rows)).await?;
         match cells.first() {
             Some(cell) => Ok(Some(cell.text().await?.trim().to_owned())),
             None => Ok(None),
@@ -538,6 +540,93 @@ async fn a_verify_push_approved_on_the_phone_signs_in() {
                 welcome.contains("one_touch"),
                 "a push, reported by the signed webhook: {welcome:?}"
             );
+            Ok(())
+        },
+    )
+    .await;
+}
+
+/// The labels of the factors the settings page lists (none awaiting a
+/// code), once it shows them.
+async fn listed_factors(b: &Browser) -> Result<Vec<String>> {
+    b.find_shown("#factors", PATIENCE).await?;
+    assert!(
+        b.client
+            .find_all(Locator::Css("#awaiting"))
+            .await?
+            .is_empty(),
+        "nothing left waiting"
+    );
+    let mut labels = Vec::new();
+    for label in b
+        .client
+        .find_all(Locator::Css("#factors li strong"))
+        .await?
+    {
+        labels.push(label.text().await?);
+    }
+    Ok(labels)
+}
+
+/// Scenario on Verify: the settings page adds an e-mail address (its code
+/// read off the virtual phone's message list) and an authenticator app
+/// whose seed Twilio keeps (its key read off the setup page, its codes
+/// computed here); next sign-in passes with the app's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_settings_add_an_email_and_a_verify_app() {
+    run_on(
+        "verify-settings",
+        Js::On,
+        app::Provider::VerifySimulator,
+        |b| async move {
+            register(&b, "hugo").await?;
+            b.submit("/2fa/sms").await?;
+            b.wait_for_text("text message").await?;
+            let signing_in = b.open_tab("/simulator/phone").await?;
+            let code = newest_text_message(&b).await?;
+            b.switch_to(&signing_in).await?;
+            enter_code(&b, &code, false).await?;
+            keep_backup_codes(&b).await?;
+            on_protected_page(&b, "hugo").await?;
+
+            b.open("/settings").await?;
+            b.click("#add-contact summary").await?;
+            b.click("#contact-kind option[value=\"verify_email\"]")
+                .await?;
+            b.fill("address", "hugo@example.com").await?;
+            b.submit("/2fa/contact").await?;
+            b.wait_for_text("on its way by e-mail").await?;
+            let confirming = b.open_tab("/simulator/phone").await?;
+            let emailed = newest_message(&b, "email").await?;
+            b.switch_to(&confirming).await?;
+            b.fill("code", &emailed).await?;
+            b.click("#contact-confirm-form button").await?;
+            b.wait_for_path("/2fa/enroll").await?;
+            assert_eq!(
+                listed_factors(&b).await?,
+                ["Phone ending in 23", "E-mail to h…@example.com"]
+            );
+
+            b.click("#add-verify-totp summary").await?;
+            b.click("#verify-totp-start button").await?;
+            let secret = b.find("#secret").await?.text().await?;
+            b.find("#qr").await?;
+            let at = unix_now();
+            b.fill("code", &authenticator_code(&secret, at)?).await?;
+            b.submit("/2fa/totp/confirm").await?;
+            b.wait_for_path("/2fa/enroll").await?;
+            let listed = listed_factors(&b).await?;
+            assert_eq!(listed.len(), 3, "{listed:?}");
+            assert_eq!(listed[2], "Authenticator app", "{listed:?}");
+            b.open("/protected").await?;
+            log_out(&b).await?;
+
+            log_in(&b, "hugo").await?;
+            b.wait_for_path("/2fa").await?;
+            // The next step: the confirming code never passes twice.
+            enter_code(&b, &authenticator_code(&secret, at + 30)?, false).await?;
+            let welcome = on_protected_page(&b, "hugo").await?;
+            assert!(welcome.contains("code"), "{welcome:?}");
             Ok(())
         },
     )
