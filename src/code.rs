@@ -229,7 +229,7 @@ impl Code {
             Self::IdentityInUse => (
                 "identity_in_use",
                 S::CONFLICT,
-                "That phone is already set up on another account.",
+                "That phone or address is already set up on another account.",
             ),
             Self::UnknownFactor => (
                 "unknown_factor",

@@ -84,6 +84,9 @@ impl Rules {
                 .next()
                 .ok_or(Refusal::ChannelOff)?,
         };
+        if !self.policy.codes {
+            return Err(Refusal::ChannelOff);
+        }
         let local = kind == FactorKind::Totp;
         if local && !self.offers_authenticator_apps()
             || !local && !self.methods.can(kind, Ability::EnrollApp)
@@ -108,7 +111,10 @@ impl Rules {
                 (factor, AppSecret::Bound(binding))
             }
         };
-        self.insert_new(&factor, IdentityUse::Exclusive).await?;
+        if let Err(refusal) = self.insert_new(&factor, IdentityUse::Exclusive).await {
+            self.forget_at_provider(&factor).await;
+            return Err(refusal);
+        }
         tracing::info!(user = %user, %kind, "tower-authy: authenticator app started; awaiting its first code");
         Ok(TotpSetup { factor, secret })
     }
@@ -141,6 +147,9 @@ impl Rules {
             })
             .filter(|channel| self.policy.channel(*channel) != ChannelMode::Off)
             .ok_or(Refusal::ChannelOff)?;
+        if !self.policy.codes {
+            return Err(Refusal::ChannelOff);
+        }
         let label = label(label_typed, "")?;
         if address.trim().is_empty() {
             return Err(Refusal::InvalidInput(
@@ -149,23 +158,41 @@ impl Rules {
         }
         let factors = self.store.factors(user).await?;
         self.may_add(&factors, passed, now)?;
-        self.reserve_enrollment(user, now).await?;
+        // Checked and shaped before anything is counted or replaced: a typo
+        // costs nothing.
         let factor = method
             .enroll_contact(user, address, &label, now)
             .await
-            .map_err(|error| match error {
-                ProviderError::InvalidInput(message) => Refusal::InvalidField {
+            .map_err(address_refused)?;
+        if factors
+            .iter()
+            .any(|own| own.identity.is_some() && own.identity == factor.identity)
+        {
+            return Err(Refusal::InvalidInput(
+                "that address is one of your ways to sign in already".into(),
+            ));
+        }
+        self.reserve_enrollment(user, now).await?;
+        self.drop_unconfirmed(user, &factors, kind).await?;
+        // Stored without its identity until confirmed: an address typed and
+        // never confirmed binds nothing, so nobody can hold another
+        // person's address by typing it.
+        let mut unbound = factor.clone();
+        unbound.identity = None;
+        self.insert_new(&unbound, IdentityUse::Shared).await?;
+        match self
+            .send_to(method, &factor, channel, now)
+            .await
+            .map_err(|refusal| match refusal {
+                Refusal::InvalidInput(message) => Refusal::InvalidField {
                     code: Code::InvalidAddress,
                     message,
                 },
-                other => other.into(),
-            })?;
-        self.drop_unconfirmed(user, &factors, kind).await?;
-        self.insert_new(&factor, self.identity_use()).await?;
-        match self.send_to(method, &factor, channel, now).await {
+                other => other,
+            }) {
             Ok(sent) => {
                 tracing::info!(user = %user, %kind, "tower-authy: address added; awaiting its first code");
-                Ok((factor, sent))
+                Ok((unbound, sent))
             }
             Err(refusal) => {
                 // Nothing to confirm with: the factor goes (nothing stays).
@@ -205,7 +232,7 @@ impl Rules {
     }
 
     /// Removes the user's factors of `kind` never confirmed (a setup begun
-    /// again replaces the last).
+    /// again replaces the last), at the provider too.
     async fn drop_unconfirmed(
         &self,
         user: &UserId,
@@ -217,12 +244,48 @@ impl Rules {
             .filter(|factor| factor.kind == kind && !factor.is_active())
         {
             match self.store.remove_factor(user, &unconfirmed.id).await {
-                Ok(_) => {}
+                Ok(_) => self.forget_at_provider(unconfirmed).await,
                 Err(error) if error.is_not_found() => {}
                 Err(error) => return Err(error.into()),
             }
         }
         Ok(())
+    }
+
+    /// Asks the factor's method to forget a factor the store no longer has
+    /// (a failure is logged: nothing here refers to it any more).
+    async fn forget_at_provider(&self, factor: &Factor) {
+        if let Some(method) = self.methods.of(factor.kind) {
+            if let Err(error) = method.forget(factor).await {
+                tracing::warn!(%error, user = %factor.user_id, "tower-authy: the provider did not forget an unconfirmed factor");
+            }
+        }
+    }
+
+    /// The identity a pending address binds once confirmed (it is stored
+    /// without one until then); `None` for other factors, which carry
+    /// theirs from the start.
+    async fn identity_to_bind(&self, pending: &Factor) -> Result<Option<String>, Refusal> {
+        if pending.identity.is_some() {
+            return Ok(None);
+        }
+        let Some(method) = self
+            .methods
+            .of(pending.kind)
+            .filter(|method| method.abilities().contains(&Ability::EnrollContact))
+        else {
+            return Ok(None);
+        };
+        let shaped = method
+            .enroll_contact(
+                &pending.user_id,
+                &pending.provider_ref,
+                &pending.label,
+                pending.created_at,
+            )
+            .await
+            .map_err(address_refused)?;
+        Ok(shaped.identity)
     }
 
     /// Stores a new factor; its identity held by another account is a
@@ -267,12 +330,47 @@ impl Rules {
                 "that setup has expired: start again".into(),
             ));
         }
+        if !self.policy.codes {
+            return Err(Refusal::ChannelOff);
+        }
         self.may_add(&factors, passed, now)?;
         self.check_code(std::slice::from_ref(&pending), code, now)
             .await?;
+        // Asked again after the check: two-factor sign-in may have come on
+        // meanwhile (another tab, another session), and then only a
+        // session that just passed a factor adds one.
+        self.may_add(&self.store.factors(user).await?, passed, now)?;
+        let pending = match self.identity_to_bind(&pending).await? {
+            None => pending,
+            Some(identity) => {
+                let mut bound = pending.clone();
+                bound.identity = Some(identity);
+                match self
+                    .store
+                    .replace_factor(&pending, &bound, self.identity_use())
+                    .await
+                {
+                    Ok(()) => bound,
+                    Err(StoreError::IdentityInUse) => return Err(Refusal::IdentityInUse),
+                    Err(error) if error.is_conflict() => return Err(Refusal::ChangedMeanwhile),
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        };
         let turned_on = self.used(&pending, now).await?;
         tracing::info!(user = %user, kind = %pending.kind, "tower-authy: factor confirmed");
         Ok((pending.activated(), turned_on))
+    }
+}
+
+/// A provider's "not a valid address", said of the address field.
+fn address_refused(error: ProviderError) -> Refusal {
+    match error {
+        ProviderError::InvalidInput(message) => Refusal::InvalidField {
+            code: Code::InvalidAddress,
+            message,
+        },
+        other => other.into(),
     }
 }
 

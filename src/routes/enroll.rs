@@ -150,8 +150,11 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
     // Added and waiting for their first code (not the phone, which has its
     // own confirm step): each can be confirmed from here.
     let phone_id = enrollment.as_ref().map(|e| e.id.clone());
+    // While two-factor sign-in is on, like the list: only for a session
+    // that passed (a password alone learns nothing of the factors).
     let awaiting: Vec<_> = all
         .iter()
+        .filter(|_| passed || !on)
         .filter(|f| {
             !f.is_active() && f.kind.turns_on_two_factor() && Some(&f.id) != phone_id.as_ref()
         })

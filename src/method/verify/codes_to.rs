@@ -93,6 +93,32 @@ fn typed_e164(typed: &str) -> Option<String> {
     verify::is_e164(&number).then_some(number)
 }
 
+/// An e-mail address as typed, trimmed (and a trailing dot of its domain
+/// dropped), if it is a plain ASCII one: one `@`, a local part of printable
+/// characters without `<>()[],;:\"`, a domain of letters, digits and
+/// hyphens in dotted labels. Plain ASCII, so that no two spellings (a
+/// Kelvin sign for a `k`) reach one identity.
+fn plain_email(typed: &str) -> Option<String> {
+    let typed = typed.trim();
+    let typed = typed.strip_suffix('.').unwrap_or(typed);
+    let (local, domain) = typed.split_once('@')?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"<>()[],;:\\\"@".contains(&b));
+    let domain_ok = domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    (local_ok && domain_ok && typed.len() <= 254 && verify::is_email(typed))
+        .then(|| typed.to_owned())
+}
+
 /// `nina@example.com` as `n…@example.com`.
 fn masked_email(email: &str) -> String {
     let (local, domain) = email.split_once('@').unwrap_or((email, ""));
@@ -155,16 +181,15 @@ impl Method for VerifyTo {
     ) -> Result<Factor, ProviderError> {
         let (to, identity, hint, default_label) = match self.kind {
             FactorKind::VerifyEmail => {
-                let email = address.trim();
-                if !verify::is_email(email) {
-                    return Err(ProviderError::InvalidInput(
+                let email = plain_email(address).ok_or_else(|| {
+                    ProviderError::InvalidInput(
                         "the e-mail address must look like name@example.com".into(),
-                    ));
-                }
-                let hint = masked_email(email);
+                    )
+                })?;
+                let hint = masked_email(&email);
                 (
-                    email.to_owned(),
-                    format!("mailto:{}", email.to_lowercase()),
+                    email.clone(),
+                    format!("mailto:{}", email.to_ascii_lowercase()),
                     hint.clone(),
                     format!("E-mail to {hint}"),
                 )
@@ -264,6 +289,30 @@ mod tests {
         );
         for bad in ["5551234567", "+", "+0123", "+1 555 abc", "++15551234567"] {
             assert_eq!(typed_e164(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn e_mail_addresses_are_plain_ascii() {
+        assert_eq!(
+            plain_email(" Nina@Example.com. ").as_deref(),
+            Some("Nina@Example.com")
+        );
+        assert_eq!(
+            plain_email("a+tag@mail.example.org").as_deref(),
+            Some("a+tag@mail.example.org")
+        );
+        for bad in [
+            "nina",
+            "a@b@example.com",
+            "\u{212a}im@example.com",
+            "nina@exämple.com",
+            "<nina>@example.com",
+            "nina@example",
+            "nina@.example.com",
+            "nina @example.com",
+        ] {
+            assert_eq!(plain_email(bad), None, "{bad:?}");
         }
     }
 

@@ -13,10 +13,15 @@ use crate::verify::{
     ChallengeStatus, FactorStatus, Identity, NewChallenge, NewTotpFactor, VerifyError,
 };
 
+/// The factor's time step, set explicitly (a service may default to 60 s).
+const STEP_SECS: u32 = 30;
+/// Steps accepted either side, set explicitly (a service may allow 2).
+const SKEW: u32 = 1;
+
 /// How long an accepted code stays acceptable at Verify: its own step and
-/// one either side (the default skew) of 30 s, and a margin for clocks.
-/// Twilio documents no replay protection, so the rules add theirs.
-const REPLAYABLE_FOR: Duration = Duration::from_secs(120);
+/// [`SKEW`] either side of [`STEP_SECS`], and a margin for clocks. Twilio
+/// documents no replay protection, so the rules add theirs.
+const REPLAYABLE_FOR: Duration = Duration::from_secs((2 * SKEW as u64 + 1) * STEP_SECS as u64 + 30);
 
 /// A Verify TOTP factor: `provider_ref` is `{entity identity}:{factor SID}`.
 #[derive(Debug)]
@@ -55,7 +60,7 @@ impl Method for VerifyTotp {
             .client
             .service(&self.0.service)
             .factors(&identity)
-            .create_totp(&NewTotpFactor::new(label))
+            .create_totp(&NewTotpFactor::new(label).time_step(STEP_SECS).skew(SKEW))
             .await?;
         let binding = made.binding.ok_or_else(|| {
             ProviderError::Unavailable("Verify made a TOTP factor without its binding".into())

@@ -145,7 +145,11 @@ impl Client {
                     .remove(&meta.key)
                     .ok_or_else(|| self.decode(status, "a list without its items", &body))?;
                 let page_items: Vec<T> = serde_json::from_value(page_items).map_err(|e| {
-                    self.decode(status, format!("a list with unexpected items: {e}"), &body)
+                    self.decode(
+                        status,
+                        format!("a list with unexpected items ({:?} error)", e.classify()),
+                        &body,
+                    )
                 })?;
                 items.extend(page_items);
                 url = match meta.next_page_url {
@@ -296,10 +300,16 @@ impl Client {
                 body,
             ));
         }
+        // serde's message may quote a value of the body (a seed): only
+        // where it stopped is said.
         serde_json::from_value(value).map_err(|e| {
             self.decode(
                 status,
-                format!("HTTP {} with unexpected JSON: {e}", status.as_u16()),
+                format!(
+                    "HTTP {} with JSON of an unexpected shape ({:?} error)",
+                    status.as_u16(),
+                    e.classify()
+                ),
                 body,
             )
         })

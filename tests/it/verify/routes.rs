@@ -206,8 +206,10 @@ async fn bad_addresses_are_refused_and_change_nothing() {
         "nothing sent"
     );
 
-    // Another account's e-mail address is refused.
-    add_contact(
+    // Another account's confirmed address: the code goes out (saying
+    // otherwise would tell who has which address), but only the holder of
+    // the mailbox has it, and confirming it is refused.
+    let (hana, id, code) = add_contact(
         &app,
         "hana",
         "verify_email",
@@ -217,13 +219,34 @@ async fn bad_addresses_are_refused_and_change_nothing() {
     .await;
     let (status, answer) = post(
         &app,
+        &hana,
+        &format!("/2fa/factors/{id}/confirm"),
+        json!({"code": code}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = post(
+        &app,
         &api,
         "/2fa/contact",
         json!({"kind": "verify_email", "address": "Shared@Example.com"}),
     )
     .await;
+    assert_eq!(status, 201, "{answer}");
+    let gail_id = answer["factor_id"].as_str().unwrap().to_owned();
+    let code = app.verify_codes("Shared@Example.com").await.pop().unwrap();
+    let (status, answer) = post(
+        &app,
+        &api,
+        &format!("/2fa/factors/{gail_id}/confirm"),
+        json!({"code": code}),
+    )
+    .await;
     assert_eq!(answer["error"], "identity_in_use", "{status} {answer}");
-    assert!(factors(&app, "gail").await.is_empty());
+    assert!(
+        factors(&app, "gail").await.iter().all(|f| !f.is_active()),
+        "nothing confirmed"
+    );
 
     // A confirm for no such factor, or with a malformed id.
     for path in [
@@ -236,6 +259,113 @@ async fn bad_addresses_are_refused_and_change_nothing() {
             "{path}: {status} {answer}"
         );
     }
+}
+
+/// Where the policy turns code entry off, no factor is added that only a
+/// code would confirm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_code_entry_off_no_code_factor_is_added() {
+    let policy = Policy::builder()
+        .with_codes(false)
+        .with_sms(tower_authy::config::ChannelMode::Off)
+        .with_call(tower_authy::config::ChannelMode::Off)
+        .build()
+        .unwrap();
+    let app = TestApp::start_verify(policy, true, |builder| builder).await;
+    let api = app.api();
+    app.sign_in(&api, "quin").await;
+    for (path, body) in [
+        (
+            "/2fa/contact",
+            json!({"kind": "verify_email", "address": "quin@example.com"}),
+        ),
+        ("/2fa/totp", json!({"kind": "verify_totp"})),
+    ] {
+        let (status, answer) = post(&app, &api, path, body).await;
+        assert_eq!(answer["error"], "channel_off", "{path}: {status} {answer}");
+    }
+    assert!(factors(&app, "quin").await.is_empty());
+    assert!(app.verify_codes("quin@example.com").await.is_empty());
+}
+
+/// An address typed and never confirmed binds nothing: its owner adds it
+/// all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unconfirmed_address_holds_nothing() {
+    let app = app().await;
+    add_contact(
+        &app,
+        "mallory",
+        "verify_email",
+        "owner@example.com",
+        "owner@example.com",
+    )
+    .await;
+    let stored = factors(&app, "mallory").await;
+    assert_eq!(stored[0].identity, None, "pending: no identity bound");
+    let (owner, id, code) = add_contact(
+        &app,
+        "olga",
+        "verify_email",
+        "owner@example.com",
+        "owner@example.com",
+    )
+    .await;
+    let (status, answer) = post(
+        &app,
+        &owner,
+        &format!("/2fa/factors/{id}/confirm"),
+        json!({"code": code}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let olga = factors(&app, "olga").await;
+    let email = olga
+        .iter()
+        .find(|f| f.kind == FactorKind::VerifyEmail)
+        .unwrap();
+    assert!(email.is_active());
+    assert_eq!(email.identity.as_deref(), Some("mailto:owner@example.com"));
+}
+
+/// Adding an address one already has is refused with a clear message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_one_has_already_is_refused() {
+    let app = app().await;
+    let (api, id, code) = add_contact(
+        &app,
+        "pia",
+        "verify_whatsapp",
+        "+15017122662",
+        "+15017122662",
+    )
+    .await;
+    post(
+        &app,
+        &api,
+        &format!("/2fa/factors/{id}/confirm"),
+        json!({"code": code}),
+    )
+    .await;
+    let (status, answer) = post(
+        &app,
+        &api,
+        "/2fa/contact",
+        json!({"kind": "verify_call", "address": "+1 501 712 2662"}),
+    )
+    .await;
+    assert_eq!(answer["error"], "invalid_input", "{status} {answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("already"),
+        "{answer}"
+    );
+    let kinds: Vec<_> = factors(&app, "pia")
+        .await
+        .into_iter()
+        .map(|f| f.kind)
+        .filter(|kind| *kind != FactorKind::BackupCodes)
+        .collect();
+    assert_eq!(kinds, [FactorKind::VerifyWhatsapp], "nothing added");
 }
 
 /// A Verify TOTP app from `POST /2fa/totp` with its kind: the secret shown
