@@ -40,6 +40,13 @@ pub enum Code {
     IdentityInUse,
     /// The user has no factor of that id.
     UnknownFactor,
+    /// The browser's answer to a passkey ceremony was refused (another
+    /// site's, another request's, a copied key's).
+    CeremonyRefused,
+    /// No passkey ceremony waits for that answer.
+    NoCeremony,
+    /// The passkey ceremony waited too long.
+    CeremonyExpired,
     // The second factor.
     /// A wrong, expired or used code.
     CodeRejected,
@@ -133,6 +140,9 @@ impl Code {
         Self::PhoneRejected,
         Self::IdentityInUse,
         Self::UnknownFactor,
+        Self::CeremonyRefused,
+        Self::NoCeremony,
+        Self::CeremonyExpired,
         Self::CodeRejected,
         Self::CodeExpired,
         Self::LockedOut,
@@ -229,12 +239,27 @@ impl Code {
             Self::IdentityInUse => (
                 "identity_in_use",
                 S::CONFLICT,
-                "That phone or address is already set up on another account.",
+                "That phone, address or key is already set up on another account.",
             ),
             Self::UnknownFactor => (
                 "unknown_factor",
                 S::NOT_FOUND,
                 "There is no such factor on your account. Please reload.",
+            ),
+            Self::CeremonyRefused => (
+                "ceremony_refused",
+                S::BAD_REQUEST,
+                "Your passkey's answer was not accepted. Please try again, or use another way.",
+            ),
+            Self::NoCeremony => (
+                "no_ceremony",
+                S::CONFLICT,
+                "No passkey request is waiting. Please start again.",
+            ),
+            Self::CeremonyExpired => (
+                "ceremony_expired",
+                S::GONE,
+                "The passkey request expired. Please start again.",
             ),
             Self::CodeRejected => (
                 "code_rejected",

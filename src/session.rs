@@ -34,6 +34,10 @@ const ENROLLING: &str = "tower_authy_enrolling";
 /// retyping three. Shown once, to the same session only.
 const REFUSED_FORM: &str = "tower_authy_refused_enrollment";
 
+/// The session key that keeps a browser ceremony (WebAuthn) begun and not
+/// yet answered: server-side with the session, taken once.
+const CEREMONY: &str = "tower_authy_ceremony";
+
 /// How a session passed the second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -52,6 +56,8 @@ pub enum SecondFactorMethod {
     GraceLogin,
     /// A single-use backup code.
     BackupCode,
+    /// A passkey or security key (WebAuthn).
+    Passkey,
 }
 
 impl fmt::Display for SecondFactorMethod {
@@ -65,7 +71,10 @@ impl SecondFactorMethod {
     /// login, a skip, a remembered device or "not required". Only a checked
     /// factor may change the user's factors.
     pub fn is_checked(self) -> bool {
-        matches!(self, Self::Code | Self::OneTouch | Self::BackupCode)
+        matches!(
+            self,
+            Self::Code | Self::OneTouch | Self::BackupCode | Self::Passkey
+        )
     }
 
     /// A stable name (`code`, `one_touch`, …), as in JSON answers.
@@ -77,6 +86,7 @@ impl SecondFactorMethod {
             Self::NotRequired => "not_required",
             Self::GraceLogin => "grace_login",
             Self::BackupCode => "backup_code",
+            Self::Passkey => "passkey",
         }
     }
 }
@@ -410,4 +420,27 @@ pub(crate) async fn take_refused_form<T: serde::de::DeserializeOwned>(
         remove_if_present(session, REFUSED_FORM).await?;
     }
     Ok(form)
+}
+
+/// Keeps a ceremony begun by this session (replacing one begun before).
+pub(crate) async fn keep_ceremony<T: Serialize>(
+    session: &Session,
+    ceremony: &T,
+) -> Result<(), SessionError> {
+    session
+        .insert(CEREMONY, ceremony)
+        .await
+        .map_err(SessionError)
+}
+
+/// Takes the ceremony this session began, if any: it is gone after, so
+/// each answer is checked against its own ceremony once.
+pub(crate) async fn take_ceremony<T: serde::de::DeserializeOwned>(
+    session: &Session,
+) -> Result<Option<T>, SessionError> {
+    let ceremony = session.get(CEREMONY).await.map_err(SessionError)?;
+    if ceremony.is_some() {
+        remove_if_present(session, CEREMONY).await?;
+    }
+    Ok(ceremony)
 }

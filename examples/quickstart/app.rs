@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tower_authy::config::{Policy, RememberDevice};
 use tower_authy::method::EnrollmentRequest;
+use tower_authy::method::passkey::Passkeys;
 use tower_authy::method::verify::Verify;
 use tower_authy::session;
 use tower_authy::simulator::{CallbackMethod, DEFAULT_ACCOUNT_SID, Simulator, VerifySimulator};
@@ -173,8 +174,13 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
         }
         Provider::Local => (TwoFactor::local(store), None),
     };
-    // Authenticator apps and backup codes beside the phone, or alone.
+    // Authenticator apps, passkeys and backup codes beside the phone, or
+    // alone.
+    let passkeys = Passkeys::builder(passkey_url(&public_url))
+        .with_rp_name("tower-authy quickstart")
+        .build()?;
     let two_factor = builder
+        .with_method(passkeys)
         .with_policy(policy)
         .with_secret_key(secret_key)
         .with_authenticator_apps()
@@ -569,4 +575,18 @@ async fn profile(State(app): State<App>, session: Session, verified: Verified) -
         "Two-factor settings",
         &format!("{settings}<p><a href=\"/protected\">Back</a></p>"),
     )
+}
+
+/// Where passkeys work: the public URL, with a loopback IP address spelled
+/// `localhost` (browsers refuse an IP address as a passkey's site).
+pub fn passkey_url(public_url: &str) -> String {
+    for ip in ["127.0.0.1", "[::1]"] {
+        for scheme in ["http://", "https://"] {
+            let prefix = format!("{scheme}{ip}");
+            if let Some(rest) = public_url.strip_prefix(&prefix) {
+                return format!("{scheme}localhost{rest}");
+            }
+        }
+    }
+    public_url.to_owned()
 }

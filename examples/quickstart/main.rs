@@ -124,6 +124,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  register:      {public_url}/register");
     println!("  sign in:       {public_url}/login");
     println!("  settings:      {public_url}/settings");
+    let passkeys_at = app::passkey_url(&public_url);
+    if passkeys_at != public_url {
+        println!(
+            "  passkeys:      {passkeys_at}/settings (browsers allow passkeys on a name, not an IP address)"
+        );
+    }
     if simulated {
         println!("  virtual phone: {public_url}/simulator/phone");
         println!("  (Authy simulator, key {})", key.expose_for_display());

@@ -67,6 +67,15 @@ impl Counted {
             Remaining::LockedUntil(until) => Refusal::LockedOut { until },
         }
     }
+
+    /// The refusal for a passkey answer refused because of `message`, or
+    /// the lockout this one started.
+    pub(crate) fn refused(self, message: String) -> Refusal {
+        match self.0 {
+            Remaining::Left(_) => Refusal::CeremonyRefused(message),
+            Remaining::LockedUntil(until) => Refusal::LockedOut { until },
+        }
+    }
 }
 
 /// Why an attempt was not reserved.

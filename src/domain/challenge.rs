@@ -76,6 +76,8 @@ impl Challenge {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Way {
+    /// Answer with a passkey or security key.
+    Passkey,
     /// Approve a push in the provider's app.
     Onetouch,
     /// Type a code (from the app, a text or a call).
@@ -188,6 +190,7 @@ impl Rules {
             policy.channel(channel) != ChannelMode::Off && can(Ability::SendCode(channel))
         };
         [
+            (Way::Passkey, can(Ability::Ceremony)),
             (Way::Onetouch, push),
             (Way::Code, policy.codes && can(Ability::CheckCode)),
             (Way::Sms, sends(Channel::Sms)),

@@ -22,6 +22,7 @@ mod challenge;
 mod device;
 mod enrollment;
 mod pairing;
+mod passkey;
 mod refusal;
 mod report;
 mod requester;
@@ -34,6 +35,7 @@ pub(crate) use challenge::{Need, Way};
 pub use enrollment::EnrollError;
 pub(crate) use enrollment::{Replace, validate};
 pub use pairing::PairError;
+pub(crate) use passkey::KeptCeremony;
 pub(crate) use refusal::Refusal;
 pub(crate) use report::{NotRecorded, Report, Reported, record as record_report};
 pub(crate) use requester::Requester;
@@ -50,6 +52,23 @@ pub(crate) struct Rules {
     /// Seals local secrets; `None` without an application secret key (then
     /// no authenticator app can be added).
     pub(crate) sealer: Option<Arc<Sealer>>,
+}
+
+/// The longest label, in characters.
+const MAX_LABEL: usize = 64;
+
+/// A label as the user typed it, trimmed; empty gives `default`.
+pub(super) fn label(typed: &str, default: &str) -> Result<String, Refusal> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(default.to_owned());
+    }
+    if typed.chars().count() > MAX_LABEL || typed.chars().any(char::is_control) {
+        return Err(Refusal::InvalidInput(format!(
+            "a label is up to {MAX_LABEL} characters, on one line"
+        )));
+    }
+    Ok(typed.to_owned())
 }
 
 /// Whether a pass stamped with the security generation `passed` still
@@ -99,6 +118,18 @@ pub(crate) fn is_stale(since: SystemTime, now: SystemTime, ttl: Duration) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_are_one_short_line() {
+        assert_eq!(
+            label("  ", "Authenticator app").unwrap(),
+            "Authenticator app"
+        );
+        assert_eq!(label(" Work phone ", "").unwrap(), "Work phone");
+        assert!(label("a\nb", "").is_err());
+        assert!(label(&"x".repeat(65), "").is_err());
+        assert!(label(&"é".repeat(64), "").is_ok());
+    }
 
     #[test]
     fn a_first_factor_goes_stale_exactly_at_its_ttl() {

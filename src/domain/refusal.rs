@@ -80,10 +80,21 @@ pub(crate) enum Refusal {
     ConfirmationRequired,
     #[error("too many phones registered; wait before trying again")]
     TooManyEnrollments { until: SystemTime },
-    #[error("that phone is already set up on another account")]
+    #[error("that phone, address or key is already set up on another account")]
     IdentityInUse,
     #[error("there is no such factor on this account")]
     UnknownFactor,
+    /// The browser's answer to a passkey ceremony was refused; the message
+    /// says why, without its content.
+    #[error("{0}")]
+    CeremonyRefused(String),
+    /// No passkey ceremony of this session waits for that answer (never
+    /// begun, answered already, or begun for something else).
+    #[error("no passkey request is waiting; start again")]
+    NoCeremony,
+    /// The passkey ceremony waited too long.
+    #[error("the passkey request expired; start again")]
+    CeremonyExpired,
 }
 
 impl Refusal {
@@ -119,6 +130,9 @@ impl Refusal {
             Self::TooManyEnrollments { .. } => Code::TooManyEnrollments,
             Self::IdentityInUse => Code::IdentityInUse,
             Self::UnknownFactor => Code::UnknownFactor,
+            Self::CeremonyRefused(_) => Code::CeremonyRefused,
+            Self::NoCeremony => Code::NoCeremony,
+            Self::CeremonyExpired => Code::CeremonyExpired,
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use super::{Refusal, Rules, is_stale};
+use super::{Refusal, Rules, is_stale, label};
 use crate::code::Code;
 use crate::config::ChannelMode;
 use crate::method::totp::{SEED_LEN, context};
@@ -14,9 +14,6 @@ use crate::store::{Factor, FactorId, FactorKind, IdentityUse, StoreError, UserId
 
 /// The label of an authenticator app the user did not name.
 const DEFAULT_LABEL: &str = "Authenticator app";
-
-/// The longest label, in characters.
-const MAX_LABEL: usize = 64;
 
 /// A new authenticator-app factor, pending, and its secret: the one time
 /// the secret is seen in the clear (to show it to the user). `Debug` hides
@@ -40,20 +37,6 @@ impl std::fmt::Debug for TotpSetup {
             .field("factor", &self.factor)
             .finish_non_exhaustive()
     }
-}
-
-/// A label as the user typed it, trimmed; empty gives `default`.
-fn label(typed: &str, default: &str) -> Result<String, Refusal> {
-    let typed = typed.trim();
-    if typed.is_empty() {
-        return Ok(default.to_owned());
-    }
-    if typed.chars().count() > MAX_LABEL || typed.chars().any(char::is_control) {
-        return Err(Refusal::InvalidInput(format!(
-            "a label is up to {MAX_LABEL} characters, on one line"
-        )));
-    }
-    Ok(typed.to_owned())
 }
 
 impl Rules {
@@ -371,19 +354,5 @@ fn address_refused(error: ProviderError) -> Refusal {
             message,
         },
         other => other.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_are_one_short_line() {
-        assert_eq!(label("  ", DEFAULT_LABEL).unwrap(), DEFAULT_LABEL);
-        assert_eq!(label(" Work phone ", "").unwrap(), "Work phone");
-        assert!(label("a\nb", "").is_err());
-        assert!(label(&"x".repeat(65), "").is_err());
-        assert!(label(&"é".repeat(64), "").is_ok());
     }
 }

@@ -23,6 +23,8 @@ use crate::store::{ApprovalStatus, Factor, FactorKind, UserId};
 
 mod authy;
 pub(crate) mod backup;
+#[cfg(feature = "webauthn")]
+pub mod passkey;
 mod registry;
 pub(crate) mod totp;
 pub mod verify;
@@ -236,6 +238,60 @@ impl fmt::Debug for AppBinding {
     }
 }
 
+/// A browser ceremony begun (WebAuthn): what the browser is handed, and
+/// what the server keeps until the answer. `Debug` shows neither.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Ceremony {
+    /// The options for `navigator.credentials.create` or `.get`, as JSON
+    /// (`{"publicKey": {…}}`, binary fields in base64url).
+    pub options: serde_json::Value,
+    /// The method's own state of the ceremony, to hand back at its end;
+    /// the crate keeps it server-side, bound to the session, single use.
+    pub state: String,
+}
+
+impl Ceremony {
+    /// A ceremony with these options and state.
+    pub fn new(options: serde_json::Value, state: impl Into<String>) -> Self {
+        Self {
+            options,
+            state: state.into(),
+        }
+    }
+}
+
+impl fmt::Debug for Ceremony {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ceremony").finish_non_exhaustive()
+    }
+}
+
+/// What an authentication ceremony proved: which of the user's factors
+/// answered, and what to record of it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Asserted {
+    /// The factor whose credential signed.
+    pub factor: Factor,
+    /// The signature counter it reported (0: the authenticator keeps none).
+    pub counter: u32,
+    /// The factor with its credential updated (flags, counter), when the
+    /// library says it changed.
+    pub updated: Option<Factor>,
+}
+
+impl Asserted {
+    /// `factor` answered with `counter`; `updated` is its new record, if any.
+    pub fn new(factor: Factor, counter: u32, updated: Option<Factor>) -> Self {
+        Self {
+            factor,
+            counter,
+            updated,
+        }
+    }
+}
+
 /// What a [`Method`] can do; the challenge offers the ways these allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -409,6 +465,54 @@ pub trait Method: Send + Sync + fmt::Debug {
     /// default, `None`: the method refuses replays itself.
     fn replayable_for(&self) -> Option<Duration> {
         None
+    }
+
+    /// Starts registering a new credential for `user` in the browser
+    /// ([`Ability::Ceremony`]); `existing` are the user's credentials of
+    /// this kind, which the browser is told not to register again.
+    async fn start_registration(
+        &self,
+        user: &UserId,
+        existing: &[Factor],
+    ) -> Result<Ceremony, ProviderError> {
+        let _ = (user, existing);
+        Err(cannot("register a credential"))
+    }
+
+    /// Finishes a registration begun with `state`: `response` is the
+    /// browser's answer (`PublicKeyCredential.toJSON()`). The answer is the
+    /// new factor, active (the ceremony proved it), named `label`. A wrong
+    /// answer is [`ProviderError::InvalidInput`].
+    async fn finish_registration(
+        &self,
+        user: &UserId,
+        label: &str,
+        response: &serde_json::Value,
+        state: &str,
+        now: std::time::SystemTime,
+    ) -> Result<Factor, ProviderError> {
+        let _ = (user, label, response, state, now);
+        Err(cannot("register a credential"))
+    }
+
+    /// Starts an authentication ceremony with any of `factors` (the user's
+    /// active credentials of this kind).
+    async fn start_authentication(&self, factors: &[Factor]) -> Result<Ceremony, ProviderError> {
+        let _ = factors;
+        Err(cannot("authenticate in the browser"))
+    }
+
+    /// Finishes an authentication begun with `state` over `factors`: which
+    /// one answered, checked by signature. A wrong answer is
+    /// [`ProviderError::InvalidInput`].
+    async fn finish_authentication(
+        &self,
+        factors: &[Factor],
+        response: &serde_json::Value,
+        state: &str,
+    ) -> Result<Asserted, ProviderError> {
+        let _ = (factors, response, state);
+        Err(cannot("authenticate in the browser"))
     }
 
     /// Whether a push can reach this factor now (Authy: the user has its

@@ -106,6 +106,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
     let codes = ways.contains(&Way::Code);
     let sms = ways.contains(&Way::Sms);
     let call = ways.contains(&Way::Call);
+    let passkey = ways.contains(&Way::Passkey);
     let email = ways.contains(&Way::Email);
     let whatsapp = ways.contains(&Way::Whatsapp);
     let backup = ways.contains(&Way::Backup);
@@ -120,7 +121,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
             StatusCode::OK,
             json!({
                 "status": "challenge",
-                "channels": {"onetouch": push, "code": codes, "sms": sms, "call": call, "email": email, "whatsapp": whatsapp},
+                "channels": {"passkey": passkey, "onetouch": push, "code": codes, "sms": sms, "call": call, "email": email, "whatsapp": whatsapp},
                 "autostart": autostart,
                 "ways": ways,
                 "backup_codes_left": backup_left,
@@ -140,6 +141,7 @@ async fn show(ctx: &mut Ctx, headers: &HeaderMap, query: PageQuery) -> Result<Re
                 "prefix": shared.prefix,
                 "csrf": state.csrf,
                 "onetouch": push,
+                "passkey": passkey,
                 "autostart": autostart,
                 "codes": codes,
                 "sms": sms,

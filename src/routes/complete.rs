@@ -131,13 +131,15 @@ pub(crate) fn body(state: &AuthState, method: SecondFactorMethod) -> Value {
     json!({"status": "complete", "method": method, "redirect": next})
 }
 
-/// The answer to a new factor confirmed with a code by a session that had
+/// The answer to a new factor confirmed (with a code, or by its ceremony:
+/// `method`) by a session that had
 /// `already_passed` (the code is its second factor from now on: fresh
 /// enough to change settings) or was still waiting (it passes with it):
 /// with the first backup codes, shown once, when this was the user's
 /// first factor.
 pub(crate) async fn confirmed(
     ctx: &mut Ctx,
+    method: SecondFactorMethod,
     already_passed: bool,
     generation: u64,
     now: SystemTime,
@@ -145,7 +147,7 @@ pub(crate) async fn confirmed(
     let shared = ctx.shared.clone();
     let response = if already_passed {
         ctx.writable().await?;
-        if !session::complete(&ctx.session, SecondFactorMethod::Code, now, generation).await? {
+        if !session::complete(&ctx.session, method, now, generation).await? {
             return Err(Refusal::LoginRequired);
         }
         reply::notice(
@@ -155,7 +157,7 @@ pub(crate) async fn confirmed(
             json!({}),
         )
     } else {
-        finish(ctx, SecondFactorMethod::Code, generation).await?
+        finish(ctx, method, generation).await?
     };
     let state = ctx.signed_in()?;
     let Some(codes) = shared.rules.first_backup_codes(&state.user_id, now).await? else {
@@ -165,7 +167,7 @@ pub(crate) async fn confirmed(
         (json!({"notice": Code::Enabled}), shared.settings_page())
     } else {
         let next = state.next.clone().unwrap_or_else(|| "/".into());
-        (body(state, SecondFactorMethod::Code), next)
+        (body(state, method), next)
     };
     Ok(backup_codes(&shared, ctx.format, body, &codes, &next))
 }

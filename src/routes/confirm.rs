@@ -16,7 +16,7 @@ use super::context::{Ctx, Post};
 use super::forms::text;
 use super::reply;
 use crate::domain::Refusal;
-use crate::session::from_unix;
+use crate::session::{SecondFactorMethod, from_unix};
 use crate::store::FactorId;
 
 #[derive(Debug, Deserialize)]
@@ -73,5 +73,12 @@ async fn confirmed(ctx: &mut Ctx, id: &str, code: &str) -> Result<Response, Refu
     let passed = state.passed.map(|p| (p.method, from_unix(p.at)));
     let (_, turned_on) = rules.confirm_added(&user, id, code, passed, now).await?;
     let generation = turned_on.unwrap_or(generation);
-    complete::confirmed(ctx, already_passed, generation, now).await
+    complete::confirmed(
+        ctx,
+        SecondFactorMethod::Code,
+        already_passed,
+        generation,
+        now,
+    )
+    .await
 }

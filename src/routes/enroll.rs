@@ -40,7 +40,7 @@ use crate::code::Code;
 use crate::config::ChannelMode;
 use crate::domain::{Refusal, Replace, backup_codes_left, validate};
 use crate::negotiate::Format;
-use crate::session::{self, from_unix};
+use crate::session::{self, SecondFactorMethod, from_unix};
 use crate::store::{Factor, FactorKind};
 use crate::ui::Template;
 
@@ -145,6 +145,7 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
         "authenticator_apps": rules.offers_authenticator_apps(),
         "provider_apps": provider_apps,
         "contacts": contacts,
+        "passkeys": rules.offers_passkeys(),
         "backup_codes": rules.offers_backup_codes(),
     });
     // Added and waiting for their first code (not the phone, which has its
@@ -337,7 +338,14 @@ async fn confirm(ctx: &mut Ctx, form: &VerifyForm) -> Result<Response, Refusal> 
     // The marker has done its job; a confirmed enrollment is never replaced.
     let _ = session::forget_enrolling(&ctx.session).await;
     tracing::info!(user = %user, "tower-authy: enrollment confirmed");
-    let mut response = complete::confirmed(ctx, already_passed, generation, now).await?;
+    let mut response = complete::confirmed(
+        ctx,
+        SecondFactorMethod::Code,
+        already_passed,
+        generation,
+        now,
+    )
+    .await?;
     if form.remember {
         device::remember(&shared, &enrollment, &mut response).await;
     }

@@ -11,7 +11,7 @@
 //! | `forms` | reading form and JSON fields the same way |
 //! | `complete` | marking the session passed and saying where to go |
 //! | `view` | what pages and JSON show of a stored record |
-//! | `challenge`, `enroll`, `factors`, `totp`, `contact`, `confirm`, `backup`, `onetouch`, `device` | the handlers |
+//! | `challenge`, `enroll`, `factors`, `totp`, `contact`, `confirm`, `backup`, `webauthn`, `onetouch`, `device` | the handlers |
 //! | `next` | same-origin `next` paths |
 
 use std::sync::Arc;
@@ -38,6 +38,7 @@ mod onetouch;
 mod reply;
 mod totp;
 mod view;
+mod webauthn;
 
 impl TwoFactor {
     /// The routes, to merge into the application's router. They need
@@ -59,6 +60,8 @@ impl TwoFactor {
     /// | POST | `/2fa/totp` | starts an authenticator app (`label`; `kind`: `totp`, the default when on, or `verify_totp`): its secret, URI and QR code, once |
     /// | POST | `/2fa/totp/confirm` | `factor_id`, `code`: confirms it |
     /// | POST | `/2fa/contact` | `kind` (`verify_email`, `verify_whatsapp`, `verify_call`), `address`, `label`: adds an address, pending, and sends its first code |
+    /// | POST | `/2fa/webauthn/register/start`, `…/finish` | adds a passkey or security key (`label`; then the browser's `credential`) |
+    /// | POST | `/2fa/webauthn/authenticate/start`, `…/finish` | passes the challenge with one |
     /// | POST | `/2fa/email`, `/2fa/whatsapp` | during the challenge: sends a code to the user's e-mail or WhatsApp factor, like `/2fa/sms` |
     /// | POST | `/2fa/skip` | goes on without a phone registered but never confirmed (not yet a factor): as not required under opt-in, or as a grace login |
     ///
@@ -107,6 +110,16 @@ fn handlers() -> Vec<(&'static str, MethodRouter<Arc<Shared>>)> {
         ("/contact", post(contact::start)),
         ("/backup-codes", post(backup::renew)),
         ("/backup", post(backup::use_code)),
+        ("/webauthn/register/start", post(webauthn::register_start)),
+        ("/webauthn/register/finish", post(webauthn::register_finish)),
+        (
+            "/webauthn/authenticate/start",
+            post(webauthn::authenticate_start),
+        ),
+        (
+            "/webauthn/authenticate/finish",
+            post(webauthn::authenticate_finish),
+        ),
     ]
 }
 

@@ -84,6 +84,10 @@ pub enum FactorKind {
     /// A Twilio Verify Push factor, registered by the application's mobile
     /// app with Twilio's SDK.
     VerifyPush,
+    /// A passkey or security key (WebAuthn): `provider_ref` is its
+    /// credential id, `secret` the credential (public key, flags) as
+    /// webauthn-rs keeps it, `last_step` its signature counter.
+    Webauthn,
 }
 
 impl FactorKind {
@@ -98,6 +102,7 @@ impl FactorKind {
         FactorKind::VerifyWhatsapp,
         FactorKind::VerifyTotp,
         FactorKind::VerifyPush,
+        FactorKind::Webauthn,
     ];
 
     /// A stable name for storage and JSON.
@@ -112,6 +117,7 @@ impl FactorKind {
             Self::VerifyWhatsapp => "verify_whatsapp",
             Self::VerifyTotp => "verify_totp",
             Self::VerifyPush => "verify_push",
+            Self::Webauthn => "webauthn",
         }
     }
 

@@ -51,6 +51,10 @@ pub(crate) const ROUTES: &[(&str, &[Method])] = &[
     ("/contact", &[Method::POST]),
     ("/backup-codes", &[Method::POST]),
     ("/backup", &[Method::POST]),
+    ("/webauthn/register/start", &[Method::POST]),
+    ("/webauthn/register/finish", &[Method::POST]),
+    ("/webauthn/authenticate/start", &[Method::POST]),
+    ("/webauthn/authenticate/finish", &[Method::POST]),
 ];
 
 /// Everything the routes share: the rules, and where things are.

@@ -30,10 +30,13 @@ pub(crate) enum Template {
     BackupCodes,
     /// `POST {prefix}/contact`: the code sent to a new address, asked for.
     Contact,
+    /// The passkey ceremony's script, included by the challenge and the
+    /// settings page.
+    PasskeyScript,
 }
 
 impl Template {
-    pub(crate) const ALL: [Self; 7] = [
+    pub(crate) const ALL: [Self; 8] = [
         Self::Base,
         Self::Challenge,
         Self::Enroll,
@@ -41,6 +44,7 @@ impl Template {
         Self::Totp,
         Self::BackupCodes,
         Self::Contact,
+        Self::PasskeyScript,
     ];
 
     /// The name the builder knows it by.
@@ -53,6 +57,7 @@ impl Template {
             Self::Totp => "totp.html",
             Self::BackupCodes => "backup_codes.html",
             Self::Contact => "contact.html",
+            Self::PasskeyScript => "passkey_script.html",
         }
     }
 
@@ -65,6 +70,7 @@ impl Template {
             Self::Totp => include_str!("templates/totp.html"),
             Self::BackupCodes => include_str!("templates/backup_codes.html"),
             Self::Contact => include_str!("templates/contact.html"),
+            Self::PasskeyScript => include_str!("templates/passkey_script.html"),
         }
     }
 

@@ -269,6 +269,41 @@ impl Browser {
         format!("{}{path}", self.base)
     }
 
+    /// The same session on the app's passkey address (`localhost`, not
+    /// `127.0.0.1`: browsers refuse an IP address as a passkey's site).
+    pub fn by_name(&self) -> Browser {
+        Browser {
+            base: app::passkey_url(&self.base),
+            ..self.clone()
+        }
+    }
+
+    /// Adds a virtual authenticator to the browser (the WebDriver WebAuthn
+    /// extension): a CTAP2 key that consents and verifies its user at
+    /// once. Returns its id.
+    pub async fn add_virtual_authenticator(&self) -> Result<String> {
+        let added = self
+            .client
+            .issue_cmd(Authenticator::Add(json!({
+                "protocol": "ctap2",
+                "transport": "usb",
+                "hasResidentKey": true,
+                "hasUserVerification": true,
+                "isUserConsenting": true,
+                "isUserVerified": true,
+            })))
+            .await?;
+        Ok(added.as_str().ok_or("the authenticator's id")?.to_owned())
+    }
+
+    /// Removes the virtual authenticator `id`, and the passkeys it held.
+    pub async fn remove_virtual_authenticator(&self, id: &str) -> Result {
+        self.client
+            .issue_cmd(Authenticator::Remove(id.to_owned()))
+            .await?;
+        Ok(())
+    }
+
     pub async fn open(&self, path: &str) -> Result {
         Ok(self.client.goto(&self.url(path)).await?)
     }
@@ -417,5 +452,35 @@ where
             return Err(format!("waited {within:?} for {what}").into());
         }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The WebDriver WebAuthn extension's commands, as chromedriver serves them.
+#[derive(Debug)]
+enum Authenticator {
+    Add(Value),
+    Remove(String),
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Authenticator {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> std::result::Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or_default();
+        match self {
+            Self::Add(_) => base_url.join(&format!("session/{session}/webauthn/authenticator")),
+            Self::Remove(id) => {
+                base_url.join(&format!("session/{session}/webauthn/authenticator/{id}"))
+            }
+        }
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        match self {
+            Self::Add(options) => (http::Method::POST, Some(options.to_string())),
+            Self::Remove(_) => (http::Method::DELETE, None),
+        }
     }
 }

@@ -27,6 +27,7 @@ mod custom_store_example;
 mod layer_exemptions;
 mod methods;
 mod official_clients;
+mod passkey;
 mod poll;
 mod postgres_server;
 mod routes_challenge;

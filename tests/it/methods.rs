@@ -145,7 +145,7 @@ async fn the_challenge_offers_only_what_the_method_can_do() {
     assert_eq!(page["ways"], json!(["code"]), "{page}");
     assert_eq!(
         page["channels"],
-        json!({"onetouch": false, "code": true, "sms": false, "call": false, "email": false, "whatsapp": false})
+        json!({"passkey": false, "onetouch": false, "code": true, "sms": false, "call": false, "email": false, "whatsapp": false})
     );
     assert_eq!(page["factors"][0]["id"], factor.id.as_str());
 

@@ -11,7 +11,11 @@ fn authy(user: &UserId, authy_id: &str, at: std::time::SystemTime) -> Factor {
 
 /// Two handles racing one operation each; how many succeeded, and the
 /// errors of the others.
-async fn race<S, T, F, Fut>(first: &Arc<S>, second: &Arc<S>, op: F) -> (usize, Vec<StoreError>)
+pub(super) async fn race<S, T, F, Fut>(
+    first: &Arc<S>,
+    second: &Arc<S>,
+    op: F,
+) -> (usize, Vec<StoreError>)
 where
     S: Store,
     T: Send + 'static,

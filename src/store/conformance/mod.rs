@@ -46,6 +46,7 @@ use super::{AdminStore, AuthyStore, StoreError, UserId};
 mod approvals;
 mod counters;
 mod factors;
+mod passkeys;
 
 pub use approvals::{approval_expiry, approval_race, approvals, waiting};
 pub use counters::{
@@ -61,6 +62,7 @@ pub use factors::{
     factor_identities, factor_removal, factor_replacement, factor_steps, factor_transitions,
     factors,
 };
+pub use passkeys::{passkey_counters, passkey_credentials};
 
 /// Runs every clause. `first` and `second` must be two handles onto the same
 /// data (for a SQL store, two separate pools), so that wake-ups across
@@ -72,6 +74,8 @@ pub async fn run<S: Store>(first: Arc<S>, second: Arc<S>) {
     factors::factor_identities(&first, &second).await;
     factors::factor_removal(&first, &second).await;
     factors::factor_steps(&first, &second).await;
+    passkeys::passkey_credentials(&first, &second).await;
+    passkeys::passkey_counters(&first, &second).await;
     approvals::approvals(&first, &second).await;
     approvals::approval_expiry(&first).await;
     approvals::approval_race(&first, &second).await;
@@ -125,6 +129,16 @@ macro_rules! store_conformance_tests {
         async fn factor_steps() {
             let (first, second) = $pair.await;
             $crate::store::conformance::factor_steps(&first, &second).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn passkey_credentials() {
+            let (first, second) = $pair.await;
+            $crate::store::conformance::passkey_credentials(&first, &second).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn passkey_counters() {
+            let (first, second) = $pair.await;
+            $crate::store::conformance::passkey_counters(&first, &second).await;
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn approvals() {
