@@ -305,6 +305,17 @@ impl Rules {
         }
     }
 
+    /// Whether a change to the factors of the owner of `factors` asks for a
+    /// current code: while the policy takes codes and one of their active
+    /// factors does (a user with passkeys alone proves a fresh pass
+    /// instead).
+    pub(crate) fn asks_code_for_changes(&self, factors: &[Factor]) -> bool {
+        self.policy.codes
+            && factors
+                .iter()
+                .any(|f| f.is_active() && self.methods.can(f.kind, Ability::CheckCode))
+    }
+
     /// Whether the policy lets this user turn two-factor sign-in off.
     pub(crate) async fn opt_out_allowed(&self, user: &UserId) -> Result<bool, Refusal> {
         Ok(match self.policy.enrollment {
@@ -343,8 +354,9 @@ impl Rules {
     /// user `confirmed` it and proved a current second factor: `code`,
     /// checked (and counted) like any code — a factor passed minutes ago is
     /// not enough, so an unattended signed-in browser cannot lower the
-    /// protection in one click. Only where the policy turns codes off does
-    /// a OneTouch approval within `fresh_for_changes` stand in. Removing
+    /// protection in one click. Only where there is no code to ask for (the
+    /// policy turns codes off, or the user's factors are passkeys) does a
+    /// factor passed within `fresh_for_changes` stand in. Removing
     /// the last factor turns two-factor sign-in off, which the policy may
     /// forbid.
     ///
@@ -401,15 +413,17 @@ impl Rules {
         if !confirmed {
             return Err(Refusal::ConfirmationRequired);
         }
-        if self.policy.codes {
+        let challenge = self
+            .challenge_of(factors.clone())
+            .ok_or(Refusal::NotEnrolled)?;
+        if self.asks_code_for_changes(&factors) {
             if code.trim().is_empty() {
                 return Err(Refusal::FreshFactorRequired);
             }
-            let challenge = self
-                .challenge_of(factors.clone())
-                .ok_or(Refusal::NotEnrolled)?;
             self.check_code(challenge.factors(), code, now).await?;
         } else if !is_fresh(method, at, now, self.policy.fresh_for_changes) {
+            // No code to ask for (codes are off, or the user's factors are
+            // passkeys): a factor passed just now stands in.
             return Err(Refusal::FreshFactorRequired);
         }
         // A change made by another session meanwhile voided this session's

@@ -176,6 +176,7 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
                 Step::Enabled => {
                     body["masked_phone"] = json!(masked_phone);
                     body["can_disable"] = json!(can_disable);
+                    body["code_for_changes"] = json!(rules.asks_code_for_changes(&all));
                     body["factors"] = json!(factors);
                     body["backup_codes_left"] = json!(codes_left);
                 }
@@ -195,6 +196,7 @@ async fn show(ctx: &Ctx, query: PageQuery) -> Result<Response, Refusal> {
                 "passed": passed,
                 "masked_phone": masked_phone,
                 "codes": policy.codes,
+                "code_for_changes": rules.asks_code_for_changes(&all),
                 "sms": sms,
                 "call": call,
                 "remember": policy.remember_device.is_some(),

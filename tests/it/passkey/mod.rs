@@ -167,6 +167,23 @@ async fn a_passkey_is_added_and_passes_the_challenge() {
     let stored = passkeys(&app, "ada").await;
     assert_eq!(stored[0].last_step, Some(1), "the counter is kept");
     assert!(stored[0].last_used_at.is_some());
+
+    // Listed like every factor; with passkeys alone there is no code to
+    // ask for, so the fresh passkey pass stands in for one.
+    let listed = app.get_json(&next, "/2fa/factors").await;
+    assert_eq!(listed["factors"][0]["kind"], "webauthn", "{listed}");
+    let settings = app.get_json(&next, "/2fa/enroll").await;
+    assert_eq!(settings["code_for_changes"], false, "{settings}");
+    let id = stored[0].id.as_str().to_owned();
+    let (status, body) = post(
+        &app,
+        &next,
+        &format!("/2fa/factors/{id}/remove"),
+        json!({"confirm": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(passkeys(&app, "ada").await.is_empty(), "removed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
