@@ -201,6 +201,17 @@ impl Rules {
         Ok(keys)
     }
 
+    /// The refusal of an answer whose counter went back: whoever answered
+    /// first may have been a copy of the key, so every pass and remembered
+    /// device of the user is voided.
+    async fn copied(&self, user: &UserId, counted: super::attempts::Counted) -> Refusal {
+        tracing::warn!(user = %user, "tower-authy: a passkey's counter went back; voiding the user's passes");
+        if let Err(error) = self.store.revoke_devices(user).await {
+            return error.into();
+        }
+        counted.refused("the key's counter went back: it may have been copied".into())
+    }
+
     /// Begins answering the challenge with one of `user`'s passkeys.
     pub(crate) async fn start_passkey_authentication(
         &self,
@@ -248,6 +259,7 @@ impl Rules {
                 tracing::info!(user = %user, "tower-authy: a passkey answer was refused");
                 return Err(counted.refused(message));
             }
+            Err(ProviderError::Compromised) => return Err(self.copied(user, counted).await),
             Err(other) => return Err(other.into()),
         };
         let factor = &asserted.factor;
@@ -261,26 +273,31 @@ impl Rules {
                 .await
             {
                 Ok(()) => {}
-                Err(error) if error.is_conflict() => {
-                    tracing::warn!(user = %user, "tower-authy: a passkey's counter went back");
-                    return Err(counted
-                        .refused("the key's counter went back: it may have been copied".into()));
-                }
+                Err(error) if error.is_conflict() => return Err(self.copied(user, counted).await),
                 Err(error) => return Err(error.into()),
             }
         }
         if let Some(updated) = &asserted.updated {
-            // The flags as they are now; the counter is the store's.
-            let mut latest = factor.clone();
-            latest.last_step = (asserted.counter > 0).then_some(u64::from(asserted.counter));
-            let mut updated = updated.clone();
-            updated.last_step = latest.last_step;
-            if let Err(error) = self
+            // The flags as they are now, on the record as it is now (its
+            // counter moved on above, maybe by a racing answer too).
+            let current = self
                 .store
-                .replace_factor(&latest, &updated, IdentityUse::Exclusive)
-                .await
-            {
-                tracing::warn!(%error, user = %user, "tower-authy: a passkey's flags were not updated");
+                .factors(user)
+                .await?
+                .into_iter()
+                .find(|stored| stored.id == factor.id);
+            if let Some(current) = current {
+                let mut updated = updated.clone();
+                updated.last_step = current.last_step;
+                updated.label = current.label.clone();
+                updated.last_used_at = current.last_used_at;
+                if let Err(error) = self
+                    .store
+                    .replace_factor(&current, &updated, IdentityUse::Exclusive)
+                    .await
+                {
+                    tracing::warn!(%error, user = %user, "tower-authy: a passkey's flags were not updated");
+                }
             }
         }
         self.clear_code_attempts(user).await?;

@@ -206,6 +206,11 @@ pub enum ProviderError {
         /// does); nobody is told a wait the provider did not give.
         retry_after: Option<Duration>,
     },
+    /// The credential answered with a signature counter that went back: a
+    /// copy of the key may be in use. The crate refuses it and voids every
+    /// pass of the user.
+    #[error("the key may have been copied")]
+    Compromised,
     /// The provider could not be reached or failed; try again or another channel.
     #[error("the second-factor provider is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

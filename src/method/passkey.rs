@@ -159,14 +159,14 @@ impl PasskeysBuilder {
 /// A bad answer from the browser, said without its content.
 fn refused(error: WebauthnError) -> ProviderError {
     tracing::info!(%error, "tower-authy: a WebAuthn answer was refused");
+    if matches!(error, WebauthnError::CredentialPossibleCompromise) {
+        return ProviderError::Compromised;
+    }
     ProviderError::InvalidInput(match error {
         WebauthnError::InvalidRPOrigin | WebauthnError::InvalidRPIDHash => {
             "the key answered for another site".into()
         }
         WebauthnError::MismatchedChallenge => "the answer is not for this request".into(),
-        WebauthnError::CredentialPossibleCompromise => {
-            "the key's counter went back: it may have been copied".into()
-        }
         _ => "the key's answer was not accepted".into(),
     })
 }
@@ -175,23 +175,23 @@ fn failed(error: impl std::error::Error + Send + Sync + 'static) -> ProviderErro
     ProviderError::Unavailable(Box::new(error))
 }
 
-/// The stored credential of a factor.
+/// The stored credential of a factor, its counter the store's (which
+/// moves forward atomically; the copy in the credential may lag).
 fn credential(factor: &Factor) -> Result<SecurityKey, ProviderError> {
     let text = factor.secret.as_deref().unwrap_or_default();
-    serde_json::from_str(text).map_err(failed)
+    let key: SecurityKey = serde_json::from_str(text).map_err(failed)?;
+    let mut inner = Credential::from(key);
+    if let Some(counter) = factor.last_step.and_then(|n| u32::try_from(n).ok()) {
+        inner.counter = inner.counter.max(counter);
+    }
+    Ok(SecurityKey::from(inner))
 }
 
-/// A user's stable WebAuthn handle: a UUID derived from the user id (the
-/// authenticator may keep it; it reveals nothing of the id).
-fn user_handle(user: &UserId) -> Uuid {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::new()
-        .chain_update("tower-authy:webauthn:")
-        .chain_update(user.as_str())
-        .finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid_v8(bytes)
+/// A WebAuthn user handle for one registration: random, so that it says
+/// nothing of the user and links no two sites (the crate never reads it:
+/// security keys are found by their credential id).
+fn user_handle() -> Uuid {
+    uuid_v8(rand::random())
 }
 
 /// `bytes` as a version 8 (custom) UUID.
@@ -258,7 +258,7 @@ impl Method for Passkeys {
         let (options, state) = self
             .webauthn
             .start_securitykey_registration(
-                user_handle(user),
+                user_handle(),
                 user.as_str(),
                 user.as_str(),
                 Some(exclude),
@@ -345,13 +345,16 @@ impl Method for Passkeys {
             .cloned()
             .ok_or_else(|| ProviderError::InvalidInput("that key is not one of yours".into()))?;
         let mut key = credential(&factor)?;
-        let updated = match key.update_credential(&result) {
-            Some(true) => {
-                let mut updated = factor.clone();
-                updated.secret = Some(serde_json::to_string(&key).map_err(failed)?);
-                Some(updated)
-            }
-            _ => None,
+        let backed_up = Credential::from(key.clone()).backup_state;
+        key.update_credential(&result);
+        // Written back only when a flag changed: the counter is the
+        // store's, moved atomically, never by a whole-record write.
+        let updated = if Credential::from(key.clone()).backup_state == backed_up {
+            None
+        } else {
+            let mut updated = factor.clone();
+            updated.secret = Some(serde_json::to_string(&key).map_err(failed)?);
+            Some(updated)
         };
         Ok(Asserted::new(factor, result.counter(), updated))
     }
@@ -378,10 +381,8 @@ mod tests {
     }
 
     #[test]
-    fn the_user_handle_is_stable_and_reveals_nothing() {
-        let a = user_handle(&UserId::new("alice"));
-        assert_eq!(a, user_handle(&UserId::new("alice")));
-        assert_ne!(a, user_handle(&UserId::new("bob")));
-        assert!(!a.to_string().contains("alice"));
+    fn user_handles_are_random() {
+        assert_ne!(user_handle(), user_handle());
+        assert_eq!(user_handle().get_version_num(), 8);
     }
 }

@@ -256,6 +256,11 @@ async fn bad_authentications_are_refused_and_change_nothing() {
         "unchanged"
     );
     assert_eq!(me(&app, &again).await, 401);
+    assert_eq!(
+        me(&app, &api).await,
+        401,
+        "the copy may have answered first: the passes made before are void"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -395,4 +400,27 @@ async fn required_user_verification_refuses_presence_alone() {
     let (status, body) = auth_finish(&app, &next, key.sign(&options)).await;
     assert_eq!(body["error"], "ceremony_refused", "{status} {body}");
     assert_eq!(me(&app, &next).await, 401);
+}
+
+/// The challenge page as a browser without script gets it: the passkey
+/// first, saying it needs JavaScript, and the other ways right there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_script_the_page_says_so_and_offers_the_other_ways() {
+    let app = app().await;
+    register(&app, "hal", &SoftKey::new(RP_ID, ORIGIN)).await;
+    let browser = app.browser();
+    app.sign_in(&browser, "hal").await;
+    let page = app.text(&browser, "/2fa").await;
+    let passkey = page.find("id=\"passkey\"").expect("the passkey section");
+    let backup = page.find("id=\"backup\"").expect("the backup codes");
+    assert!(passkey < backup, "the passkey comes first");
+    assert!(page.contains("Passkeys need JavaScript"), "{page}");
+    assert!(
+        page.contains("id=\"passkey-button\" hidden"),
+        "no dead button without script"
+    );
+    assert!(
+        page.contains("passkey_script") || page.contains("navigator.credentials"),
+        "{page}"
+    );
 }
