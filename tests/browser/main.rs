@@ -517,15 +517,7 @@ async fn a_verify_push_approved_on_the_phone_signs_in() {
         Js::On,
         app::Provider::VerifySimulator,
         |b| async move {
-            register(&b, "frank").await?;
-            b.submit("/2fa/sms").await?;
-            b.wait_for_text("text message").await?;
-            let signing_in = b.open_tab("/simulator/phone").await?;
-            let code = newest_text_message(&b).await?;
-            b.switch_to(&signing_in).await?;
-            enter_code(&b, &code, false).await?;
-            keep_backup_codes(&b).await?;
-            on_protected_page(&b, "frank").await?;
+            confirm_verify_phone(&b, "frank").await?;
             b.submit("/pair-phone").await?;
             b.wait_for_path("/protected").await?;
             log_out(&b).await?;
@@ -579,15 +571,7 @@ async fn verify_settings_add_an_email_and_a_verify_app() {
         Js::On,
         app::Provider::VerifySimulator,
         |b| async move {
-            register(&b, "hugo").await?;
-            b.submit("/2fa/sms").await?;
-            b.wait_for_text("text message").await?;
-            let signing_in = b.open_tab("/simulator/phone").await?;
-            let code = newest_text_message(&b).await?;
-            b.switch_to(&signing_in).await?;
-            enter_code(&b, &code, false).await?;
-            keep_backup_codes(&b).await?;
-            on_protected_page(&b, "hugo").await?;
+            confirm_verify_phone(&b, "hugo").await?;
 
             b.open("/settings").await?;
             b.click("#add-contact summary").await?;
@@ -633,6 +617,32 @@ async fn verify_settings_add_an_email_and_a_verify_app() {
     .await;
 }
 
+/// On the Verify quickstart: registers `name` and confirms the phone with
+/// the code texted to the virtual phone; leaves the browser on the
+/// protected page, the backup codes kept.
+async fn confirm_verify_phone(b: &Browser, name: &str) -> Result {
+    register(b, name).await?;
+    b.submit("/2fa/sms").await?;
+    b.wait_for_text("text message").await?;
+    let signing_in = b.open_tab("/simulator/phone").await?;
+    let code = newest_text_message(b).await?;
+    b.switch_to(&signing_in).await?;
+    enter_code(b, &code, false).await?;
+    keep_backup_codes(b).await?;
+    on_protected_page(b, name).await?;
+    Ok(())
+}
+
+/// On the quickstart without a vendor: creates an account (no phone asked
+/// for); leaves the browser on the settings page.
+async fn register_without_phone(b: &Browser, name: &str) -> Result {
+    b.open("/register").await?;
+    b.fill("username", name).await?;
+    b.fill("password", PASSWORD).await?;
+    b.submit("/register").await?;
+    b.wait_for_path("/2fa/enroll").await
+}
+
 /// Types `name` for the passkey and clicks "Add a passkey"; the browser's
 /// virtual authenticator answers.
 async fn add_passkey(b: &Browser, name: &str) -> Result {
@@ -652,11 +662,7 @@ async fn a_passkey_added_on_the_settings_page_signs_in() {
     run_on("passkey", Js::On, app::Provider::Local, |b| async move {
         let b = b.by_name();
         b.add_virtual_authenticator().await?;
-        b.open("/register").await?;
-        b.fill("username", "ivy").await?;
-        b.fill("password", PASSWORD).await?;
-        b.submit("/register").await?;
-        b.wait_for_path("/2fa/enroll").await?;
+        register_without_phone(&b, "ivy").await?;
         add_passkey(&b, "Test key").await?;
         keep_backup_codes(&b).await?;
         on_protected_page(&b, "ivy").await?;
@@ -689,11 +695,7 @@ async fn without_its_authenticator_the_user_falls_back_to_a_code() {
         |b| async move {
             let b = b.by_name();
             let authenticator = b.add_virtual_authenticator().await?;
-            b.open("/register").await?;
-            b.fill("username", "jay").await?;
-            b.fill("password", PASSWORD).await?;
-            b.submit("/register").await?;
-            b.wait_for_path("/2fa/enroll").await?;
+            register_without_phone(&b, "jay").await?;
             b.submit("/2fa/totp").await?;
             let secret = b.find("#secret").await?.text().await?;
             let at = unix_now();
