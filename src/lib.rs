@@ -137,6 +137,7 @@ mod domain;
 pub mod layer;
 pub mod method;
 mod negotiate;
+pub mod origin;
 mod otp;
 mod outbound;
 mod params;

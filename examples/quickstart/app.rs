@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash};
-use axum::extract::{Form, Request, State};
-use axum::http::{Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -20,12 +20,12 @@ use tower_authy::config::{Policy, RememberDevice};
 use tower_authy::method::EnrollmentRequest;
 use tower_authy::method::passkey::Passkeys;
 use tower_authy::method::verify::Verify;
-use tower_authy::session;
 use tower_authy::simulator::{CallbackMethod, DEFAULT_ACCOUNT_SID, Simulator, VerifySimulator};
 use tower_authy::store::{FactorKind, SharedStore, UserId};
 use tower_authy::verify::{self, VerifyWebhook};
 use tower_authy::webhook::Webhook;
 use tower_authy::{ApiKey, TwoFactor, TwoFactorBuilder, Verified, authy::Client};
+use tower_authy::{origin, session};
 use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
 
 struct AppUser {
@@ -198,7 +198,7 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
         .route("/protected", get(protected_page))
         .route(
             "/pair-phone",
-            post(pair_phone).route_layer(middleware::from_fn(same_origin_posts)),
+            post(pair_phone).route_layer(middleware::from_fn(origin::require_same_origin)),
         )
         .route("/api/me", get(me))
         .route("/profile", get(profile))
@@ -209,7 +209,7 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
         .route("/register", get(register_page).post(register))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
-        .route_layer(middleware::from_fn(same_origin_posts));
+        .route_layer(middleware::from_fn(origin::require_same_origin));
     let mut router = Router::new()
         .route("/", get(|| async { Redirect::to("/protected") }))
         // The crate's settings page: factors, authenticator apps, backup
@@ -245,27 +245,6 @@ fn verify_set_up(
         VerifyWebhook::builder(auth_token)
             .with_public_url(format!("{public_url}/2fa/verify/callback")),
     )
-}
-
-/// Refuses a POST that a browser says came from another site
-/// (`Sec-Fetch-Site`), or whose `Origin` is not this host.
-async fn same_origin_posts(request: Request, next: Next) -> Response {
-    if request.method() == Method::POST {
-        let text = |name| request.headers().get(name).and_then(|v| v.to_str().ok());
-        let site = text(header::HeaderName::from_static("sec-fetch-site"));
-        let origin_host =
-            text(header::ORIGIN).map(|o| o.split("://").nth(1).unwrap_or("").to_owned());
-        let host = text(header::HOST);
-        let cross_site = match (site, origin_host) {
-            (Some(site), _) => site != "same-origin" && site != "none",
-            (None, Some(origin)) => Some(origin.as_str()) != host,
-            (None, None) => false,
-        };
-        if cross_site {
-            return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
-        }
-    }
-    next.run(request).await
 }
 
 /// Escapes text for HTML.

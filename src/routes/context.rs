@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use super::reply;
@@ -211,7 +210,7 @@ where
             .and_then(|v| v.as_str().map(str::to_owned))
             .or_else(|| header_text(&parts.headers, "x-csrf-token").map(str::to_owned));
         let session_token = ctx.state.as_ref().map(|s| s.csrf.as_str());
-        check_origin(&parts.headers, token.as_deref(), session_token).map_err(|e| {
+        crate::origin::check(&parts.headers, token.as_deref(), session_token).map_err(|e| {
             tracing::warn!(
                 "tower-authy: refused a cross-site POST to {}",
                 parts.uri.path()
@@ -254,99 +253,5 @@ fn parse_body(
             .into_iter()
             .map(|(k, v)| (k, Value::String(v)))
             .collect())
-    }
-}
-
-/// Same-origin POSTs only. `Sec-Fetch-Site` decides when present; else
-/// `Origin` must name this host; with neither, the session's CSRF token must
-/// come along. A token that comes along must always be right.
-fn check_origin(
-    headers: &HeaderMap,
-    token: Option<&str>,
-    session_token: Option<&str>,
-) -> Result<(), Refusal> {
-    if let Some(token) = token {
-        let right = session_token
-            .is_some_and(|expected| bool::from(expected.as_bytes().ct_eq(token.as_bytes())));
-        if !right {
-            return Err(Refusal::CrossSite);
-        }
-    }
-    if let Some(site) = header_text(headers, "sec-fetch-site") {
-        return if site.eq_ignore_ascii_case("same-origin") {
-            Ok(())
-        } else {
-            Err(Refusal::CrossSite)
-        };
-    }
-    if let Some(origin) = header_text(headers, header::ORIGIN.as_str()) {
-        let host = header_text(headers, header::HOST.as_str());
-        let origin_host = origin
-            .parse::<axum::http::Uri>()
-            .ok()
-            .and_then(|uri| uri.authority().map(|a| a.as_str().to_owned()));
-        return match (origin_host, host) {
-            (Some(origin_host), Some(host)) if origin_host.eq_ignore_ascii_case(host) => Ok(()),
-            _ => Err(Refusal::CrossSite),
-        };
-    }
-    if token.is_some() {
-        Ok(())
-    } else {
-        Err(Refusal::CrossSite)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, HeaderValue::from_static(value));
-        }
-        map
-    }
-
-    #[test]
-    fn same_origin_passes_and_cross_site_does_not() {
-        let ok = |h: &[(&'static str, &'static str)], t: Option<&str>| {
-            check_origin(&headers(h), t, Some("tok")).is_ok()
-        };
-        assert!(ok(&[("sec-fetch-site", "same-origin")], None));
-        assert!(!ok(&[("sec-fetch-site", "cross-site")], None));
-        assert!(!ok(&[("sec-fetch-site", "same-site")], None));
-        assert!(
-            !ok(&[("sec-fetch-site", "cross-site")], Some("tok")),
-            "a token does not excuse a cross-site fetch"
-        );
-        assert!(ok(
-            &[
-                ("origin", "http://app.example:3000"),
-                ("host", "app.example:3000")
-            ],
-            None
-        ));
-        assert!(!ok(
-            &[
-                ("origin", "http://evil.example"),
-                ("host", "app.example:3000")
-            ],
-            None
-        ));
-        assert!(!ok(&[("origin", "null"), ("host", "app.example")], None));
-        assert!(ok(&[], Some("tok")), "no headers: the token decides");
-        assert!(!ok(&[], None));
-        assert!(!ok(&[], Some("wrong")));
-        assert!(
-            !ok(&[("sec-fetch-site", "same-origin")], Some("wrong")),
-            "a wrong token is refused"
-        );
-        assert!(
-            check_origin(&headers(&[]), Some("tok"), None).is_err(),
-            "no session, no token to match"
-        );
     }
 }

@@ -123,6 +123,11 @@ fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The quickstart app alone (no browser), for checks over plain HTTP.
+pub async fn serve_quickstart(provider: app::Provider) -> String {
+    serve_app(provider).await
+}
+
 /// Serves the quickstart app, with its in-process simulator, on a free
 /// loopback port; returns its base URL. It lives as long as the test's
 /// runtime.

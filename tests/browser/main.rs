@@ -21,7 +21,7 @@ mod app;
 mod harness;
 
 use fantoccini::Locator;
-use harness::{Browser, Js, PATIENCE, Result, eventually, run, run_on};
+use harness::{Browser, Js, PATIENCE, Result, eventually, run, run_on, serve_quickstart};
 
 const PASSWORD: &str = "correct horse 42";
 
@@ -724,4 +724,53 @@ async fn without_its_authenticator_the_user_falls_back_to_a_code() {
         },
     )
     .await;
+}
+
+/// The quickstart's own forms (sign-up, sign-in) refuse a POST that does
+/// not show it comes from the site, by the crate's rule
+/// (`tower_authy::origin::require_same_origin`): its copy of the rule let
+/// a POST with neither `Origin` nor `Sec-Fetch-Site` through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quickstart_forms_refuse_posts_not_shown_same_origin() {
+    let base = serve_quickstart(app::Provider::Local).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let host = base.trim_start_matches("http://").to_owned();
+    let form = [("username", "kim"), ("password", PASSWORD)];
+    for path in ["/login", "/register"] {
+        let post = |headers: &[(&'static str, String)]| {
+            let mut request = http.post(format!("{base}{path}")).form(&form);
+            for (name, value) in headers {
+                request = request.header(*name, value.clone());
+            }
+            request.send()
+        };
+        let status = |response: reqwest::Response| response.status().as_u16();
+        assert_eq!(status(post(&[]).await.unwrap()), 403, "{path}: no evidence");
+        assert_eq!(
+            status(
+                post(&[("origin", "http://evil.example".into())])
+                    .await
+                    .unwrap()
+            ),
+            403,
+            "{path}: another origin"
+        );
+        assert_eq!(
+            status(
+                post(&[("sec-fetch-site", "cross-site".into())])
+                    .await
+                    .unwrap()
+            ),
+            403,
+            "{path}: a cross-site fetch"
+        );
+        assert_ne!(
+            status(post(&[("origin", format!("http://{host}"))]).await.unwrap()),
+            403,
+            "{path}: this site"
+        );
+    }
 }
