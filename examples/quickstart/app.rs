@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash};
-use axum::extract::{Form, State};
+use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -394,15 +394,37 @@ async fn register(
     Redirect::to("/2fa?next=/protected").into_response()
 }
 
-async fn login_page() -> Html<String> {
-    login_form(None)
+/// Where the layer was taking the browser when it sent it to sign in.
+#[derive(Debug, Default, Deserialize)]
+struct NextQuery {
+    next: Option<String>,
 }
 
-fn login_form(error: Option<&str>) -> Html<String> {
+async fn login_page(Query(query): Query<NextQuery>) -> Html<String> {
+    login_form(None, query.next.as_deref())
+}
+
+/// Where a signed-in browser goes: the challenge, and after it `next` (the
+/// crate keeps only a path on this site) or the protected page.
+fn after_sign_in(next: Option<&str>) -> String {
+    let next = next.filter(|n| !n.is_empty()).unwrap_or("/protected");
+    let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+    format!("/2fa?{query}")
+}
+
+fn login_form(error: Option<&str>, next: Option<&str>) -> Html<String> {
+    let next = next
+        .map(|n| {
+            format!(
+                "<input type=\"hidden\" name=\"next\" value=\"{}\">",
+                escape(n)
+            )
+        })
+        .unwrap_or_default();
     page(
         "Sign in",
         &format!(
-            "{}<form method=\"post\" action=\"/login\">\
+            "{}<form method=\"post\" action=\"/login\">{next}\
              <label for=\"username\">User name</label><input id=\"username\" name=\"username\" autocomplete=\"username\" required>\
              <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
              <button type=\"submit\">Sign in</button></form>\
@@ -416,6 +438,8 @@ fn login_form(error: Option<&str>) -> Html<String> {
 struct Credentials {
     username: String,
     password: String,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 async fn login(
@@ -440,12 +464,17 @@ async fn login(
         })
         .unwrap_or(false);
     if !(known && matches) {
-        return login_form(Some("Wrong user name or password.")).into_response();
+        return login_form(Some("Wrong user name or password."), form.next.as_deref())
+            .into_response();
     }
     if session::sign_in(&session, username).await.is_err() {
-        return login_form(Some("Sign-in failed; please try again.")).into_response();
+        return login_form(
+            Some("Sign-in failed; please try again."),
+            form.next.as_deref(),
+        )
+        .into_response();
     }
-    Redirect::to("/2fa?next=/protected").into_response()
+    Redirect::to(&after_sign_in(form.next.as_deref())).into_response()
 }
 
 async fn logout(State(app): State<App>, session: Session) -> Redirect {

@@ -774,3 +774,66 @@ async fn the_quickstart_forms_refuse_posts_not_shown_same_origin() {
         );
     }
 }
+
+/// The quickstart's sign-in keeps where the layer was taking the browser
+/// (`/login?next=`) and hands it to the challenge, escaped on its page;
+/// its copy ignored it and always went to `/protected`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quickstart_sign_in_keeps_next() {
+    let base = serve_quickstart(app::Provider::Local).await;
+    let browser = || {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap()
+    };
+    let registering = browser();
+    let registered = registering
+        .post(format!("{base}/register"))
+        .header("origin", &base)
+        .form(&[("username", "lou"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 303);
+
+    let http = browser();
+    let page = http
+        .get(format!("{base}/login?next=%2Fprofile%3Ftab%3D1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("name=\"next\" value=\"/profile?tab=1\""),
+        "{page}"
+    );
+    let hostile = http
+        .get(format!("{base}/login?next=%22%3E%3Cscript%3E"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!hostile.contains("\"><script>"), "escaped: {hostile}");
+    let signed_in = http
+        .post(format!("{base}/login"))
+        .header("origin", &base)
+        .form(&[
+            ("username", "lou"),
+            ("password", PASSWORD),
+            ("next", "/profile?tab=1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(
+        signed_in.headers()["location"],
+        "/2fa?next=%2Fprofile%3Ftab%3D1"
+    );
+}
