@@ -47,6 +47,26 @@ struct App {
     decoy_hash: Arc<String>,
 }
 
+/// Argon2 takes tens of milliseconds of CPU on purpose: off the async
+/// runtime's threads, so that a burst of sign-ins does not stall every
+/// other request.
+async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// Whether `password` matches the stored argon2 `hash`.
+fn password_matches(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
 fn hash_password(password: &str) -> Option<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
@@ -351,7 +371,11 @@ async fn register(
             .into_response();
         }
     };
-    let Some(hash) = hash_password(&form.password) else {
+    let password = form.password.clone();
+    let Some(hash) = on_blocking_pool(move || hash_password(&password))
+        .await
+        .flatten()
+    else {
         return register_form(app.local, Some("The password could not be stored.")).into_response();
     };
     {
@@ -394,14 +418,21 @@ async fn register(
     Redirect::to("/2fa?next=/protected").into_response()
 }
 
-/// Where the layer was taking the browser when it sent it to sign in.
+/// Where the layer was taking the browser when it sent it to sign in, and
+/// whether it just signed out.
 #[derive(Debug, Default, Deserialize)]
 struct NextQuery {
     next: Option<String>,
+    signed_out: Option<String>,
 }
 
 async fn login_page(Query(query): Query<NextQuery>) -> Html<String> {
-    login_form(None, query.next.as_deref())
+    let Html(page) = login_form(None, query.next.as_deref());
+    if query.signed_out.is_some() {
+        let notice = "<p id=\"signed-out\" role=\"status\">You are signed out.</p>";
+        return Html(page.replacen("<form", &format!("{notice}<form"), 1));
+    }
+    Html(page)
 }
 
 /// Where a signed-in browser goes: the challenge, and after it `next` (the
@@ -456,12 +487,9 @@ async fn login(
         .map(|u| u.password_hash.clone());
     let known = hash.is_some();
     let stored = hash.unwrap_or_else(|| app.decoy_hash.to_string());
-    let matches = PasswordHash::new(&stored)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(form.password.as_bytes(), &parsed)
-                .is_ok()
-        })
+    let password = form.password.clone();
+    let matches = on_blocking_pool(move || password_matches(&password, &stored))
+        .await
         .unwrap_or(false);
     if !(known && matches) {
         return login_form(Some("Wrong user name or password."), form.next.as_deref())
@@ -481,7 +509,7 @@ async fn logout(State(app): State<App>, session: Session) -> Redirect {
     // Through `TwoFactor`: a request still in flight (a long-poll of the
     // challenge) cannot save the session back.
     let _ = app.two_factor.sign_out(&session).await;
-    Redirect::to("/login")
+    Redirect::to("/login?signed_out=1")
 }
 
 // Behind the layer, `Verified` says who passed both factors and how: no

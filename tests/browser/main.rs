@@ -44,9 +44,12 @@ async fn log_in(b: &Browser, name: &str) -> Result {
     b.submit("/login").await
 }
 
+/// Signs out; the sign-in page says it happened.
 async fn log_out(b: &Browser) -> Result {
     b.submit("/logout").await?;
-    b.wait_for_path("/login").await
+    b.wait_for_path("/login").await?;
+    b.wait_for_text("You are signed out").await?;
+    Ok(())
 }
 
 /// Waits for the protected page and checks whom it greets; returns the
