@@ -20,6 +20,7 @@ use tower_authy::config::{Policy, RememberDevice};
 use tower_authy::method::EnrollmentRequest;
 use tower_authy::method::passkey::Passkeys;
 use tower_authy::method::verify::Verify;
+use tower_authy::session::SecondFactorMethod;
 use tower_authy::simulator::{CallbackMethod, DEFAULT_ACCOUNT_SID, Simulator, VerifySimulator};
 use tower_authy::store::{FactorKind, SharedStore, UserId};
 use tower_authy::verify::{self, VerifyWebhook};
@@ -524,13 +525,28 @@ async fn protected_page(State(app): State<App>, verified: Verified) -> Html<Stri
     page(
         "Protected",
         &format!(
-            "<p id=\"welcome\">Signed in as <strong>{}</strong> with both factors ({}).</p>\
+            "<p id=\"welcome\">Signed in as <strong>{}</strong>, second factor: {}.</p>\
              <p><a href=\"/settings\">Two-factor settings</a> · <a href=\"/profile\">Profile</a> · <a href=\"/api/me\">/api/me</a></p>\
              {pair}<form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form>",
             escape(verified.user_id.as_str()),
-            escape(verified.method.as_str())
+            how(verified.method)
         ),
     )
+}
+
+/// How a session passed, in words (not the crate's stable names, which are
+/// for programs).
+fn how(method: SecondFactorMethod) -> &'static str {
+    match method {
+        SecondFactorMethod::Code => "a code",
+        SecondFactorMethod::OneTouch => "an approval on your phone",
+        SecondFactorMethod::Passkey => "a passkey",
+        SecondFactorMethod::BackupCode => "a backup code",
+        SecondFactorMethod::RememberedDevice => "this remembered device",
+        SecondFactorMethod::GraceLogin => "none yet (one of your sign-ins before setting it up)",
+        SecondFactorMethod::NotRequired => "none (two-factor sign-in is off)",
+        _ => "checked",
+    }
 }
 
 /// With the Verify simulator: the virtual phone registers a push factor

@@ -148,7 +148,7 @@ async fn approving_on_the_phone_opens_the_protected_page_without_a_reload() {
         assert_eq!(b.client.current_url().await?.path(), "/2fa", "in the page");
         keep_backup_codes(&b).await?;
         let welcome = on_protected_page(&b, "alice").await?;
-        assert!(welcome.contains("one_touch"), "{welcome:?}");
+        assert!(welcome.contains("approval on your phone"), "{welcome:?}");
         Ok(())
     })
     .await;
@@ -270,7 +270,7 @@ async fn a_code_by_text_message_from_the_phone_signs_in() {
         b.switch_to(&signing_in).await?;
         enter_code(&b, &code, false).await?;
         let welcome = on_protected_page(&b, "carol").await?;
-        assert!(welcome.contains("code"), "{welcome:?}");
+        assert!(welcome.contains("second factor: a code"), "{welcome:?}");
         Ok(())
     })
     .await;
@@ -324,7 +324,7 @@ async fn a_remembered_device_skips_the_challenge_next_time() {
 
         log_in(&b, "erin").await?;
         let welcome = on_protected_page(&b, "erin").await?;
-        assert!(welcome.contains("remembered_device"), "{welcome:?}");
+        assert!(welcome.contains("remembered device"), "{welcome:?}");
         Ok(())
     })
     .await;
@@ -345,7 +345,7 @@ async fn the_code_path_works_without_javascript() {
         enter_code(&b, &app_code(&b).await?, false).await?;
         keep_backup_codes(&b).await?;
         let welcome = on_protected_page(&b, "frank").await?;
-        assert!(welcome.contains("code"), "{welcome:?}");
+        assert!(welcome.contains("second factor: a code"), "{welcome:?}");
         // The page's script never ran: no push reached the phone all along.
         let users = b.phone_api("users").await?;
         let id = users[0]["authy_id"]
@@ -429,7 +429,7 @@ async fn local_scenario(b: Browser) -> Result {
     // The next time step: the confirming code never passes again.
     enter_code(&b, &authenticator_code(&secret, unix_now() + 30)?, false).await?;
     let welcome = on_protected_page(&b, "gina").await?;
-    assert!(welcome.contains("code"), "{welcome:?}");
+    assert!(welcome.contains("second factor: a code"), "{welcome:?}");
     log_out(&b).await?;
 
     log_in(&b, "gina").await?;
@@ -438,7 +438,7 @@ async fn local_scenario(b: Browser) -> Result {
     b.fill("code", &backup).await?;
     b.submit("/2fa/backup").await?;
     let welcome = on_protected_page(&b, "gina").await?;
-    assert!(welcome.contains("backup_code"), "{welcome:?}");
+    assert!(welcome.contains("backup code"), "{welcome:?}");
     Ok(())
 }
 
@@ -502,7 +502,7 @@ async fn a_verify_text_message_confirms_the_phone_and_signs_in() {
             b.switch_to(&signing_in).await?;
             enter_code(&b, &second, false).await?;
             let welcome = on_protected_page(&b, "erin").await?;
-            assert!(welcome.contains("code"), "{welcome:?}");
+            assert!(welcome.contains("second factor: a code"), "{welcome:?}");
             Ok(())
         },
     )
@@ -532,7 +532,7 @@ async fn a_verify_push_approved_on_the_phone_signs_in() {
             answer_on_phone(&b, "approve").await?;
             let welcome = on_protected_page(&b, "frank").await?;
             assert!(
-                welcome.contains("one_touch"),
+                welcome.contains("approval on your phone"),
                 "a push, reported by the signed webhook: {welcome:?}"
             );
             Ok(())
@@ -613,7 +613,7 @@ async fn verify_settings_add_an_email_and_a_verify_app() {
             // The next step: the confirming code never passes twice.
             enter_code(&b, &authenticator_code(&secret, at + 30)?, false).await?;
             let welcome = on_protected_page(&b, "hugo").await?;
-            assert!(welcome.contains("code"), "{welcome:?}");
+            assert!(welcome.contains("second factor: a code"), "{welcome:?}");
             Ok(())
         },
     )
@@ -722,7 +722,7 @@ async fn without_its_authenticator_the_user_falls_back_to_a_code() {
             // No key answers; the code form is there at once.
             enter_code(&b, &authenticator_code(&secret, at + 30)?, false).await?;
             let welcome = on_protected_page(&b, "jay").await?;
-            assert!(welcome.contains("code"), "{welcome:?}");
+            assert!(welcome.contains("second factor: a code"), "{welcome:?}");
             Ok(())
         },
     )
