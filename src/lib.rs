@@ -134,6 +134,7 @@ pub mod axum_login;
 pub mod code;
 pub mod config;
 mod domain;
+pub mod events;
 pub mod layer;
 pub mod method;
 mod negotiate;

@@ -202,6 +202,10 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
         .build()?;
     let two_factor = builder
         .with_method(passkeys)
+        // Where an application would e-mail its user.
+        .with_security_events(|event: &tower_authy::events::SecurityEvent| {
+            tracing::warn!(?event, "quickstart: would tell the user");
+        })
         .with_policy(policy)
         .with_secret_key(secret_key)
         .with_authenticator_apps()

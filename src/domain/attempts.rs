@@ -169,7 +169,14 @@ impl Rules {
         }
         match left {
             Remaining::Left(remaining) => Err(Refusal::CodeRejected { remaining }),
-            Remaining::LockedUntil(until) => Err(Refusal::LockedOut { until }),
+            Remaining::LockedUntil(until) => {
+                // This wrong code started the lockout.
+                self.events.tell(crate::events::SecurityEvent::LockedOut {
+                    user: user.clone(),
+                    until,
+                });
+                Err(Refusal::LockedOut { until })
+            }
         }
     }
 

@@ -46,7 +46,10 @@ impl Rules {
         if !is_fresh(method, at, now, self.policy.fresh_for_changes) {
             return Err(Refusal::FreshFactorRequired);
         }
-        self.issue_backup_codes(user, now).await
+        let codes = self.issue_backup_codes(user, now).await?;
+        self.events
+            .tell(crate::events::SecurityEvent::BackupCodesRenewed { user: user.clone() });
+        Ok(codes)
     }
 
     /// A first set of backup codes for a user who has none, when this
@@ -157,6 +160,11 @@ impl Rules {
         }
         self.clear_code_attempts(user).await?;
         tracing::info!(user = %user, "tower-authy: a backup code was used");
+        self.events
+            .tell(crate::events::SecurityEvent::BackupCodeUsed {
+                user: user.clone(),
+                left: codes.len() - 1,
+            });
         Ok(codes.len() - 1)
     }
 }

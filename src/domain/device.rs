@@ -110,6 +110,10 @@ impl Rules {
             generation,
             expires: unix(now + remember.lifetime),
         };
+        self.events
+            .tell(crate::events::SecurityEvent::DeviceRemembered {
+                user: enrollment.user_id.clone(),
+            });
         Some(sign(remember, &claims))
     }
 

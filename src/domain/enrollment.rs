@@ -226,6 +226,11 @@ impl Rules {
         self.check_code(std::slice::from_ref(&phone), code, now)
             .await?;
         let turned_on = self.used(&phone, now).await?;
+        self.events.tell(crate::events::SecurityEvent::FactorAdded {
+            user: user.clone(),
+            kind: phone.kind,
+            label: phone.label.clone(),
+        });
         Ok((phone.activated(), turned_on))
     }
 
@@ -442,6 +447,18 @@ impl Rules {
             if !removed.identity_still_used {
                 self.forget_provider_user(&removed.factor).await;
             }
+            if removed.factor.kind != FactorKind::BackupCodes {
+                self.events
+                    .tell(crate::events::SecurityEvent::FactorRemoved {
+                        user: user.clone(),
+                        kind: removed.factor.kind,
+                        label: removed.factor.label.clone(),
+                    });
+            }
+        }
+        if !kept_on {
+            self.events
+                .tell(crate::events::SecurityEvent::TwoFactorOff { user: user.clone() });
         }
         Ok(generation)
     }
@@ -532,6 +549,7 @@ mod tests {
             methods: crate::method::Methods::default(),
             policy: crate::config::Policy::default(),
             sealer: None,
+            events: crate::events::Listener::default(),
         };
         let now = SystemTime::now();
         let user = UserId::new("a");

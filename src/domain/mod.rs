@@ -52,6 +52,8 @@ pub(crate) struct Rules {
     /// Seals local secrets; `None` without an application secret key (then
     /// no authenticator app can be added).
     pub(crate) sealer: Option<Arc<Sealer>>,
+    /// Who hears of security changes.
+    pub(crate) events: crate::events::Listener,
 }
 
 /// The longest label, in characters.

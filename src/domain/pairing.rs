@@ -79,6 +79,11 @@ impl Rules {
         match self.store.insert_factor(&factor, self.identity_use()).await {
             Ok(()) => {
                 tracing::info!(user = %user, kind = %kind.as_str(), "tower-authy: device paired");
+                self.events.tell(crate::events::SecurityEvent::FactorAdded {
+                    user: user.clone(),
+                    kind: factor.kind,
+                    label: factor.label.clone(),
+                });
                 Ok(factor)
             }
             Err(StoreError::IdentityInUse) => Err(PairError::IdentityInUse),
@@ -132,6 +137,7 @@ mod tests {
             methods,
             policy: crate::config::Policy::default(),
             sealer: None,
+            events: crate::events::Listener::default(),
         };
         Set {
             rules,

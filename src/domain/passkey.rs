@@ -178,6 +178,11 @@ impl Rules {
             Err(error) => return Err(error.into()),
         }
         tracing::info!(user = %user, "tower-authy: passkey added");
+        self.events.tell(crate::events::SecurityEvent::FactorAdded {
+            user: user.clone(),
+            kind: factor.kind,
+            label: factor.label.clone(),
+        });
         let turned_on = if was_on {
             None
         } else {
@@ -317,6 +322,7 @@ mod tests {
             methods: crate::method::Methods::default(),
             policy: crate::config::Policy::default(),
             sealer: None,
+            events: crate::events::Listener::default(),
         }
     }
 

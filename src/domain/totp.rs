@@ -342,6 +342,11 @@ impl Rules {
         };
         let turned_on = self.used(&pending, now).await?;
         tracing::info!(user = %user, kind = %pending.kind, "tower-authy: factor confirmed");
+        self.events.tell(crate::events::SecurityEvent::FactorAdded {
+            user: user.clone(),
+            kind: pending.kind,
+            label: pending.label.clone(),
+        });
         Ok((pending.activated(), turned_on))
     }
 }

@@ -122,6 +122,7 @@ impl TwoFactorBuilder {
                     sealer,
                     store: self.store,
                     policy: self.policy,
+                    events: self.events,
                 },
                 prefix: self.prefix,
                 login_path: self.login_path,

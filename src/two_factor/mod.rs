@@ -129,6 +129,7 @@ pub struct TwoFactorBuilder {
     webhook: Option<WebhookBuilder>,
     verify_webhook: Option<VerifyWebhookBuilder>,
     templates: BTreeMap<String, String>,
+    events: crate::events::Listener,
 }
 
 impl TwoFactor {
@@ -176,6 +177,7 @@ impl TwoFactor {
             webhook: None,
             verify_webhook: None,
             templates: BTreeMap::new(),
+            events: crate::events::Listener::default(),
         }
     }
 
@@ -346,6 +348,14 @@ impl TwoFactorBuilder {
     /// keyed hashes.
     pub fn with_backup_codes(mut self) -> Self {
         self.backup_codes = true;
+        self
+    }
+
+    /// Who hears of security changes (a factor added or removed, 2FA
+    /// turned off, backup codes used or renewed, a lockout, a device
+    /// remembered), to tell the user: see [`crate::events`].
+    pub fn with_security_events(mut self, listener: impl crate::events::SecurityEvents) -> Self {
+        self.events = crate::events::Listener::new(std::sync::Arc::new(listener));
         self
     }
 

@@ -35,6 +35,7 @@ mod routes_enroll;
 mod routes_factors;
 mod routes_onetouch;
 mod security_changes;
+mod security_events;
 mod simulator_api;
 mod simulator_phone;
 mod store_memory;
