@@ -414,6 +414,8 @@ async fn local_scenario(b: Browser) -> Result {
     b.fill("code", &authenticator_code(&secret, unix_now())?)
         .await?;
     b.submit("/2fa/totp/confirm").await?;
+    // The answer is a new page: wait for it before reading it.
+    b.find_shown("#backup-codes", PATIENCE).await?;
     let codes = b
         .client
         .find_all(Locator::Css("#backup-codes code"))
