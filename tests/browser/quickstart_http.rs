@@ -1,0 +1,118 @@
+//! The quickstart's own pages over plain HTTP (no browser needed): what an
+//! application author would copy from it.
+
+use crate::app;
+use crate::harness::serve_quickstart;
+use crate::steps::PASSWORD;
+
+/// The quickstart's own forms (sign-up, sign-in) refuse a POST that does
+/// not show it comes from the site, by the crate's rule
+/// (`tower_authy::origin::require_same_origin`): its copy of the rule let
+/// a POST with neither `Origin` nor `Sec-Fetch-Site` through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quickstart_forms_refuse_posts_not_shown_same_origin() {
+    let base = serve_quickstart(app::Provider::Local).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let host = base.trim_start_matches("http://").to_owned();
+    let form = [("username", "kim"), ("password", PASSWORD)];
+    for path in ["/login", "/register"] {
+        let post = |headers: &[(&'static str, String)]| {
+            let mut request = http.post(format!("{base}{path}")).form(&form);
+            for (name, value) in headers {
+                request = request.header(*name, value.clone());
+            }
+            request.send()
+        };
+        let status = |response: reqwest::Response| response.status().as_u16();
+        assert_eq!(status(post(&[]).await.unwrap()), 403, "{path}: no evidence");
+        assert_eq!(
+            status(
+                post(&[("origin", "http://evil.example".into())])
+                    .await
+                    .unwrap()
+            ),
+            403,
+            "{path}: another origin"
+        );
+        assert_eq!(
+            status(
+                post(&[("sec-fetch-site", "cross-site".into())])
+                    .await
+                    .unwrap()
+            ),
+            403,
+            "{path}: a cross-site fetch"
+        );
+        assert_ne!(
+            status(post(&[("origin", format!("http://{host}"))]).await.unwrap()),
+            403,
+            "{path}: this site"
+        );
+    }
+}
+
+/// The quickstart's sign-in keeps where the layer was taking the browser
+/// (`/login?next=`) and hands it to the challenge, escaped on its page;
+/// its copy ignored it and always went to `/protected`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quickstart_sign_in_keeps_next() {
+    let base = serve_quickstart(app::Provider::Local).await;
+    let browser = || {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap()
+    };
+    let registering = browser();
+    let registered = registering
+        .post(format!("{base}/register"))
+        .header("origin", &base)
+        .form(&[("username", "lou"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 303);
+
+    let http = browser();
+    let page = http
+        .get(format!("{base}/login?next=%2Fprofile%3Ftab%3D1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("name=\"next\" value=\"/profile?tab=1\""),
+        "{page}"
+    );
+    let hostile = http
+        .get(format!("{base}/login?next=%22%3E%3Cscript%3E"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!hostile.contains("\"><script>"), "escaped: {hostile}");
+    let signed_in = http
+        .post(format!("{base}/login"))
+        .header("origin", &base)
+        .form(&[
+            ("username", "lou"),
+            ("password", PASSWORD),
+            ("next", "/profile?tab=1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(
+        signed_in.headers()["location"],
+        "/2fa?next=%2Fprofile%3Ftab%3D1"
+    );
+}
