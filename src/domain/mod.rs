@@ -24,6 +24,7 @@ mod enrollment;
 mod pairing;
 mod passkey;
 mod refusal;
+mod removal;
 mod report;
 mod requester;
 mod sign_out;

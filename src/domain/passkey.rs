@@ -52,6 +52,20 @@ impl std::fmt::Debug for KeptCeremony {
     }
 }
 
+impl KeptCeremony {
+    /// A ceremony of `user` for `purpose`, begun `now`, with a fresh id.
+    fn new(purpose: Purpose, user: &UserId, label: String, now: SystemTime, state: String) -> Self {
+        Self {
+            purpose,
+            user: user.as_str().to_owned(),
+            label,
+            started_at: unix(now),
+            id: crate::store::FactorId::random().as_str().to_owned(),
+            state,
+        }
+    }
+}
+
 fn unix(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
 }
@@ -102,14 +116,7 @@ impl Rules {
         let ceremony = method.start_registration(user, &existing).await?;
         Ok((
             ceremony.options,
-            KeptCeremony {
-                purpose: Purpose::Register,
-                user: user.as_str().to_owned(),
-                label,
-                started_at: unix(now),
-                id: crate::store::FactorId::random().as_str().to_owned(),
-                state: ceremony.state,
-            },
+            KeptCeremony::new(Purpose::Register, user, label, now, ceremony.state),
         ))
     }
 
@@ -228,14 +235,13 @@ impl Rules {
         let ceremony = method.start_authentication(&keys).await?;
         Ok((
             ceremony.options,
-            KeptCeremony {
-                purpose: Purpose::Authenticate,
-                user: user.as_str().to_owned(),
-                label: String::new(),
-                started_at: unix(now),
-                id: crate::store::FactorId::random().as_str().to_owned(),
-                state: ceremony.state,
-            },
+            KeptCeremony::new(
+                Purpose::Authenticate,
+                user,
+                String::new(),
+                now,
+                ceremony.state,
+            ),
         ))
     }
 
@@ -327,14 +333,13 @@ mod tests {
     }
 
     fn kept(purpose: Purpose, user: &str, started: SystemTime) -> KeptCeremony {
-        KeptCeremony {
+        KeptCeremony::new(
             purpose,
-            user: user.into(),
-            label: String::new(),
-            started_at: unix(started),
-            id: crate::store::FactorId::random().as_str().to_owned(),
-            state: String::new(),
-        }
+            &UserId::new(user),
+            String::new(),
+            started,
+            String::new(),
+        )
     }
 
     /// A ceremony is answered once, by its user, for its purpose, within

@@ -1,8 +1,6 @@
 //! Scenarios on Authy (the quickstart's default, with its simulator):
 //! OneTouch, codes by text, remembered devices, no JavaScript.
 
-use fantoccini::Locator;
-
 use crate::harness::{Js, PATIENCE, eventually, run};
 use crate::steps::*;
 
@@ -125,24 +123,7 @@ async fn a_code_by_text_message_from_the_phone_signs_in() {
         b.wait_for_text("text message").await?;
 
         b.switch_to(&phone).await?;
-        // The phone page refreshes itself until the message shows up.
-        let code = eventually("the text message on the phone", PATIENCE, || async {
-            let cells = b
-                .client
-                .find_all(Locator::XPath(
-                    "//tr[td[normalize-space()='sms']]/td[last()]",
-                ))
-                .await?;
-            match cells.first() {
-                Some(cell) => Ok(Some(cell.text().await?.trim().to_owned())),
-                None => Ok(None),
-            }
-        })
-        .await?;
-        assert!(
-            !code.is_empty() && code.chars().all(|c| c.is_ascii_digit()),
-            "a code: {code:?}"
-        );
+        let code = newest_text_message(&b).await?;
 
         b.switch_to(&signing_in).await?;
         enter_code(&b, &code, false).await?;

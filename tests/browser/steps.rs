@@ -135,10 +135,11 @@ pub(crate) async fn newest_text_message(b: &Browser) -> Result<String> {
     newest_message(b, "sms").await
 }
 
-/// The code in the Verify phone page's newest row of `channel`.
+/// The code in the phone page's newest row of `channel`.
 pub(crate) async fn newest_message(b: &Browser, channel: &str) -> Result<String> {
-    let rows =
-        format!("//section[@id='messages']//tr[td[normalize-space()='{channel}']]/td[last()]");
+    // Both simulators' phone pages list messages as table rows, the
+    // channel in a cell and the code in the last.
+    let rows = format!("//tr[td[normalize-space()='{channel}']]/td[last()]");
     // The phone page refreshes itself until the message shows up.
     let code = eventually("the message on the phone", PATIENCE, || async {
         let cells = b.client.find_all(Locator::XPath(&rows)).await?;
