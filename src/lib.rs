@@ -155,6 +155,16 @@ mod utc;
 pub mod verify;
 pub mod webhook;
 
+/// Internals the benchmarks measure (`benches/`); not part of the API.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod bench_support {
+    /// The step an authenticator-app code matches around `unix_secs`.
+    pub fn totp_matching_step(seed: &[u8], unix_secs: u64, code: &str) -> Option<u64> {
+        crate::method::totp::matching_step(seed, unix_secs, code)
+    }
+}
+
 pub use api_key::ApiKey;
 pub use code::Code;
 pub use config::ConfigError;

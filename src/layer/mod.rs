@@ -31,7 +31,9 @@ use tower_layer::Layer;
 
 use crate::store::{SharedStore, UserId};
 
+mod answer;
 mod decide;
+mod exempt;
 mod future;
 mod verified;
 
@@ -94,6 +96,20 @@ struct Config {
     /// Where a passed session's security generation is checked (always set
     /// by `TwoFactor::layer`; `None` only in the layer's own unit tests).
     store: Option<SharedStore>,
+    /// The paths above, compiled (after every change to them).
+    exemptions: exempt::Exemptions,
+}
+
+impl Config {
+    fn compile(&mut self) {
+        self.exemptions = exempt::Exemptions::compile(&exempt::Sources {
+            login_path: &self.login_path,
+            own_routes: &self.own_routes,
+            callback: self.callback.as_deref(),
+            exempt: &self.exempt,
+            exempt_exact: &self.exempt_exact,
+        });
+    }
 }
 
 impl fmt::Debug for Config {
@@ -147,23 +163,28 @@ impl RequireSecondFactorLayer {
     /// exempt until [`Self::with_own_routes`] names the others), a login
     /// page at `login_path` and first factors good for `pending_ttl`.
     pub(crate) fn new(login_path: &str, challenge_path: &str, pending_ttl: Duration) -> Self {
+        let mut config = Config {
+            login_path: login_path.to_owned(),
+            challenge_path: challenge_path.to_owned(),
+            own_routes: vec![(challenge_path.to_owned(), vec![http::Method::GET])],
+            callback: None,
+            exempt: Vec::new(),
+            exempt_exact: Vec::new(),
+            pending_ttl,
+            requirement: None,
+            store: None,
+            exemptions: exempt::Exemptions::default(),
+        };
+        config.compile();
         Self {
-            config: Arc::new(Config {
-                login_path: login_path.to_owned(),
-                challenge_path: challenge_path.to_owned(),
-                own_routes: vec![(challenge_path.to_owned(), vec![http::Method::GET])],
-                callback: None,
-                exempt: Vec::new(),
-                exempt_exact: Vec::new(),
-                pending_ttl,
-                requirement: None,
-                store: None,
-            }),
+            config: Arc::new(config),
         }
     }
 
     fn edit(mut self, change: impl FnOnce(&mut Config)) -> Self {
-        change(Arc::make_mut(&mut self.config));
+        let config = Arc::make_mut(&mut self.config);
+        change(config);
+        config.compile();
         self
     }
 

@@ -29,7 +29,7 @@ pub(crate) fn context(factor: &Factor) -> String {
 
 /// The step a code matches around `unix_secs` (one step either way), if any.
 /// Every candidate is compared, in constant time.
-fn matching_step(seed: &[u8], unix_secs: u64, code: &str) -> Option<u64> {
+pub(crate) fn matching_step(seed: &[u8], unix_secs: u64, code: &str) -> Option<u64> {
     let now = unix_secs / STEP_SECS;
     let mut found = None;
     for step in now.saturating_sub(1)..=now + 1 {
