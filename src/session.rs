@@ -217,29 +217,62 @@ pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-impl AuthState {
-    pub(crate) fn status(&self) -> TwoFactorStatus {
-        let user_id = self.user_id.clone();
+/// Where a session stands, read without the rest of its state (the CSRF
+/// token, the sign-in nonce, a pending approval): what the layer and
+/// [`status`] need on every request.
+#[derive(Deserialize)]
+pub(crate) struct Standing {
+    pub user_id: UserId,
+    pub first_factor_at: u64,
+    pub passed: Option<Passed>,
+}
+
+impl Standing {
+    fn status(self) -> TwoFactorStatus {
         match self.passed {
             Some(passed) => TwoFactorStatus::Complete {
-                user_id,
+                user_id: self.user_id,
                 method: passed.method,
                 at: from_unix(passed.at),
             },
             None => TwoFactorStatus::Pending {
-                user_id,
+                user_id: self.user_id,
                 since: from_unix(self.first_factor_at),
             },
         }
     }
 }
 
+// The state is kept as one JSON string rather than an object: every read
+// clones the session's value (tower-sessions lends none, and its memory
+// store clones the whole record on load), and a string clones in one
+// allocation where an object clones every key and value. Sessions written
+// as objects (before 0.2) still read.
+async fn read<T: serde::de::DeserializeOwned>(
+    session: &Session,
+) -> Result<Option<T>, SessionError> {
+    let decoded = match session.get_value(KEY).await.map_err(SessionError)? {
+        None => return Ok(None),
+        Some(serde_json::Value::String(text)) => serde_json::from_str(&text),
+        Some(object) => serde_json::from_value(object),
+    };
+    decoded
+        .map(Some)
+        .map_err(|error| SessionError(tower_sessions::session::Error::SerdeJson(error)))
+}
+
 pub(crate) async fn load(session: &Session) -> Result<Option<AuthState>, SessionError> {
-    session.get(KEY).await.map_err(SessionError)
+    read(session).await
+}
+
+pub(crate) async fn load_standing(session: &Session) -> Result<Option<Standing>, SessionError> {
+    read(session).await
 }
 
 pub(crate) async fn save(session: &Session, state: &AuthState) -> Result<(), SessionError> {
-    session.insert(KEY, state).await.map_err(SessionError)
+    let text = serde_json::to_string(state)
+        .map_err(|error| SessionError(tower_sessions::session::Error::SerdeJson(error)))?;
+    session.insert(KEY, text).await.map_err(SessionError)
 }
 
 pub(crate) async fn clear(session: &Session) -> Result<(), SessionError> {
@@ -283,9 +316,9 @@ pub async fn sign_in(session: &Session, user_id: impl Into<UserId>) -> Result<()
 /// Guard routes with the layer (or its [`Verified`](crate::layer::Verified)
 /// extractor behind it), not with this.
 pub async fn status(session: &Session) -> Result<TwoFactorStatus, SessionError> {
-    Ok(load(session)
+    Ok(load_standing(session)
         .await?
-        .map_or(TwoFactorStatus::Anonymous, |state| state.status()))
+        .map_or(TwoFactorStatus::Anonymous, Standing::status))
 }
 
 /// The session's anti-CSRF token, for the application's own forms that post
@@ -443,4 +476,74 @@ pub(crate) async fn take_ceremony<T: serde::de::DeserializeOwned>(
         remove_if_present(session, CEREMONY).await?;
     }
     Ok(ceremony)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tower_sessions::MemoryStore;
+
+    use super::*;
+
+    fn session() -> Session {
+        Session::new(None, Arc::new(MemoryStore::default()), None)
+    }
+
+    fn passed_state() -> AuthState {
+        AuthState {
+            user_id: "alice".into(),
+            first_factor_at: 1_700_000_000,
+            passed: Some(Passed {
+                method: SecondFactorMethod::Passkey,
+                at: 1_700_000_060,
+                generation: 3,
+            }),
+            csrf: "token".into(),
+            approval: None,
+            next: Some("/account".into()),
+            pushed: false,
+            nonce: "n".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_state_is_one_string_and_reads_back_whole() {
+        let session = session();
+        save(&session, &passed_state()).await.unwrap();
+        let kept = session.get_value(KEY).await.unwrap().unwrap();
+        assert!(kept.is_string(), "{kept}");
+        assert_eq!(load(&session).await.unwrap(), Some(passed_state()));
+        let standing = load_standing(&session).await.unwrap().unwrap();
+        assert_eq!(standing.user_id, UserId::new("alice"));
+        assert!(
+            standing.passed == passed_state().passed,
+            "the pass reads back"
+        );
+        assert!(status(&session).await.unwrap().is_complete());
+    }
+
+    #[tokio::test]
+    async fn a_session_written_as_an_object_still_reads() {
+        let session = session();
+        let object = serde_json::to_value(passed_state()).unwrap();
+        session.insert_value(KEY, object).await.unwrap();
+        assert_eq!(load(&session).await.unwrap(), Some(passed_state()));
+        assert_eq!(
+            status(&session).await.unwrap(),
+            TwoFactorStatus::Complete {
+                user_id: "alice".into(),
+                method: SecondFactorMethod::Passkey,
+                at: from_unix(1_700_000_060),
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_state_that_does_not_parse_is_an_error_not_a_sign_in() {
+        let session = session();
+        session.insert_value(KEY, "{not json".into()).await.unwrap();
+        assert!(load(&session).await.is_err());
+        assert!(status(&session).await.is_err());
+    }
 }

@@ -28,7 +28,9 @@ pub(super) enum Verdict {
 }
 
 pub(super) async fn check(config: &Config, session: &Session) -> Verdict {
-    let state = match session::load(session).await {
+    // Only where the session stands: the rest of its state is read when a
+    // pass must be taken back.
+    let state = match session::load_standing(session).await {
         Ok(Some(state)) => state,
         Ok(None) => return Verdict::Login,
         Err(error) => {
@@ -36,7 +38,6 @@ pub(super) async fn check(config: &Config, session: &Session) -> Verdict {
             return Verdict::Failure(Code::SessionUnavailable);
         }
     };
-    let mut state = state;
     if let Some(passed) = state.passed {
         // The one store read of a passed session: a pass from before the
         // user's last security change (a factor removed elsewhere) is void.
@@ -50,7 +51,7 @@ pub(super) async fn check(config: &Config, session: &Session) -> Verdict {
                 method: passed.method,
                 at: from_unix(passed.at),
             }),
-            Ok(_) => void_pass(config, session, &mut state).await,
+            Ok(_) => void_pass(config, session).await,
             Err(error) => {
                 tracing::warn!(%error, "tower-authy: store unavailable; refusing");
                 Verdict::Failure(Code::StorageUnavailable)
@@ -73,8 +74,16 @@ pub(super) async fn check(config: &Config, session: &Session) -> Verdict {
 
 /// A pass made before the user's last security change: taken back, so the
 /// session must pass again.
-async fn void_pass(config: &Config, session: &Session, state: &mut session::AuthState) -> Verdict {
+async fn void_pass(config: &Config, session: &Session) -> Verdict {
     let now = SystemTime::now();
+    let mut state = match session::load(session).await {
+        Ok(Some(state)) => state,
+        Ok(None) => return Verdict::Login,
+        Err(error) => {
+            tracing::warn!(%error, "tower-authy: session unreadable; refusing");
+            return Verdict::Failure(Code::SessionUnavailable);
+        }
+    };
     // Writing a session signed out meanwhile would save it back.
     if let Some(store) = config.store.as_deref() {
         match is_signed_out(store, &state.nonce, now).await {
@@ -86,7 +95,7 @@ async fn void_pass(config: &Config, session: &Session, state: &mut session::Auth
             }
         }
     }
-    if let Err(error) = session::demote(session, state, now).await {
+    if let Err(error) = session::demote(session, &mut state, now).await {
         tracing::warn!(%error, "tower-authy: could not take back a voided pass");
         return Verdict::Failure(Code::SessionUnavailable);
     }
