@@ -207,4 +207,43 @@ mod tests {
         let remember = key("secret-secret-secret-secret-secret");
         assert!(!format!("{remember:?}").contains("secret"));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// A token changed in any one byte (payload, separator or tag)
+            /// never opens, whatever the claims.
+            #[test]
+            fn no_tampered_token_opens(
+                user in any::<String>(),
+                provider in "[0-9]{1,12}",
+                generation in any::<u64>(),
+                expires in any::<u64>(),
+                at in any::<usize>(),
+                to in any::<u8>(),
+            ) {
+                let remember = key(&"k".repeat(32));
+                let claims = Claims { user, provider_user_id: provider, generation, expires };
+                let value = sign(&remember, &claims);
+                prop_assert!(open(&remember, &value).is_some());
+                let mut bytes = value.clone().into_bytes();
+                let index = at % bytes.len();
+                prop_assume!(bytes[index] != to);
+                bytes[index] = to;
+                // Not UTF-8 cannot come in as a cookie value at all.
+                if let Ok(tampered) = String::from_utf8(bytes) {
+                    prop_assert!(open(&remember, &tampered).is_none(), "{} opened", tampered);
+                }
+            }
+
+            /// Any cookie value at all: refused or opened, never a panic;
+            /// and only a token this key signed opens.
+            #[test]
+            fn an_arbitrary_cookie_never_opens(value in any::<String>()) {
+                prop_assert!(open(&key(&"k".repeat(32)), &value).is_none());
+            }
+        }
+    }
 }

@@ -279,4 +279,100 @@ mod tests {
             assert!(!root.admit(path, path, &Method::GET), "{path}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn segment() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("2fa"),
+                Just("login"),
+                Just("logout"),
+                Just("hooks"),
+                Just("authy"),
+                Just("health"),
+                Just("token"),
+                Just("factors"),
+                Just("remove"),
+                Just("{id}"),
+                Just(""),
+                Just("."),
+                Just(".."),
+                Just("%2e%2e"),
+                Just("%2F"),
+                Just("a\\b"),
+                Just("2FA"),
+                Just("login%00"),
+                Just("f1"),
+                Just("admin"),
+            ]
+            .prop_map(str::to_owned)
+        }
+
+        fn path() -> impl Strategy<Value = String> {
+            prop::collection::vec(segment(), 0..5).prop_map(|s| format!("/{}", s.join("/")))
+        }
+
+        fn method() -> impl Strategy<Value = Method> {
+            prop_oneof![
+                Just(Method::GET),
+                Just(Method::HEAD),
+                Just(Method::POST),
+                Just(Method::DELETE),
+                Just(Method::PUT),
+            ]
+        }
+
+        /// What is exempt, said plainly and apart from the matcher: the
+        /// listed routes exactly (each for its methods), the pattern with
+        /// one non-empty segment for `{id}`, the subtree of `/logout`.
+        fn oracle(path: &str, method: &Method) -> bool {
+            let get = *method == Method::GET || *method == Method::HEAD;
+            let post = *method == Method::POST;
+            let segments: Vec<&str> = path.split('/').collect();
+            let pattern = segments.len() == 5
+                && segments[..3] == ["", "2fa", "factors"]
+                && !segments[3].is_empty()
+                && segments[4] == "remove";
+            let clean = !path.contains(['\\'])
+                && !path.to_ascii_lowercase().contains("%2e")
+                && !path.to_ascii_lowercase().contains("%2f")
+                && !path.to_ascii_lowercase().contains("%5c")
+                && !segments.iter().any(|s| *s == "." || *s == "..");
+            clean
+                && (path == "/login"
+                    || path == "/health"
+                    || (path == "/2fa" && get)
+                    || (path == "/2fa/token" && post)
+                    || (path == "/hooks/authy" && (get || post))
+                    || (pattern && post)
+                    || path == "/logout"
+                    || path.starts_with("/logout/"))
+        }
+
+        proptest! {
+            /// No path is let through without a session unless it is
+            /// exempt, for its method, and asked for without tricks.
+            #[test]
+            fn only_exempt_paths_are_admitted(path in path(), method in method()) {
+                let exemptions = layer_exemptions(&["/logout"]);
+                prop_assert_eq!(
+                    exemptions.admit(&path, &path, &method),
+                    oracle(&path, &method),
+                    "{} {}", method, path
+                );
+            }
+
+            /// The matched route may be exempt, but a path asked for with a
+            /// dot segment or an encoded separator never borrows it.
+            #[test]
+            fn a_tricky_asked_path_never_borrows_an_exemption(
+                asked in path().prop_filter("tricky", |p| !oracle(p, &Method::POST) && (p.contains("..") || p.contains("%2") || p.contains('\\') || p.contains("/./") || p.ends_with("/."))),
+            ) {
+                let exemptions = layer_exemptions(&["/logout"]);
+                prop_assert!(!exemptions.admit("/2fa/token", &asked, &Method::POST), "{}", asked);
+            }
+        }
+    }
 }
