@@ -13,8 +13,11 @@ use tower_authy::simulator::{CallbackMethod, Simulator};
 
 use crate::{API_KEY, Served};
 
-/// Requests in flight while users are set up and approved.
+/// Requests in flight while users are set up.
 const PARALLEL: usize = 128;
+/// Phones approving at the same moment (each approval's callback and
+/// wake-up queue behind the others' on the server's one thread).
+const APPROVALS_AT_ONCE: usize = 32;
 
 pub fn run(count: usize) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -210,7 +213,7 @@ async fn waiters(count: usize, floor_kib: f64) {
     println!("waiters: {count} waiting (long-polls sent, event streams reported pending)");
 
     // Approve them all, as their phones would.
-    let approving = Arc::new(Semaphore::new(PARALLEL));
+    let approving = Arc::new(Semaphore::new(APPROVALS_AT_ONCE));
     let mut approvals = Vec::with_capacity(count);
     for uuid in uuids {
         let (http, simulator_base, permit) =

@@ -54,6 +54,60 @@ pub struct TestApp {
     pub two_factor: TwoFactor,
     /// The Verify simulator under `/verify`, when Verify is the provider.
     pub verify: Option<VerifySimulator>,
+    /// OneTouch callbacks held back instead of delivered, while holding.
+    pub held: HeldCallbacks,
+}
+
+/// A switch in front of the app's OneTouch callback route: while on, each
+/// callback is answered 200 and kept (headers and body, exactly as signed),
+/// for a test to deliver later, in any order, any number of times
+/// ([`TestApp::deliver`]). Off by default: callbacks pass straight through.
+#[derive(Clone, Default)]
+pub struct HeldCallbacks(Arc<std::sync::Mutex<Option<Vec<HeldCallback>>>>);
+
+/// One callback as the provider sent it.
+#[derive(Clone)]
+pub struct HeldCallback {
+    pub headers: axum::http::HeaderMap,
+    pub body: axum::body::Bytes,
+}
+
+impl HeldCallbacks {
+    /// Starts holding callbacks back.
+    pub fn hold(&self) {
+        *self.0.lock().unwrap() = Some(Vec::new());
+    }
+
+    /// The callbacks held so far (they stay held).
+    pub fn taken(&self) -> Vec<HeldCallback> {
+        self.0.lock().unwrap().clone().unwrap_or_default()
+    }
+}
+
+/// Replayed callbacks carry this header, so the switch lets them through.
+const REPLAYED: &str = "x-test-replayed";
+
+async fn hold_callbacks(
+    axum::extract::State(held): axum::extract::State<HeldCallbacks>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let holding = held.0.lock().unwrap().is_some();
+    if !holding
+        || request.uri().path() != "/2fa/callback"
+        || request.headers().contains_key(REPLAYED)
+    {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    if let Some(kept) = held.0.lock().unwrap().as_mut() {
+        kept.push(HeldCallback {
+            headers: parts.headers,
+            body,
+        });
+    }
+    "held".into_response()
 }
 
 /// Whose methods the app is built on.
@@ -138,6 +192,7 @@ impl TestApp {
             callbacks,
             Arc::new(MemoryStore::new()),
             adjust,
+            None,
         )
         .await
     }
@@ -157,7 +212,19 @@ impl TestApp {
         store: Arc<S>,
         adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
     ) -> Self {
-        Self::launch_on(Provider::Authy, policy, callbacks, store, adjust).await
+        Self::launch_on(Provider::Authy, policy, callbacks, store, adjust, None).await
+    }
+
+    /// A second instance of the app on the same store, whose provider is
+    /// `first`'s simulator, whose callbacks reach `first` only: browsers on
+    /// this one, webhooks on the other.
+    pub async fn start_beside<S: AuthyStore + AdminStore + 'static>(
+        first: &TestApp,
+        policy: Policy,
+        store: Arc<S>,
+    ) -> Self {
+        let provider = (format!("{}/simulator", first.base), first.sim.clone());
+        Self::launch_on(Provider::Authy, policy, true, store, |b| b, Some(provider)).await
     }
 
     async fn launch_on<S: AuthyStore + AdminStore + 'static>(
@@ -166,6 +233,7 @@ impl TestApp {
         callbacks: bool,
         store: Arc<S>,
         adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
+        beside: Option<(String, Simulator)>,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -174,9 +242,12 @@ impl TestApp {
         if callbacks {
             sim = sim.with_callback(&callback, CallbackMethod::Post);
         }
-        let sim = sim.build();
+        let (sim, simulator_url) = match beside {
+            Some((url, first)) => (first, url),
+            None => (sim.build(), format!("{base}/simulator")),
+        };
         let client = Client::builder(sim.api_key().clone())
-            .with_base_url(&format!("{base}/simulator"))
+            .with_base_url(&simulator_url)
             .build()
             .unwrap();
         let mut verify = None;
@@ -241,6 +312,11 @@ impl TestApp {
             None => app,
         }
         .layer(SessionManagerLayer::new(Sessions::default()).with_secure(false));
+        let held = HeldCallbacks::default();
+        let app = app.layer(axum::middleware::from_fn_with_state(
+            held.clone(),
+            hold_callbacks,
+        ));
         // With connect info, as an application that wants the requester's
         // address on its pushes serves.
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -253,7 +329,23 @@ impl TestApp {
             client,
             two_factor,
             verify,
+            held,
         }
+    }
+
+    /// Delivers a held callback to the app's callback route, as the
+    /// provider sent it; returns the status.
+    pub async fn deliver(&self, callback: &HeldCallback) -> u16 {
+        let mut request = reqwest::Client::new()
+            .post(self.url("/2fa/callback"))
+            .header(REPLAYED, "1")
+            .body(callback.body.clone());
+        for (name, value) in &callback.headers {
+            if name != reqwest::header::CONTENT_LENGTH && name != reqwest::header::HOST {
+                request = request.header(name.as_str(), value.as_bytes());
+            }
+        }
+        request.send().await.unwrap().status().as_u16()
     }
 
     /// Reads `/2fa/events` until the stream ends (within 20 s), running
