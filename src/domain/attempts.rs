@@ -54,25 +54,40 @@ impl Remaining {
     }
 }
 
-/// A code attempt counted before its check.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Counted(Remaining);
+/// A code attempt counted before its check (of a backup code, a passkey
+/// answer): what is left, for whose account.
+#[derive(Debug, Clone)]
+pub(crate) struct Counted {
+    remaining: Remaining,
+    user: UserId,
+}
 
-impl Counted {
-    /// The refusal for a wrong code: how many are left, or the lockout
-    /// this one started.
-    pub(crate) fn refusal(self) -> Refusal {
-        match self.0 {
-            Remaining::Left(remaining) => Refusal::CodeRejected { remaining },
-            Remaining::LockedUntil(until) => Refusal::LockedOut { until },
+impl Rules {
+    /// The refusal of a wrong counted attempt: `refusal` while attempts are
+    /// left, else the lockout this one started (and the application is
+    /// told of it, as for a wrong code).
+    pub(crate) fn wrong_attempt(&self, counted: Counted, refusal: Refusal) -> Refusal {
+        match counted.remaining {
+            Remaining::Left(_) => refusal,
+            Remaining::LockedUntil(until) => self.locked_out(&counted.user, until),
         }
     }
 
-    /// The refusal for a passkey answer refused because of `message`, or
-    /// the lockout this one started.
-    pub(crate) fn refused(self, message: String) -> Refusal {
-        match self.0 {
-            Remaining::Left(_) => Refusal::CeremonyRefused(message),
+    /// A lockout that a wrong attempt of `user` just started.
+    fn locked_out(&self, user: &UserId, until: SystemTime) -> Refusal {
+        self.events.tell(crate::events::SecurityEvent::LockedOut {
+            user: user.clone(),
+            until,
+        });
+        Refusal::LockedOut { until }
+    }
+}
+
+impl Counted {
+    /// The refusal for a wrong code while attempts are left.
+    pub(crate) fn code_rejected(&self) -> Refusal {
+        match self.remaining {
+            Remaining::Left(remaining) => Refusal::CodeRejected { remaining },
             Remaining::LockedUntil(until) => Refusal::LockedOut { until },
         }
     }
@@ -169,14 +184,8 @@ impl Rules {
         }
         match left {
             Remaining::Left(remaining) => Err(Refusal::CodeRejected { remaining }),
-            Remaining::LockedUntil(until) => {
-                // This wrong code started the lockout.
-                self.events.tell(crate::events::SecurityEvent::LockedOut {
-                    user: user.clone(),
-                    until,
-                });
-                Err(Refusal::LockedOut { until })
-            }
+            // This wrong code started the lockout.
+            Remaining::LockedUntil(until) => Err(self.locked_out(user, until)),
         }
     }
 
@@ -218,7 +227,10 @@ impl Rules {
     ) -> Result<Counted, Refusal> {
         let keys = keys(AttemptKind::Code, user, &[]);
         match self.reserve(&keys, self.policy.lockout, now).await {
-            Ok(remaining) => Ok(Counted(remaining)),
+            Ok(remaining) => Ok(Counted {
+                remaining,
+                user: user.clone(),
+            }),
             Err(NotReserved::Locked(until)) => Err(Refusal::LockedOut { until }),
             Err(NotReserved::Failed(refusal)) => Err(refusal),
         }

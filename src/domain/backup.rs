@@ -150,12 +150,16 @@ impl Rules {
         }
         let Some(factor) = matched else {
             tracing::info!(user = %user, "tower-authy: wrong backup code");
-            return Err(remaining.refusal());
+            let refusal = remaining.code_rejected();
+            return Err(self.wrong_attempt(remaining, refusal));
         };
         match self.store.remove_factor(user, &factor.id).await {
             Ok(_) => {}
             // Used meanwhile, in another request: once only.
-            Err(error) if error.is_not_found() => return Err(remaining.refusal()),
+            Err(error) if error.is_not_found() => {
+                let refusal = remaining.code_rejected();
+                return Err(self.wrong_attempt(remaining, refusal));
+            }
             Err(error) => return Err(error.into()),
         }
         self.clear_code_attempts(user).await?;

@@ -116,3 +116,24 @@ async fn a_lockout_is_heard_when_it_starts() {
         "{events:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lockout_by_wrong_backup_codes_is_heard_too() {
+    let (app, heard) = app().await;
+    app.add_authenticator_app("pia").await;
+    taken(&heard);
+    let api = app.api();
+    app.sign_in(&api, "pia").await;
+    let mut last = Value::Null;
+    for _ in 0..7 {
+        let (_, body) = post(&app, &api, "/2fa/backup", json!({"code": "zzzz-zzzz-zzzz"})).await;
+        last = body;
+    }
+    assert_eq!(last["error"], "locked_out", "{last}");
+    let events = taken(&heard);
+    assert_eq!(events.len(), 1, "once, when it starts: {events:?}");
+    assert!(
+        matches!(&events[0], SecurityEvent::LockedOut { user, .. } if user.as_str() == "pia"),
+        "{events:?}"
+    );
+}
