@@ -149,6 +149,7 @@ pub mod session;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod store;
+pub mod telemetry;
 mod two_factor;
 mod ui;
 mod utc;

@@ -357,6 +357,7 @@ pub(crate) async fn complete(
     state.csrf = random_token();
     cycle(session).await?;
     save(session, &state).await?;
+    crate::telemetry::passed(method);
     Ok(true)
 }
 

@@ -145,6 +145,7 @@ impl Rules {
             }
         }
         let uuid = method.start_push(enrollment, &request).await?;
+        crate::telemetry::sent("push");
         let binding = Binding {
             uuid: uuid.clone(),
             secret: random_token(),

@@ -346,6 +346,7 @@ impl Rules {
         // the Authy app (Authy skips it without `force`, and the user would
         // wait for a message that never comes).
         let sent = method.send_code(factor, channel, true).await?;
+        crate::telemetry::sent(channel.as_str());
         Ok(match (sent.ignored, channel) {
             (true, _) => Code::SentToApp,
             (false, Channel::Sms) => Code::SmsSent,

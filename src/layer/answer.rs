@@ -55,6 +55,7 @@ pub(super) fn deny<B>(config: &Config, request: &Request<B>, why: Denied) -> Res
 
 /// A failure of the session or the store: refused, as JSON.
 pub(super) fn failure(code: Code) -> Response<Body> {
+    crate::telemetry::refused(code);
     json_response(
         code.status(),
         json!({"error": code, "message": code.message()}),

@@ -39,6 +39,7 @@ fn body(refusal: &Refusal) -> Value {
 /// A refusal as JSON, with its code's status (and `Retry-After` when a wait
 /// is known).
 pub(crate) fn json_refusal(refusal: &Refusal) -> Response {
+    crate::telemetry::refused(refusal.code());
     let mut response = (refusal.code().status(), Json(body(refusal))).into_response();
     if let Some(seconds) = retry_after(refusal) {
         if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
@@ -55,7 +56,10 @@ pub(crate) fn json_refusal(refusal: &Refusal) -> Response {
 pub(crate) fn refuse(format: Format, page: &str, refusal: &Refusal) -> Response {
     match format {
         Format::Json => json_refusal(refusal),
-        Format::Html => see_other(&with_query(page, "error", refusal.code().as_str())),
+        Format::Html => {
+            crate::telemetry::refused(refusal.code());
+            see_other(&with_query(page, "error", refusal.code().as_str()))
+        }
     }
 }
 
@@ -82,6 +86,7 @@ pub(crate) fn error_page(ui: &Ui, format: Format, again: &str, refusal: &Refusal
         return json_refusal(refusal);
     }
     let code = refusal.code();
+    crate::telemetry::refused(code);
     page_with_status(
         ui,
         Template::Message,

@@ -76,6 +76,7 @@ async fn receive(
         }
         Err(error) => {
             tracing::warn!(code = error.code(), %error, "tower-authy: OneTouch callback refused");
+            crate::telemetry::webhook_refused("authy", error.code());
             let status = error.status();
             (
                 status,

@@ -1,9 +1,16 @@
 //! Tracing: each provider call runs in a span that names the call and its
-//! HTTP status, and never a key, token, code or URL.
+//! HTTP status, and never a key, token, code or URL; the operator's counters
+//! and events (`telemetry.rs`).
 //!
 //! A test binary of its own: tracing caches, per call site, whether anyone
 //! listens, and a test in a shared binary can lose that race to another
 //! test's thread meeting the call site first with no subscriber.
+
+#[path = "../it/app.rs"]
+mod app;
+#[path = "../it/common.rs"]
+mod common;
+mod telemetry;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -19,7 +26,7 @@ const VERIFY_TOKEN: &str = "spanTestVerifyToken0123456789abc";
 
 /// Collects formatted trace output.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(pub(crate) Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

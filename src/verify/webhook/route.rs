@@ -73,6 +73,7 @@ async fn receive(
         }
         Err(error) => {
             tracing::warn!(code = error.code(), %error, "tower-authy: Verify event refused");
+            crate::telemetry::webhook_refused("verify", error.code());
             (
                 error.status(),
                 Json(json!({"ok": false, "error": error.code(), "message": error.to_string()})),
