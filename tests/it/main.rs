@@ -24,6 +24,7 @@ mod common;
 mod client_faults;
 mod client_simulator;
 mod custom_store_example;
+mod faults;
 mod layer_exemptions;
 mod methods;
 mod official_clients;

@@ -1,0 +1,122 @@
+//! Faults survived (issue 14): a record the store cannot read back fails
+//! that user closed — a clear 503, nothing passes — while everybody else
+//! signs in as before.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tower_authy::config::Policy;
+use tower_authy::store::{FactorState, SqliteStore};
+
+use crate::app::TestApp;
+
+async fn sqlite(name: &str) -> SqliteStore {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faults-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SqliteStore::connect(&format!("sqlite:{}", dir.join("store.db").display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+async fn answer(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_record_fails_its_user_closed_and_no_one_else() {
+    let store = sqlite("corrupt").await;
+    let pool = store.pool().clone();
+    let app = TestApp::start_on(Policy::default(), Arc::new(store)).await;
+    app.enroll("ana", FactorState::Active).await;
+    let ben_id = app.enroll("ben", FactorState::Active).await;
+    // Ana's factor no longer reads back: a kind no version of the crate wrote.
+    let changed =
+        sqlx::query("UPDATE tower_authy_factors SET kind = 'bogus' WHERE user_id = 'ana'")
+            .execute(&pool)
+            .await
+            .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+
+    let ana = app.api();
+    app.sign_in(&ana, "ana").await;
+    let (status, body) = answer(app.get(&ana, "/2fa").await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("storage_unavailable")),
+        "{body}"
+    );
+    for (path, form) in [
+        ("/2fa/sms", json!({})),
+        ("/2fa/token", json!({"token": "1234567"})),
+        ("/2fa/onetouch", json!({})),
+    ] {
+        let (status, body) = answer(app.post_json(&ana, path, form).await).await;
+        assert_eq!(status, 503, "{path}: {body}");
+        assert_eq!(body["error"], "storage_unavailable", "{path}: {body}");
+    }
+    assert_eq!(app.status(&ana, "/api/me").await, 401, "nothing passes");
+
+    let ben = app.api();
+    app.sign_in(&ben, "ben").await;
+    let (status, body) = answer(app.post_json(&ben, "/2fa/sms", json!({})).await).await;
+    assert_eq!(status, 200, "{body}");
+    let code = app.last_code(ben_id).await;
+    let (status, body) = answer(
+        app.post_json(&ben, "/2fa/token", json!({"token": code}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("complete")),
+        "{body}"
+    );
+    assert_eq!(app.status(&ben, "/api/me").await, 200);
+}
+
+/// A write that meets SQLite's write lock held by someone else (another
+/// process, a long migration) waits for it instead of failing, and
+/// completes once it is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_sqlite_database_is_waited_for_not_failed() {
+    use sqlx::{Connection, Executor};
+    let store = sqlite("locked").await;
+    let file = store.pool().connect_options().get_filename().to_owned();
+    let app = TestApp::start_on(Policy::default(), Arc::new(store)).await;
+    let authy_id = app.enroll("cy", FactorState::Active).await;
+    let api = app.api();
+    app.sign_in(&api, "cy").await;
+    let (status, _) = answer(app.post_json(&api, "/2fa/sms", json!({})).await).await;
+    assert_eq!(status, 200);
+    let code = app.last_code(authy_id).await;
+
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite:{}", file.display()))
+        .await
+        .unwrap();
+    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    let checking = {
+        let (app, api) = (app.url("/2fa/token"), api.clone());
+        tokio::spawn(async move { api.post(app).json(&json!({"token": code})).send().await })
+    };
+    // The check counts the attempt first, a write: it cannot finish while
+    // the lock is held (it would be a pass without a count).
+    let early = tokio::time::timeout(std::time::Duration::from_millis(300), async {
+        while !checking.is_finished() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(early.is_err(), "the code was checked without counting it");
+    other.execute("ROLLBACK").await.unwrap();
+    let (status, body) = answer(checking.await.unwrap().unwrap()).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("complete")),
+        "{body}"
+    );
+}
