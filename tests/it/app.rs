@@ -56,6 +56,49 @@ pub struct TestApp {
     pub verify: Option<VerifySimulator>,
     /// OneTouch callbacks held back instead of delivered, while holding.
     pub held: HeldCallbacks,
+    /// The simulator's SMS endpoint, stalled on demand.
+    pub stall: Stall,
+}
+
+/// A switch in front of the simulator's SMS endpoint: while on, each SMS
+/// request waits (the provider is slow) until [`Stall::release`]; `arrived`
+/// says a request is waiting.
+#[derive(Clone, Default)]
+pub struct Stall {
+    on: Arc<std::sync::atomic::AtomicBool>,
+    released: Arc<tokio::sync::Notify>,
+    pub arrived: Arc<tokio::sync::Notify>,
+}
+
+impl Stall {
+    /// Stalls SMS requests from now on.
+    pub fn stall(&self) {
+        self.on.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Lets the stalled requests answer, and the next ones through.
+    pub fn release(&self) {
+        self.on.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.released.notify_waiters();
+    }
+}
+
+async fn stall_sms(
+    axum::extract::State(stall): axum::extract::State<Stall>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let stalled = stall.on.load(std::sync::atomic::Ordering::SeqCst)
+        && request
+            .uri()
+            .path()
+            .contains("/simulator/protected/json/sms/");
+    if stalled {
+        let released = stall.released.notified();
+        stall.arrived.notify_one();
+        released.await;
+    }
+    next.run(request).await
 }
 
 /// A switch in front of the app's OneTouch callback route: while on, each
@@ -193,6 +236,7 @@ impl TestApp {
             Arc::new(MemoryStore::new()),
             adjust,
             None,
+            None,
         )
         .await
     }
@@ -212,7 +256,16 @@ impl TestApp {
         store: Arc<S>,
         adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
     ) -> Self {
-        Self::launch_on(Provider::Authy, policy, callbacks, store, adjust, None).await
+        Self::launch_on(
+            Provider::Authy,
+            policy,
+            callbacks,
+            store,
+            adjust,
+            None,
+            None,
+        )
+        .await
     }
 
     /// A second instance of the app on the same store, whose provider is
@@ -224,7 +277,31 @@ impl TestApp {
         store: Arc<S>,
     ) -> Self {
         let provider = (format!("{}/simulator", first.base), first.sim.clone());
-        Self::launch_on(Provider::Authy, policy, true, store, |b| b, Some(provider)).await
+        Self::launch_on(
+            Provider::Authy,
+            policy,
+            true,
+            store,
+            |b| b,
+            Some(provider),
+            None,
+        )
+        .await
+    }
+
+    /// The app whose Authy client gives up after `timeout`.
+    pub async fn start_with_client_timeout(policy: Policy, timeout: std::time::Duration) -> Self {
+        let store = Arc::new(MemoryStore::new());
+        Self::launch_on(
+            Provider::Authy,
+            policy,
+            true,
+            store,
+            |b| b,
+            None,
+            Some(timeout),
+        )
+        .await
     }
 
     async fn launch_on<S: AuthyStore + AdminStore + 'static>(
@@ -234,6 +311,7 @@ impl TestApp {
         store: Arc<S>,
         adjust: impl FnOnce(tower_authy::TwoFactorBuilder) -> tower_authy::TwoFactorBuilder,
         beside: Option<(String, Simulator)>,
+        client_timeout: Option<std::time::Duration>,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -246,10 +324,11 @@ impl TestApp {
             Some((url, first)) => (first, url),
             None => (sim.build(), format!("{base}/simulator")),
         };
-        let client = Client::builder(sim.api_key().clone())
-            .with_base_url(&simulator_url)
-            .build()
-            .unwrap();
+        let mut client = Client::builder(sim.api_key().clone()).with_base_url(&simulator_url);
+        if let Some(timeout) = client_timeout {
+            client = client.with_timeout(timeout);
+        }
+        let client = client.build().unwrap();
         let mut verify = None;
         let mut builder = match provider {
             Provider::Authy => {
@@ -313,10 +392,16 @@ impl TestApp {
         }
         .layer(SessionManagerLayer::new(Sessions::default()).with_secure(false));
         let held = HeldCallbacks::default();
-        let app = app.layer(axum::middleware::from_fn_with_state(
-            held.clone(),
-            hold_callbacks,
-        ));
+        let stall = Stall::default();
+        let app = app
+            .layer(axum::middleware::from_fn_with_state(
+                held.clone(),
+                hold_callbacks,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                stall.clone(),
+                stall_sms,
+            ));
         // With connect info, as an application that wants the requester's
         // address on its pushes serves.
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -330,6 +415,7 @@ impl TestApp {
             two_factor,
             verify,
             held,
+            stall,
         }
     }
 

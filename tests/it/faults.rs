@@ -120,3 +120,58 @@ async fn a_locked_sqlite_database_is_waited_for_not_failed() {
         "{body}"
     );
 }
+
+/// The provider answers one user's SMS request only after the client gave
+/// up: that user gets a clear 503 when the client's timeout runs out, and
+/// meanwhile another user's whole OneTouch sign-in goes through (the call
+/// holds no store lock and no shared worker).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_provider_holds_up_only_its_own_request() {
+    let app = Arc::new(
+        TestApp::start_with_client_timeout(Policy::default(), std::time::Duration::from_secs(5))
+            .await,
+    );
+    app.enroll("dee", FactorState::Active).await;
+    let eve_id = app.enroll("eve", FactorState::Active).await;
+    app.stall.stall();
+
+    let dee = app.api();
+    app.sign_in(&dee, "dee").await;
+    let arrived = app.stall.arrived.notified();
+    let slow = {
+        let (app, dee) = (app.clone(), dee.clone());
+        tokio::spawn(async move { answer(app.post_json(&dee, "/2fa/sms", json!({})).await).await })
+    };
+    arrived.await;
+
+    // Dee's SMS is stuck at the provider: Eve signs in all the same.
+    let eve = app.api();
+    app.sign_in(&eve, "eve").await;
+    let (status, pushed) = answer(app.post_json(&eve, "/2fa/onetouch", json!({})).await).await;
+    assert_eq!(status, 200, "{pushed}");
+    let requests = app
+        .phone(&format!("users/{eve_id}/approval_requests"))
+        .await;
+    let uuid = requests[0]["uuid"].as_str().unwrap().to_owned();
+    app.answer(&uuid, "approve").await;
+    let (status, body) = answer(app.get(&eve, "/2fa/status?wait=10").await).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("complete")),
+        "{body}"
+    );
+    assert_eq!(app.status(&eve, "/api/me").await, 200);
+    // All of it while Dee's call was still waiting (a call that held a lock
+    // Eve needs would have kept her waiting for its whole timeout).
+    assert!(
+        !slow.is_finished(),
+        "Eve was served only after Dee's call ended"
+    );
+
+    // Dee's request ends with the client's timeout, clearly, passing nothing.
+    let (status, body) = slow.await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "provider_unavailable", "{body}");
+    assert_eq!(app.status(&dee, "/api/me").await, 401);
+    app.stall.release();
+}
