@@ -175,3 +175,80 @@ async fn a_slow_provider_holds_up_only_its_own_request() {
     assert_eq!(app.status(&dee, "/api/me").await, 401);
     app.stall.release();
 }
+
+/// PostgreSQL goes away with a challenge pending, browsers on one instance
+/// and the provider's callbacks on another: meanwhile the routes answer a
+/// clear 503 and nothing passes; once it is back (no restart of either
+/// instance) the challenge completes, and the waiting browser is woken by
+/// the other instance's notification (the LISTEN connection came back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_going_away_fails_closed_and_its_return_completes_the_challenge() {
+    use tower_authy::store::PostgresStore;
+    let server = crate::postgres_server::Stoppable::start("faults").await;
+    // The application's own pool, which gives up on a connection after 2 s
+    // (the store's own waits 10 s): the outage's answers come sooner.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(std::time::Duration::from_secs(2))
+        .connect(&server.url)
+        .await
+        .unwrap();
+    let store = PostgresStore::with_pool(pool).await.unwrap();
+    store.migrate().await.unwrap();
+    let store = Arc::new(store);
+    let hooks = TestApp::start_on(Policy::default(), store.clone()).await;
+    let browsers = TestApp::start_beside(&hooks, Policy::default(), store).await;
+    let authy_id = browsers.enroll("gus", FactorState::Active).await;
+    let gus = browsers.api();
+    browsers.sign_in(&gus, "gus").await;
+    let (status, pushed) = answer(browsers.post_json(&gus, "/2fa/onetouch", json!({})).await).await;
+    assert_eq!(status, 200, "{pushed}");
+
+    server.crash().await;
+    let (status, body) = answer(browsers.get(&gus, "/2fa/status").await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("storage_unavailable")),
+        "{body}"
+    );
+    let (status, body) = answer(
+        browsers
+            .post_json(&gus, "/2fa/token", json!({"token": "1234567"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        browsers.status(&gus, "/api/me").await,
+        401,
+        "nothing passes"
+    );
+
+    server.resume().await;
+    let waiting = {
+        let (url, gus) = (browsers.url("/2fa/status?wait=25"), gus.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let response = gus.get(url).send().await.unwrap();
+            (answer(response).await, started.elapsed())
+        })
+    };
+    // The phone approves; the callback reaches the other instance.
+    let requests = hooks
+        .phone(&format!("users/{authy_id}/approval_requests"))
+        .await;
+    let uuid = requests[0]["uuid"].as_str().unwrap().to_owned();
+    let delivered = hooks.answer(&uuid, "approve").await;
+    assert_eq!(delivered["callback"]["status"], 200, "{delivered}");
+    let ((status, body), took) = waiting.await.unwrap();
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("complete")),
+        "{body}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "woken by the notification, not by the end of its wait: {took:?}"
+    );
+    assert_eq!(browsers.status(&gus, "/api/me").await, 200);
+}

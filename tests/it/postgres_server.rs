@@ -137,3 +137,118 @@ async fn wait_until_ready(url: &str, data: &Path) {
         std::fs::read_to_string(data.join("server.log")).unwrap_or_default()
     );
 }
+
+/// A PostgreSQL server of one test's own, which the test may stop (as a
+/// crash would: no shutdown checkpoint) and start again on the same port
+/// and data. Stopped when dropped.
+pub struct Stoppable {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    pub url: String,
+}
+
+impl Stoppable {
+    pub async fn start(name: &str) -> Self {
+        let bin = bin_dir();
+        let data = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("postgres-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data);
+        std::fs::create_dir_all(&data).unwrap();
+        if is_root() {
+            let status = std::process::Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&data)
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown the test cluster to postgres");
+        }
+        let initdb = as_server_user(&bin.join("initdb"))
+            .arg("-D")
+            .arg(data.join("db"))
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .output()
+            .await
+            .expect("run initdb");
+        assert!(
+            initdb.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&initdb.stderr)
+        );
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+        let server = Self {
+            bin,
+            data,
+            port,
+            url,
+        };
+        server.resume().await;
+        server
+    }
+
+    fn pg_ctl(&self) -> Command {
+        let mut command = as_server_user(&self.bin.join("pg_ctl"));
+        command.arg("-D").arg(self.data.join("db"));
+        command
+    }
+
+    /// Starts the server (again) and waits until it accepts connections.
+    pub async fn resume(&self) {
+        let options = format!(
+            "-p {} -k '{}' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100",
+            self.port,
+            self.data.display()
+        );
+        let started = self
+            .pg_ctl()
+            .arg("-l")
+            .arg(self.data.join("server.log"))
+            .args(["-o", &options, "-w", "start"])
+            .output()
+            .await
+            .expect("pg_ctl start");
+        assert!(
+            started.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&started.stderr)
+        );
+        wait_until_ready(&self.url, &self.data).await;
+    }
+
+    /// Stops it at once, every connection cut.
+    pub async fn crash(&self) {
+        let stopped = self
+            .pg_ctl()
+            .args(["-m", "immediate", "-w", "stop"])
+            .output()
+            .await
+            .expect("pg_ctl stop");
+        assert!(
+            stopped.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&stopped.stderr)
+        );
+    }
+}
+
+impl Drop for Stoppable {
+    fn drop(&mut self) {
+        let mut command = std::process::Command::new(if is_root() { "runuser" } else { "sh" });
+        let pg_ctl = self.bin.join("pg_ctl");
+        let script = format!(
+            "'{}' -D '{}/db' -m immediate stop",
+            pg_ctl.display(),
+            self.data.display()
+        );
+        if is_root() {
+            command.args(["-u", "postgres", "--", "sh", "-c", &script]);
+        } else {
+            command.args(["-c", &script]);
+        }
+        let _ = command.output();
+    }
+}

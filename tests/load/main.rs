@@ -11,6 +11,8 @@
 mod app;
 #[path = "../it/common.rs"]
 mod common;
+// Shared with tests/it, which also uses the server it can crash.
+#[allow(dead_code)]
 #[path = "../it/postgres_server.rs"]
 mod postgres_server;
 mod sign_ins;
