@@ -30,7 +30,11 @@ use tower_authy::{origin, session};
 use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
 
 struct AppUser {
-    password_hash: String,
+    /// `None` while the account is being made (its name reserved, its
+    /// phone not yet registered with the provider): nobody can sign in to
+    /// it, so a sign-up rolled back leaves no session behind for whoever
+    /// takes the name next.
+    password_hash: Option<String>,
 }
 
 #[derive(Clone)]
@@ -384,6 +388,9 @@ async fn register(
         return register_form(app.local, Some("The password could not be stored.")).into_response();
     };
     {
+        // Reserved, with no usable password until the provider took the
+        // phone. (Saying the name is taken tells who has an account; a
+        // sign-up form cannot help it, so the message stays plain.)
         let mut users = app.users.write().expect("users lock");
         if users.contains_key(&username) {
             return register_form(app.local, Some("That user name is taken.")).into_response();
@@ -391,7 +398,7 @@ async fn register(
         users.insert(
             username.clone(),
             AppUser {
-                password_hash: hash,
+                password_hash: None,
             },
         );
     }
@@ -411,6 +418,9 @@ async fn register(
             )
             .into_response();
         }
+    }
+    if let Some(user) = app.users.write().expect("users lock").get_mut(&username) {
+        user.password_hash = Some(hash);
     }
     if session::sign_in(&session, username.as_str()).await.is_err() {
         return register_form(app.local, Some("Sign-in failed; please try again.")).into_response();
@@ -489,7 +499,7 @@ async fn login(
         .read()
         .expect("users lock")
         .get(username)
-        .map(|u| u.password_hash.clone());
+        .and_then(|u| u.password_hash.clone());
     let known = hash.is_some();
     let stored = hash.unwrap_or_else(|| app.decoy_hash.to_string());
     let password = form.password.clone();

@@ -111,3 +111,92 @@ async fn the_quickstart_sign_in_keeps_next() {
         "/2fa?next=%2Fprofile%3Ftab%3D1"
     );
 }
+
+/// A sign-up whose phone the provider refuses is rolled back; while the
+/// provider is still answering, the name is reserved but nobody can sign in
+/// to it (its copy created the account first, so a sign-in in that window
+/// got a session that outlived the rollback).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_up_in_flight_cannot_be_signed_in_to() {
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+    // An Authy API that holds the registration until released, then
+    // refuses the phone.
+    let arrived = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
+    let provider = {
+        let (arrived, release) = (arrived.clone(), release.clone());
+        axum::Router::new().fallback(move || {
+            let (arrived, release) = (arrived.clone(), release.clone());
+            async move {
+                let released = release.notified();
+                arrived.notify_one();
+                released.await;
+                (
+                    axum::http::StatusCode::BAD_REQUEST,
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    r#"{"success":false,"message":"User was not valid","error_code":"60027","errors":{"message":"User was not valid"}}"#,
+                )
+            }
+        })
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, provider).await });
+    let base = serve_quickstart(app::Provider::AuthyApi { url }).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let registering = {
+        let (http, base) = (http.clone(), base.clone());
+        tokio::spawn(async move {
+            let form = [
+                ("username", "max"),
+                ("password", PASSWORD),
+                ("email", "max@example.com"),
+                ("country_code", "1"),
+                ("phone_number", "5551234567"),
+            ];
+            let answer = http
+                .post(format!("{base}/register"))
+                .header("origin", &base)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        })
+    };
+    let registration_at_the_provider = arrived.notified();
+    registration_at_the_provider.await;
+    let login = http
+        .post(format!("{base}/login"))
+        .header("origin", &base)
+        .form(&[("username", "max"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "no session for an account being made");
+    assert!(
+        login
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong user name or password.")
+    );
+
+    release.notify_one();
+    let (status, page) = registering.await.unwrap();
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("could not be set up"), "{page}");
+    let again = http
+        .post(format!("{base}/login"))
+        .header("origin", &base)
+        .form(&[("username", "max"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200, "rolled back: no such user");
+}
