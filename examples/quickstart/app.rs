@@ -3,12 +3,13 @@
 //! same app in process.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash};
-use axum::extract::{Form, Query, State};
+use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -50,6 +51,29 @@ struct App {
     /// Checked when the user name is unknown, so that a wrong name takes as
     /// long as a wrong password.
     decoy_hash: Arc<String>,
+    /// Sign-in and sign-up attempts per client and per user name.
+    limits: Arc<crate::limits::Limits>,
+}
+
+/// The answer to one attempt too many: 429, the form again, and when to
+/// come back.
+fn too_many(form: Html<String>, retry_after: u64) -> Response {
+    let Html(page) = form;
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(axum::http::header::RETRY_AFTER, retry_after.to_string())],
+        Html(page),
+    )
+        .into_response()
+}
+
+/// The client's address, when the app is served with connect info (as
+/// `main.rs` and the tests serve it); every request shares one key without.
+fn client_key(what: &str, client: Option<&ConnectInfo<SocketAddr>>) -> String {
+    match client {
+        Some(ConnectInfo(addr)) => format!("{what}-client:{}", addr.ip()),
+        None => format!("{what}-client:unknown"),
+    }
 }
 
 /// Argon2 takes tens of milliseconds of CPU on purpose: off the async
@@ -222,6 +246,7 @@ pub fn app(config: Config) -> Result<Router, Box<dyn std::error::Error>> {
         local,
         verify_phone,
         decoy_hash: Arc::new(hash_password("decoy password").ok_or("argon2 failed")?),
+        limits: Arc::default(),
     };
     let protected = Router::new()
         .route("/protected", get(protected_page))
@@ -345,10 +370,22 @@ struct Registration {
 
 async fn register(
     State(app): State<App>,
+    client: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     session: Session,
     Form(form): Form<Registration>,
 ) -> Response {
     let username = form.username.trim().to_owned();
+    let keys = [(
+        client_key("sign-up", client.as_ref().map(|c| &c.0)),
+        crate::limits::PER_CLIENT,
+    )];
+    if let Err(retry_after) = app.limits.attempt(&keys) {
+        let form = register_form(
+            app.local,
+            Some("Too many sign-ups from here; please wait a minute and try again."),
+        );
+        return too_many(form, retry_after);
+    }
     let valid_name = (1..=32).contains(&username.len())
         && username
             .bytes()
@@ -490,10 +527,25 @@ struct Credentials {
 
 async fn login(
     State(app): State<App>,
+    client: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     session: Session,
     Form(form): Form<Credentials>,
 ) -> Response {
     let username = form.username.trim();
+    let keys = [
+        (
+            client_key("sign-in", client.as_ref().map(|c| &c.0)),
+            crate::limits::PER_CLIENT,
+        ),
+        (format!("sign-in-name:{username}"), crate::limits::PER_NAME),
+    ];
+    if let Err(retry_after) = app.limits.attempt(&keys) {
+        let form = login_form(
+            Some("Too many sign-in attempts; please wait a few minutes and try again."),
+            form.next.as_deref(),
+        );
+        return too_many(form, retry_after);
+    }
     let hash = app
         .users
         .read()

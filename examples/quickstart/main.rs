@@ -32,6 +32,7 @@
 //! is in `app.rs`; this file reads the environment and serves it.
 
 mod app;
+mod limits;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

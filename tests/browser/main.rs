@@ -20,6 +20,8 @@
 mod app;
 mod authy;
 mod harness;
+#[path = "../../examples/quickstart/limits.rs"]
+mod limits;
 mod local;
 mod passkeys;
 mod quickstart_http;

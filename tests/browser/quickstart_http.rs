@@ -200,3 +200,79 @@ async fn a_sign_up_in_flight_cannot_be_signed_in_to() {
         .unwrap();
     assert_eq!(again.status(), 200, "rolled back: no such user");
 }
+
+/// Sign-ins are limited per user name (a guesser of one account is slowed
+/// to 5 tries in 5 minutes, then answered 429 with `Retry-After`, even with
+/// the right password) and per client address (20 sign-ins and sign-ups a
+/// minute, whatever the names); its copy let anyone try without end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ins_and_sign_ups_are_rate_limited() {
+    let base = serve_quickstart(app::Provider::Local).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let answer = http
+                .post(format!("{base}{path}"))
+                .header("origin", &base)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let retry = answer
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (
+                answer.status().as_u16(),
+                retry,
+                answer.text().await.unwrap(),
+            )
+        }
+    };
+    let sign_up = |name: &str| {
+        vec![
+            ("username", name.to_owned()),
+            ("password", PASSWORD.to_owned()),
+        ]
+    };
+    let sign_in = |name: &str, password: &str| {
+        vec![
+            ("username", name.to_owned()),
+            ("password", password.to_owned()),
+        ]
+    };
+
+    assert_eq!(post("/register", sign_up("nia")).await.0, 303);
+    for _ in 0..5 {
+        let (status, _, page) = post("/login", sign_in("nia", "not the password")).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Wrong user name or password."));
+    }
+    let (status, retry, page) = post("/login", sign_in("nia", PASSWORD)).await;
+    assert_eq!(status, 429, "the sixth try of one name, right or wrong");
+    assert!(retry.is_some_and(|s| s.parse::<u64>().unwrap() > 0));
+    assert!(page.contains("Too many sign-in attempts"), "{page}");
+
+    // Other names from the same client, up to the client's limit: the five
+    // sign-ins above counted, the refused one did not.
+    let mut statuses = Vec::new();
+    for n in 0..16 {
+        statuses.push(post("/login", sign_in(&format!("guess{n}"), "x")).await.0);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.last(),
+        Some(&429),
+        "the 21st attempt from one client"
+    );
+    // Sign-ups are counted apart from sign-ins.
+    assert_eq!(post("/register", sign_up("ola")).await.0, 303);
+}
