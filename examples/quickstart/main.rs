@@ -31,8 +31,10 @@
 //! the 2FA store and survives a restart with `DATABASE_URL`. The app itself
 //! is in `app.rs`; this file reads the environment and serves it.
 
+mod accounts;
 mod app;
 mod limits;
+mod pages;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -16,6 +16,9 @@
 // The tests serve the simulator and the local flavours; the real-Authy half
 // of the app is built by `main.rs` only.
 #[allow(dead_code)]
+#[path = "../../examples/quickstart/accounts.rs"]
+mod accounts;
+#[allow(dead_code)]
 #[path = "../../examples/quickstart/app.rs"]
 mod app;
 mod authy;
@@ -23,6 +26,8 @@ mod harness;
 #[path = "../../examples/quickstart/limits.rs"]
 mod limits;
 mod local;
+#[path = "../../examples/quickstart/pages.rs"]
+mod pages;
 mod passkeys;
 mod quickstart_http;
 mod steps;
