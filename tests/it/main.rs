@@ -25,6 +25,7 @@ mod client_faults;
 mod client_simulator;
 mod custom_store_example;
 mod faults;
+mod from_readme;
 mod layer_exemptions;
 mod methods;
 mod official_clients;
