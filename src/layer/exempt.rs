@@ -18,6 +18,9 @@ pub(super) struct Exemptions {
     subtrees: Vec<Box<str>>,
     /// `/` was named as an exempt path: the root page only.
     root: bool,
+    /// The webhook's callback: GET and POST exactly (not HEAD, which a GET
+    /// route of ours answers too).
+    callback: Option<Box<str>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -61,10 +64,6 @@ impl Exemptions {
         for path in sources.exempt_exact {
             exact.entry(path.as_str().into()).or_default().any = true;
         }
-        if let Some(callback) = sources.callback {
-            let allowed = exact.entry(callback.into()).or_default();
-            allowed.methods.extend([Method::GET, Method::POST]);
-        }
         for (route, methods) in sources.own_routes {
             match route.find('{') {
                 None => {
@@ -95,6 +94,7 @@ impl Exemptions {
             patterns,
             subtrees,
             root,
+            callback: sources.callback.map(Into::into),
         }
     }
 
@@ -124,6 +124,10 @@ impl Exemptions {
             return true;
         }
         if self.root && path == "/" {
+            return true;
+        }
+        let webhook = *method == Method::GET || *method == Method::POST;
+        if webhook && self.callback.as_deref() == Some(path) {
             return true;
         }
         self.subtrees.iter().any(|prefix| {
@@ -263,10 +267,12 @@ mod tests {
             assert!(!get(path), "{path}");
         }
         assert!(exemptions.admit("/hooks/authy", "/hooks/authy", &Method::POST));
-        assert!(
-            !exemptions.admit("/hooks/authy", "/hooks/authy", &Method::DELETE),
-            "the callback is exempt for the webhook's methods only"
-        );
+        for method in [Method::DELETE, Method::HEAD, Method::PUT] {
+            assert!(
+                !exemptions.admit("/hooks/authy", "/hooks/authy", &method),
+                "the callback is exempt for the webhook's methods only: {method}"
+            );
+        }
         for asked in ["/2fa/../token", "/2fa/%2e/token", "/x/..%2f2fa/token"] {
             assert!(
                 !exemptions.admit("/2fa/token", asked, &Method::POST),
@@ -345,7 +351,7 @@ mod tests {
                     || path == "/health"
                     || (path == "/2fa" && get)
                     || (path == "/2fa/token" && post)
-                    || (path == "/hooks/authy" && (get || post))
+                    || (path == "/hooks/authy" && (*method == Method::GET || post))
                     || (pattern && post)
                     || path == "/logout"
                     || path.starts_with("/logout/"))
