@@ -28,6 +28,70 @@ pub(crate) struct AppUser {
     pub(crate) password_hash: Option<String>,
 }
 
+/// What a user name may be: 1 to 32 letters, digits, `-` or `_`.
+fn valid_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A user name held for a sign-up in progress. Dropped before
+/// [`Reservation::complete`] — the provider refused the phone, or the
+/// client went away and the request was cancelled mid-way — it frees the
+/// name again, so no name is squatted by an abandoned sign-up.
+struct Reservation<'a> {
+    app: &'a App,
+    name: String,
+    done: bool,
+}
+
+impl<'a> Reservation<'a> {
+    fn take(app: &'a App, name: &str) -> Option<Self> {
+        let mut users = app.users.write().expect("users lock");
+        if users.contains_key(name) {
+            return None;
+        }
+        users.insert(
+            name.to_owned(),
+            AppUser {
+                password_hash: None,
+            },
+        );
+        Some(Self {
+            app,
+            name: name.to_owned(),
+            done: false,
+        })
+    }
+
+    /// The account is made: it can be signed in to from now on.
+    fn complete(mut self, password_hash: String) {
+        if let Some(user) = self
+            .app
+            .users
+            .write()
+            .expect("users lock")
+            .get_mut(&self.name)
+        {
+            user.password_hash = Some(password_hash);
+        }
+        self.done = true;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.app
+                .users
+                .write()
+                .expect("users lock")
+                .remove(&self.name);
+        }
+    }
+}
+
 /// The answer to one attempt too many: 429, the form again, and when to
 /// come back.
 fn too_many(form: Html<String>, retry_after: u64) -> Response {
@@ -43,8 +107,16 @@ fn too_many(form: Html<String>, retry_after: u64) -> Response {
 /// The client's address, when the app is served with connect info (as
 /// `main.rs` and the tests serve it); every request shares one key without.
 fn client_key(what: &str, client: Option<&ConnectInfo<SocketAddr>>) -> String {
-    match client {
-        Some(ConnectInfo(addr)) => format!("{what}-client:{}", addr.ip()),
+    match client.map(|ConnectInfo(addr)| addr.ip()) {
+        Some(std::net::IpAddr::V4(ip)) => format!("{what}-client:{ip}"),
+        // One IPv6 client holds a whole /64: counted as one.
+        Some(std::net::IpAddr::V6(ip)) => {
+            let s = ip.segments();
+            format!(
+                "{what}-client:{:x}:{:x}:{:x}:{:x}::/64",
+                s[0], s[1], s[2], s[3]
+            )
+        }
         None => format!("{what}-client:unknown"),
     }
 }
@@ -134,11 +206,7 @@ pub(crate) async fn register(
         );
         return too_many(form, retry_after);
     }
-    let valid_name = (1..=32).contains(&username.len())
-        && username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if !valid_name {
+    if !valid_name(&username) {
         return register_form(
             app.local,
             Some("A user name is 1 to 32 letters, digits, - or _."),
@@ -172,21 +240,12 @@ pub(crate) async fn register(
     else {
         return register_form(app.local, Some("The password could not be stored.")).into_response();
     };
-    {
-        // Reserved, with no usable password until the provider took the
-        // phone. (Saying the name is taken tells who has an account; a
-        // sign-up form cannot help it, so the message stays plain.)
-        let mut users = app.users.write().expect("users lock");
-        if users.contains_key(&username) {
-            return register_form(app.local, Some("That user name is taken.")).into_response();
-        }
-        users.insert(
-            username.clone(),
-            AppUser {
-                password_hash: None,
-            },
-        );
-    }
+    // Reserved, with no usable password until the provider took the
+    // phone. (Saying the name is taken tells who has an account; a sign-up
+    // form cannot help it, so the message stays plain.)
+    let Some(reservation) = Reservation::take(&app, &username) else {
+        return register_form(app.local, Some("That user name is taken.")).into_response();
+    };
     if let Some(country_code) = country_code.filter(|_| !app.local) {
         let request =
             EnrollmentRequest::new(form.email.trim(), country_code, form.phone_number.trim());
@@ -195,8 +254,8 @@ pub(crate) async fn register(
             .enroll(&UserId::new(username.as_str()), &request)
             .await
         {
-            // No half-made account: the user may try again with other details.
-            app.users.write().expect("users lock").remove(&username);
+            // No half-made account (the reservation goes with it): the user
+            // may try again with other details.
             return register_form(
                 app.local,
                 Some(&format!("Two-factor sign-in could not be set up: {error}")),
@@ -204,9 +263,7 @@ pub(crate) async fn register(
             .into_response();
         }
     }
-    if let Some(user) = app.users.write().expect("users lock").get_mut(&username) {
-        user.password_hash = Some(hash);
-    }
+    reservation.complete(hash);
     if session::sign_in(&session, username.as_str()).await.is_err() {
         return register_form(app.local, Some("Sign-in failed; please try again.")).into_response();
     }
@@ -280,14 +337,20 @@ pub(crate) async fn login(
     Form(form): Form<Credentials>,
 ) -> Response {
     let username = form.username.trim();
-    let keys = [
-        (
-            client_key("sign-in", client.as_ref().map(|c| &c.0)),
-            limits::PER_CLIENT,
-        ),
-        (format!("sign-in-name:{username}"), limits::PER_NAME),
-    ];
-    if let Err(retry_after) = app.limits.attempt(&keys) {
+    // Every attempt counts for the client; only wrong ones for the name, so
+    // that a stranger's guesses cost its owner as little as they can. A name
+    // no account can have is never a key (its length is the sender's).
+    let client_key = (
+        client_key("sign-in", client.as_ref().map(|c| &c.0)),
+        limits::PER_CLIENT,
+    );
+    let name_key =
+        valid_name(username).then(|| (format!("sign-in-name:{username}"), limits::PER_NAME));
+    if let Err(retry_after) = app
+        .limits
+        .check(name_key.as_slice())
+        .and_then(|()| app.limits.attempt(std::slice::from_ref(&client_key)))
+    {
         let form = login_form(
             Some("Too many sign-in attempts; please wait a few minutes and try again."),
             form.next.as_deref(),
@@ -307,6 +370,10 @@ pub(crate) async fn login(
         .await
         .unwrap_or(false);
     if !(known && matches) {
+        if let Some(key) = &name_key {
+            // Over the limit only on a later attempt: this one was let in.
+            let _ = app.limits.attempt(std::slice::from_ref(key));
+        }
         return login_form(Some("Wrong user name or password."), form.next.as_deref())
             .into_response();
     }

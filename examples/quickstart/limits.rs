@@ -35,6 +35,17 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// `Err(seconds)` when one of the keys is over its limit, with when to
+    /// try again; counts nothing.
+    pub fn check(&self, keys: &[(String, Limit)]) -> Result<(), u64> {
+        let now = Instant::now();
+        let counts = self.counts.lock().expect("limits lock");
+        match over(&counts, keys, now) {
+            Some(seconds) => Err(seconds),
+            None => Ok(()),
+        }
+    }
+
     /// Counts one attempt under every key; `Err(seconds)` — nothing counted
     /// — when one of them is over its limit, with when to try again.
     pub fn attempt(&self, keys: &[(String, Limit)]) -> Result<(), u64> {
@@ -44,17 +55,7 @@ impl Limits {
             let longest = PER_NAME.window.max(PER_CLIENT.window);
             counts.retain(|_, (start, _)| now.duration_since(*start) < longest);
         }
-        let mut retry = None;
-        for (key, limit) in keys {
-            if let Some((start, count)) = counts.get(key) {
-                let elapsed = now.duration_since(*start);
-                if elapsed < limit.window && *count >= limit.max {
-                    let left = (limit.window - elapsed).as_secs().max(1);
-                    retry = retry.max(Some(left));
-                }
-            }
-        }
-        if let Some(seconds) = retry {
+        if let Some(seconds) = over(&counts, keys, now) {
             return Err(seconds);
         }
         for (key, limit) in keys {
@@ -66,4 +67,22 @@ impl Limits {
         }
         Ok(())
     }
+}
+
+/// The longest wait of the keys over their limit, if any.
+fn over(
+    counts: &HashMap<String, (Instant, u32)>,
+    keys: &[(String, Limit)],
+    now: Instant,
+) -> Option<u64> {
+    let mut retry = None;
+    for (key, limit) in keys {
+        if let Some((start, count)) = counts.get(key) {
+            let elapsed = now.duration_since(*start);
+            if elapsed < limit.window && *count >= limit.max {
+                retry = retry.max(Some((limit.window - elapsed).as_secs().max(1)));
+            }
+        }
+    }
+    retry
 }

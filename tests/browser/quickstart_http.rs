@@ -276,3 +276,38 @@ async fn sign_ins_and_sign_ups_are_rate_limited() {
     // Sign-ups are counted apart from sign-ins.
     assert_eq!(post("/register", sign_up("ola")).await.0, 303);
 }
+
+/// Only wrong passwords count against a user name, so a stranger cannot
+/// spend the owner's sign-ins by signing in themselves; and a name no
+/// account can have (too long) is refused without becoming a key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_wrong_passwords_count_against_a_name() {
+    let base = serve_quickstart(app::Provider::Local).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |path: &str, name: &str, password: &str| {
+        http.post(format!("{base}{path}"))
+            .header("origin", &base)
+            .form(&[("username", name), ("password", password)])
+            .send()
+    };
+    assert_eq!(
+        post("/register", "pam", PASSWORD).await.unwrap().status(),
+        303
+    );
+    for _ in 0..6 {
+        assert_eq!(post("/login", "pam", PASSWORD).await.unwrap().status(), 303);
+    }
+    let long = "x".repeat(10_000);
+    let refused = post("/login", &long, "whatever").await.unwrap();
+    assert_eq!(refused.status(), 200);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong user name or password.")
+    );
+}

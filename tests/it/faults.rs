@@ -32,7 +32,7 @@ async fn a_corrupt_record_fails_its_user_closed_and_no_one_else() {
     let store = sqlite("corrupt").await;
     let pool = store.pool().clone();
     let app = TestApp::start_on(Policy::default(), Arc::new(store)).await;
-    app.enroll("ana", FactorState::Active).await;
+    let ana_id = app.enroll("ana", FactorState::Active).await;
     let ben_id = app.enroll("ben", FactorState::Active).await;
     // Ana's factor no longer reads back: a kind no version of the crate wrote.
     let changed =
@@ -50,9 +50,11 @@ async fn a_corrupt_record_fails_its_user_closed_and_no_one_else() {
         (503, Some("storage_unavailable")),
         "{body}"
     );
+    // Even Ana's right code (her Authy app's current one) passes nothing.
+    let right = app.soft_token(ana_id).await;
     for (path, form) in [
         ("/2fa/sms", json!({})),
-        ("/2fa/token", json!({"token": "1234567"})),
+        ("/2fa/token", json!({"token": right})),
         ("/2fa/onetouch", json!({})),
     ] {
         let (status, body) = answer(app.post_json(&ana, path, form).await).await;
@@ -211,9 +213,11 @@ async fn postgres_going_away_fails_closed_and_its_return_completes_the_challenge
         (503, Some("storage_unavailable")),
         "{body}"
     );
+    // Even his right code (his Authy app's current one) passes nothing.
+    let right = hooks.soft_token(authy_id).await;
     let (status, body) = answer(
         browsers
-            .post_json(&gus, "/2fa/token", json!({"token": "1234567"}))
+            .post_json(&gus, "/2fa/token", json!({"token": right}))
             .await,
     )
     .await;

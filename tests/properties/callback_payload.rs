@@ -50,6 +50,41 @@ fn payload() -> impl Strategy<Value = Value> {
         })
 }
 
+/// Whole, consistent status reports, with noise around them: what a
+/// provider sends, so the report's checks run on most cases.
+fn report() -> impl Strategy<Value = (Value, String, String, ApprovalStatus)> {
+    (
+        "[0-9a-f-]{1,36}",
+        prop_oneof![
+            "[0-9]{1,10}".prop_map(Value::String),
+            (0u64..u64::MAX / 2).prop_map(Value::from)
+        ],
+        prop_oneof![
+            Just(("approved", ApprovalStatus::Approved)),
+            Just(("denied", ApprovalStatus::Denied))
+        ],
+        any::<bool>(),
+        prop::collection::btree_map("[a-z_]{1,8}", leaf(), 0..3),
+    )
+        .prop_map(|(uuid, authy_id, (status, parsed), nested, extra)| {
+            let mut map: Map<String, Value> = extra.into_iter().collect();
+            let id_text = match &authy_id {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            map.insert("uuid".into(), Value::String(uuid.clone()));
+            map.insert("authy_id".into(), authy_id);
+            map.insert("status".into(), Value::String(status.into()));
+            if nested {
+                map.insert(
+                    "approval_request".into(),
+                    json!({"transaction": {"status": status}}),
+                );
+            }
+            (Value::Object(map), uuid, id_text, parsed)
+        })
+}
+
 fn text(value: Option<&Value>) -> Option<String> {
     match value? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
@@ -83,6 +118,30 @@ proptest! {
             }
             Ok(_) | Err(_) => {}
         }
+    }
+
+    /// A whole, consistent report reads back exactly: which request, who,
+    /// and the outcome.
+    #[test]
+    fn a_consistent_report_reads_back_exactly((params, uuid, authy_id, status) in report()) {
+        match CallbackPayload::from_params(&params) {
+            Ok(CallbackPayload::Status(report)) => {
+                prop_assert_eq!(report.uuid, uuid);
+                prop_assert_eq!(report.authy_id, authy_id);
+                prop_assert_eq!(report.status, status);
+            }
+            other => prop_assert!(false, "{:?} from {}", other, params),
+        }
+    }
+
+    /// A consistent report whose nested transaction says otherwise is
+    /// refused.
+    #[test]
+    fn a_report_that_contradicts_itself_is_refused((params, _, _, status) in report()) {
+        let mut params = params;
+        let other = if status == ApprovalStatus::Approved { "denied" } else { "approved" };
+        params["approval_request"] = json!({"transaction": {"status": other}});
+        prop_assert!(CallbackPayload::from_params(&params).is_err(), "{}", params);
     }
 
     /// Not an object at all: refused, never a panic.
