@@ -16,10 +16,11 @@ async fn approving_on_the_phone_opens_the_protected_page_without_a_reload() {
             !status.text().await?.trim().is_empty(),
             "the challenge tells what to do on the phone"
         );
-        b.screenshot("challenge.png").await?;
+        b.screenshot_for_docs("challenge-onetouch.png").await?;
         answer_on_phone(&b, "approve").await?;
         // No reload, no click here: the page learns it from the server.
         b.find_shown("#backup-codes", PATIENCE).await?;
+        b.screenshot_for_docs("backup-codes.png").await?;
         assert_eq!(b.client.current_url().await?.path(), "/2fa", "in the page");
         keep_backup_codes(&b).await?;
         let welcome = on_protected_page(&b, "alice").await?;
@@ -121,9 +122,11 @@ async fn a_code_by_text_message_from_the_phone_signs_in() {
         assert!(b.shown("form[action=\"/2fa/sms\"] button").await?);
         b.submit("/2fa/sms").await?;
         b.wait_for_text("text message").await?;
+        b.screenshot_for_docs("challenge-code.png").await?;
 
         b.switch_to(&phone).await?;
         let code = newest_text_message(&b).await?;
+        b.screenshot_for_docs("virtual-phone.png").await?;
 
         b.switch_to(&signing_in).await?;
         enter_code(&b, &code, false).await?;

@@ -419,6 +419,19 @@ impl Browser {
         Ok(path)
     }
 
+    /// A screenshot of one of the default pages for the README: into the
+    /// scratch directory always, and into `docs/screenshots/` when
+    /// `TOWER_AUTHY_SCREENSHOTS` is set (`scripts/screenshots`).
+    pub async fn screenshot_for_docs(&self, file: &str) -> Result {
+        let taken = self.screenshot(file).await?;
+        if std::env::var_os("TOWER_AUTHY_SCREENSHOTS").is_some() {
+            let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+            std::fs::create_dir_all(&docs)?;
+            std::fs::copy(&taken, docs.join(file))?;
+        }
+        Ok(())
+    }
+
     /// The virtual phone's JSON control API, read outside the browser.
     pub async fn phone_api(&self, path: &str) -> Result<Value> {
         let url = self.url(&format!("/simulator/phone/api/{path}"));

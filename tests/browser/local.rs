@@ -37,6 +37,7 @@ async fn local_scenario(b: Browser) -> Result {
     b.submit("/2fa/totp").await?;
     let secret = b.find("#secret").await?.text().await?;
     b.find("#qr").await?;
+    b.screenshot_for_docs("authenticator-app.png").await?;
     b.fill("code", &authenticator_code(&secret, unix_now())?)
         .await?;
     b.submit("/2fa/totp/confirm").await?;
