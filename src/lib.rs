@@ -51,6 +51,46 @@
 //! }
 //! ```
 //!
+//! ## Without an Authy account
+//!
+//! During development the [`simulator`] (feature `simulator`) stands in for
+//! Authy, served by the application itself: its virtual phone at
+//! `/simulator/phone` shows each code sent and approves or denies pushes.
+//! The README's "Add it to your app" walks through the rest
+//! (`examples/from_readme.rs`).
+//!
+//! ```no_run
+//! # #[cfg(feature = "simulator")]
+//! # mod example {
+//! use std::sync::Arc;
+//! use axum::Router;
+//! use tower_authy::simulator::{CallbackMethod, Simulator};
+//! use tower_authy::{TwoFactor, authy::Client, store::MemoryStore, webhook::Webhook};
+//!
+//! pub fn app(base: &str) -> Result<Router, Box<dyn std::error::Error>> {
+//!     let callback = format!("{base}/2fa/callback");
+//!     let simulator = Simulator::builder()
+//!         .with_callback(&callback, CallbackMethod::Post)
+//!         .build();
+//!     let client = Client::builder(simulator.api_key().clone())
+//!         .with_base_url(&format!("{base}/simulator"))
+//!         .build()?;
+//!     let two_factor = TwoFactor::builder(client, Arc::new(MemoryStore::new()))
+//!         .with_webhook(Webhook::builder(simulator.api_key().clone()).with_public_url(&callback))
+//!         .build()?;
+//!     Ok(Router::new()
+//!         .route("/protected", axum::routing::get(|| async { "both factors" }))
+//!         .layer(two_factor.layer())
+//!         .merge(two_factor.router())
+//!         .nest_service("/simulator", simulator.router()))
+//!     // … then your /login, and the session layer outside everything.
+//! }
+//! # }
+//! ```
+//!
+//! With no vendor at all, [`TwoFactor::local`] checks authenticator apps and
+//! backup codes itself.
+//!
 //! ## How the crate is built
 //!
 //! | module | its one job |
@@ -109,6 +149,7 @@
 //! | command | shows |
 //! |---|---|
 //! | `cargo run --example quickstart` | a complete small app: register, sign in, challenge, settings; the simulator in-process |
+//! | `cargo run --example from_readme --features simulator` | the README's integration steps, as one file |
 //! | `cargo run --example axum_login --features axum-login` | the same protection with axum-login as the first factor |
 //! | `cargo run --example custom_store --features testing` | the store traits over your own storage, checked by [`store::conformance`] |
 //! | `cargo run --example simulator --features simulator` | the Authy simulator alone, for any Authy client |
@@ -122,6 +163,8 @@
 //! | `sqlite` | the SQL store on SQLite, `store::SqliteStore` |
 //! | `postgres` | the SQL store on PostgreSQL, `store::PostgresStore` |
 //! | `axum-login` | axum-login's user as the first factor, `axum_login` |
+//! | `webauthn` | passkeys and security keys, `method::passkey` (webauthn-rs; needs OpenSSL's headers) |
+//! | `metrics` | counters of the `metrics` facade beside the tracing events, see [`telemetry`] |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, unreachable_pub)]
