@@ -51,7 +51,8 @@ pub(crate) fn sent(channel: &'static str) {
 
 /// A webhook call from `provider` was refused with `reason`.
 pub(crate) fn webhook_refused(provider: &'static str, reason: &'static str) {
-    tracing::warn!(target: TARGET, provider, reason, "tower-authy: webhook call refused");
+    // Info, like the others: the route warns of it already, with the detail.
+    tracing::info!(target: TARGET, provider, reason, "tower-authy: webhook call refused");
     #[cfg(feature = "metrics")]
     metrics::counter!(
         "tower_authy_webhook_refusals_total",

@@ -63,14 +63,23 @@ pub(crate) struct Counted {
 }
 
 impl Rules {
-    /// The refusal of a wrong counted attempt: `refusal` while attempts are
-    /// left, else the lockout this one started (and the application is
-    /// told of it, as for a wrong code).
-    pub(crate) fn wrong_attempt(&self, counted: Counted, refusal: Refusal) -> Refusal {
+    /// The refusal of a wrong counted attempt: `refusal` of the attempts
+    /// left while some are, else the lockout this one started (and the
+    /// application is told of it, as for a wrong code).
+    pub(crate) fn wrong_attempt(
+        &self,
+        counted: Counted,
+        refusal: impl FnOnce(u32) -> Refusal,
+    ) -> Refusal {
         match counted.remaining {
-            Remaining::Left(_) => refusal,
+            Remaining::Left(remaining) => refusal(remaining),
             Remaining::LockedUntil(until) => self.locked_out(&counted.user, until),
         }
+    }
+
+    /// The refusal of a wrong counted code (a backup code).
+    pub(crate) fn wrong_code(&self, counted: Counted) -> Refusal {
+        self.wrong_attempt(counted, |remaining| Refusal::CodeRejected { remaining })
     }
 
     /// A lockout that a wrong attempt of `user` just started.
@@ -80,16 +89,6 @@ impl Rules {
             until,
         });
         Refusal::LockedOut { until }
-    }
-}
-
-impl Counted {
-    /// The refusal for a wrong code while attempts are left.
-    pub(crate) fn code_rejected(&self) -> Refusal {
-        match self.remaining {
-            Remaining::Left(remaining) => Refusal::CodeRejected { remaining },
-            Remaining::LockedUntil(until) => Refusal::LockedOut { until },
-        }
     }
 }
 

@@ -150,16 +150,12 @@ impl Rules {
         }
         let Some(factor) = matched else {
             tracing::info!(user = %user, "tower-authy: wrong backup code");
-            let refusal = remaining.code_rejected();
-            return Err(self.wrong_attempt(remaining, refusal));
+            return Err(self.wrong_code(remaining));
         };
         match self.store.remove_factor(user, &factor.id).await {
             Ok(_) => {}
             // Used meanwhile, in another request: once only.
-            Err(error) if error.is_not_found() => {
-                let refusal = remaining.code_rejected();
-                return Err(self.wrong_attempt(remaining, refusal));
-            }
+            Err(error) if error.is_not_found() => return Err(self.wrong_code(remaining)),
             Err(error) => return Err(error.into()),
         }
         self.clear_code_attempts(user).await?;

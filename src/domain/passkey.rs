@@ -221,9 +221,9 @@ impl Rules {
         if let Err(error) = self.store.revoke_devices(user).await {
             return error.into();
         }
-        let refusal =
-            Refusal::CeremonyRefused("the key's counter went back: it may have been copied".into());
-        self.wrong_attempt(counted, refusal)
+        self.wrong_attempt(counted, |_| {
+            Refusal::CeremonyRefused("the key's counter went back: it may have been copied".into())
+        })
     }
 
     /// Begins answering the challenge with one of `user`'s passkeys.
@@ -270,7 +270,7 @@ impl Rules {
             Ok(asserted) => asserted,
             Err(ProviderError::InvalidInput(message)) => {
                 tracing::info!(user = %user, "tower-authy: a passkey answer was refused");
-                return Err(self.wrong_attempt(counted, Refusal::CeremonyRefused(message)));
+                return Err(self.wrong_attempt(counted, |_| Refusal::CeremonyRefused(message)));
             }
             Err(ProviderError::Compromised) => return Err(self.copied(user, counted).await),
             Err(other) => return Err(other.into()),

@@ -64,10 +64,10 @@ fn as_server_user(program: &Path) -> Command {
     }
 }
 
-async fn start() -> String {
-    let bin = bin_dir();
-    let data =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("postgres-{}", std::process::id()));
+/// A fresh cluster in `postgres-{name}` under Cargo's scratch directory
+/// (owned by the server's user), and a free loopback port for it.
+async fn new_cluster(bin: &Path, name: &str) -> (PathBuf, u16) {
+    let data = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("postgres-{name}"));
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).unwrap();
     if is_root() {
@@ -94,6 +94,12 @@ async fn start() -> String {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
+    (data, port)
+}
+
+async fn start() -> String {
+    let bin = bin_dir();
+    let (data, port) = new_cluster(&bin, &std::process::id().to_string()).await;
     // `read` returns when the test process exits and the pipe closes.
     let script = format!(
         "'{postgres}' -D '{data}/db' -p {port} -k '{data}' -c listen_addresses=127.0.0.1 \
@@ -151,34 +157,7 @@ pub struct Stoppable {
 impl Stoppable {
     pub async fn start(name: &str) -> Self {
         let bin = bin_dir();
-        let data = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("postgres-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&data);
-        std::fs::create_dir_all(&data).unwrap();
-        if is_root() {
-            let status = std::process::Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&data)
-                .status()
-                .unwrap();
-            assert!(status.success(), "chown the test cluster to postgres");
-        }
-        let initdb = as_server_user(&bin.join("initdb"))
-            .arg("-D")
-            .arg(data.join("db"))
-            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
-            .output()
-            .await
-            .expect("run initdb");
-        assert!(
-            initdb.status.success(),
-            "initdb failed: {}",
-            String::from_utf8_lossy(&initdb.stderr)
-        );
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
+        let (data, port) = new_cluster(&bin, &format!("{name}-{}", std::process::id())).await;
         let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
         let server = Self {
             bin,
@@ -237,18 +216,9 @@ impl Stoppable {
 
 impl Drop for Stoppable {
     fn drop(&mut self) {
-        let mut command = std::process::Command::new(if is_root() { "runuser" } else { "sh" });
-        let pg_ctl = self.bin.join("pg_ctl");
-        let script = format!(
-            "'{}' -D '{}/db' -m immediate stop",
-            pg_ctl.display(),
-            self.data.display()
-        );
-        if is_root() {
-            command.args(["-u", "postgres", "--", "sh", "-c", &script]);
-        } else {
-            command.args(["-c", &script]);
-        }
-        let _ = command.output();
+        // Synchronously: a drop cannot await.
+        let mut stop = self.pg_ctl();
+        stop.args(["-m", "immediate", "stop"]);
+        let _ = stop.as_std_mut().output();
     }
 }
